@@ -1,0 +1,8 @@
+//! gossip-sim: a deterministic discrete-event simulator of gossip protocols spreading price
+//! updates.
+
+pub mod engine;
+pub mod report;
+pub mod scenario;
+pub mod seed;
+pub mod time;

@@ -1,0 +1,122 @@
+//! What one trial produces: raw measurements in simulated time, before any formatting.
+//!
+//! Writers in `output` turn these into CSV rows; times become rounds by dividing by the period.
+
+use crate::scenario::NodeId;
+use crate::time::Time;
+
+/// Kinds of message, in the fixed order of the `runs.csv` columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Push: the sender's fresh entries.
+    Push = 0,
+    /// Pull request: the requester's digest.
+    PullRequest = 1,
+    /// Pull reply: the entries the requester lacks.
+    PullReply = 2,
+    /// Anti-entropy opening: the initiator's digest (or its whole table).
+    ExchangeOpen = 3,
+    /// Anti-entropy reply: the entries the initiator lacks and, in digest mode, the responder's
+    /// digest (or, in full-table mode, the responder's whole table).
+    ExchangeReply = 4,
+    /// Anti-entropy close: the entries the responder lacks (digest mode only).
+    ExchangeClose = 5,
+}
+
+impl MessageKind {
+    pub const COUNT: usize = 6;
+    pub const ALL: [MessageKind; MessageKind::COUNT] = [
+        MessageKind::Push,
+        MessageKind::PullRequest,
+        MessageKind::PullReply,
+        MessageKind::ExchangeOpen,
+        MessageKind::ExchangeReply,
+        MessageKind::ExchangeClose,
+    ];
+
+    pub fn column(self) -> &'static str {
+        match self {
+            MessageKind::Push => "push_messages",
+            MessageKind::PullRequest => "pull_requests",
+            MessageKind::PullReply => "pull_replies",
+            MessageKind::ExchangeOpen => "exchange_opens",
+            MessageKind::ExchangeReply => "exchange_replies",
+            MessageKind::ExchangeClose => "exchange_closes",
+        }
+    }
+}
+
+/// The fate of one price update in one trial.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateReport {
+    /// Index in the trial's injection order (time, then scenario order).
+    pub update: u32,
+    pub product: u32,
+    pub version: u32,
+    pub price: f64,
+    pub origin: NodeId,
+    pub injected_at: Time,
+    /// False when the origin was down at injection: the update never entered the system.
+    pub injected: bool,
+    /// First times at which at least 50%, 90%, 99% and all live nodes held it.
+    pub reached_50: Option<Time>,
+    pub reached_90: Option<Time>,
+    pub reached_99: Option<Time>,
+    pub reached_all: Option<Time>,
+    /// Live nodes holding it, and live nodes, at the end of the trial.
+    pub final_informed: u64,
+    pub final_alive: u64,
+    /// Messages that carried this update.
+    pub update_messages: u64,
+    /// All messages sent from injection until `reached_all`.
+    pub messages_to_all: Option<u64>,
+    /// Deliveries of this update to nodes that already held it (or a newer version).
+    pub duplicates: u64,
+    /// Nodes other than the origin that received it, and the sum of their delays after injection.
+    pub deliveries: u64,
+    pub delivery_delay_sum: u128,
+    pub last_delivery: Option<Time>,
+    pub max_hops: u32,
+}
+
+/// One trial's totals.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RunReport {
+    pub nodes: u32,
+    /// When the trial ended: everything spread and nothing left to happen, or the time limit.
+    pub end: Time,
+    pub messages: u64,
+    pub messages_by_kind: [u64; MessageKind::COUNT],
+    pub bytes: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub dropped_at_crashed: u64,
+    pub in_flight_at_end: u64,
+    pub crashes: u64,
+    pub recoveries: u64,
+    /// Summed over rounds (periods): live nodes holding an outdated price for some product.
+    pub stale_node_rounds: u64,
+    /// Live nodes at the end.
+    pub alive_at_end: u64,
+    /// Events the engine processed (for events/s in benchmarks; not written to CSV).
+    pub events: u64,
+}
+
+/// Coverage of one update at the end of one round (or one period in async timing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoverageSample {
+    pub update: u32,
+    /// End of the round, as a time.
+    pub at: Time,
+    pub informed: u64,
+    pub alive: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrialReport {
+    pub trial: u32,
+    pub seed: u64,
+    pub updates: Vec<UpdateReport>,
+    pub run: RunReport,
+    pub coverage: Vec<CoverageSample>,
+}

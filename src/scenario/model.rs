@@ -1,0 +1,182 @@
+//! The resolved scenario: every value checked, every default filled, every time in [`Time`].
+//!
+//! The engine trusts this type completely; `validate` is the only way to build one from a file.
+
+use crate::time::Time;
+
+/// A node's index, `0..nodes`.
+pub type NodeId = u32;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub seed: u64,
+    pub nodes: u32,
+    pub trials: u32,
+    /// The run ends at `max_rounds * period` at the latest.
+    pub max_rounds: u32,
+    pub protocol: Protocol,
+    pub timing: Timing,
+    /// The gossip period; in `rounds` timing, the length of one round.
+    pub period: Time,
+    pub network: Network,
+    pub crashes: Vec<CrashPlan>,
+    pub churn: Option<Churn>,
+    pub workload: Workload,
+    pub sizes: SizeModel,
+    pub output: OutputOptions,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolKind {
+    /// Simple push: every node that holds an update pushes it to `fanout` partners every round.
+    Push,
+    /// Every node asks `fanout` partners for anything newer than what it holds.
+    Pull,
+    /// Anti-entropy: digest exchange in both directions.
+    PushPull,
+}
+
+impl ProtocolKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtocolKind::Push => "push",
+            ProtocolKind::Pull => "pull",
+            ProtocolKind::PushPull => "push-pull",
+        }
+    }
+}
+
+/// How an anti-entropy (or pull) exchange ships state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExchangeMode {
+    /// Send a digest (product -> version), then only the entries the other side lacks.
+    Digest,
+    /// Send the whole price table; the receiver keeps what is newer.
+    FullTable,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Protocol {
+    pub kind: ProtocolKind,
+    pub fanout: u32,
+    pub exchange: ExchangeMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timing {
+    /// Lock-step rounds: the model of the analytic literature.
+    Rounds,
+    /// Every node on its own timer with a random initial phase; messages take a sampled latency.
+    Async {
+        /// Each timer interval is `period + U[-jitter, +jitter]`.
+        jitter: Time,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    /// Probability that one message is lost, independently of every other.
+    pub loss: f64,
+    /// Message latency; only `async` timing uses it.
+    pub latency: Latency,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Latency {
+    Constant { ms: f64 },
+    Uniform { min_ms: f64, max_ms: f64 },
+    Exponential { mean_ms: f64 },
+    /// ln(latency_ms) ~ Normal(ln(median_ms), sigma).
+    LogNormal { median_ms: f64, sigma: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CrashTarget {
+    /// These nodes, each a valid id, no duplicates, sorted.
+    Nodes(Vec<NodeId>),
+    /// A uniformly random fraction of the nodes that are up at that moment.
+    Fraction(f64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrashPlan {
+    pub at: Time,
+    pub target: CrashTarget,
+    /// `None` is crash-stop.
+    pub recover_after: Option<Time>,
+    /// Whether a recovering node still holds its price table.
+    pub keep_state: bool,
+}
+
+/// Continuous churn: crashes arrive as a Poisson process, downtimes are exponential.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Churn {
+    /// Expected crashes per node per gossip period.
+    pub crash_rate: f64,
+    /// Mean downtime.
+    pub mean_downtime: Time,
+    pub keep_state: bool,
+    pub start: Time,
+    /// No new churn crash after this time.
+    pub stop: Time,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExplicitUpdate {
+    pub product: String,
+    pub price: f64,
+    pub origin: NodeId,
+    pub at: Time,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratedUpdates {
+    /// How many updates to generate.
+    pub count: u32,
+    /// First injection time.
+    pub start: Time,
+    /// Mean updates per gossip period; injections form a Poisson process. `None`: all at `start`.
+    pub per_round: Option<f64>,
+    /// Zipf exponent of product popularity over the catalog (0 = uniform).
+    pub zipf_exponent: f64,
+    /// Inclusive price range.
+    pub min_price: f64,
+    pub max_price: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// Catalog size. Product `i` of the catalog is named `P{i+1:06}`, unless an explicit update
+    /// names it otherwise; explicit names are added to the catalog.
+    pub products: u32,
+    pub explicit: Vec<ExplicitUpdate>,
+    pub generated: Option<GeneratedUpdates>,
+}
+
+/// Bytes on the wire, for the `bytes` column. Documented in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SizeModel {
+    /// Every message: addressing, type, checksum.
+    pub header: u64,
+    /// One price entry: product id, price, version.
+    pub entry: u64,
+    /// One digest entry: product id, version.
+    pub digest_entry: u64,
+}
+
+impl Default for SizeModel {
+    fn default() -> Self {
+        SizeModel {
+            header: 32,
+            entry: 24,
+            digest_entry: 16,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputOptions {
+    /// Write coverage.csv (one row per trial, update and round).
+    pub coverage: bool,
+}
