@@ -1,0 +1,323 @@
+//! `async` timing: every node gossips on its own timer; every message takes a sampled latency;
+//! what a node learns it can forward at once.
+//!
+//! Each node's first timer fires at a uniform random phase in `[0, period)`, then every
+//! `period ± jitter`. Every `period` a tick samples coverage, counts stale nodes and retires
+//! updates that everyone holds. Messages in flight live in a table whose payload buffers are
+//! reused, so steady-state gossip allocates nothing.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::report::MessageKind;
+use crate::scenario::{ExchangeMode, NodeId, ProtocolKind, Timing};
+use crate::seed::{self, Purpose};
+use crate::time::Time;
+
+use super::queue::Event;
+use super::trial::Trial;
+
+/// A message on the wire.
+struct InFlight {
+    kind: MessageKind,
+    from: NodeId,
+    to: NodeId,
+    /// Event sequence number at sending: bits of slots born later are not really carried.
+    sent_seq: u64,
+    /// Newest versions carried.
+    payload: Vec<u64>,
+    /// The sender's digest (pull requests, exchange opens and replies).
+    digest: Vec<u64>,
+    carries_baseline: bool,
+    sender_has_baseline: bool,
+}
+
+#[derive(Default)]
+struct Wire {
+    messages: Vec<InFlight>,
+    free: Vec<u32>,
+    in_flight: u64,
+}
+
+impl Wire {
+    fn allocate(&mut self, kind: MessageKind, from: NodeId, to: NodeId, sent_seq: u64) -> u32 {
+        self.in_flight += 1;
+        if let Some(i) = self.free.pop() {
+            let m = &mut self.messages[i as usize];
+            m.kind = kind;
+            m.from = from;
+            m.to = to;
+            m.sent_seq = sent_seq;
+            m.carries_baseline = false;
+            m.sender_has_baseline = false;
+            m.payload.clear();
+            m.digest.clear();
+            return i;
+        }
+        self.messages.push(InFlight {
+            kind,
+            from,
+            to,
+            sent_seq,
+            payload: Vec::new(),
+            digest: Vec::new(),
+            carries_baseline: false,
+            sender_has_baseline: false,
+        });
+        (self.messages.len() - 1) as u32
+    }
+
+    fn release(&mut self, i: u32) {
+        self.in_flight -= 1;
+        self.free.push(i);
+    }
+}
+
+struct Driver<'t, 's> {
+    trial: &'t mut Trial<'s>,
+    wire: Wire,
+    timers: ChaCha8Rng,
+    jitter: u64,
+    full_table: bool,
+    /// Scratch buffers for building messages.
+    buf: Vec<u64>,
+    digest: Vec<u64>,
+    partners: Vec<NodeId>,
+}
+
+/// Runs events until nothing is left to happen or `max_rounds` periods. Returns the end time.
+pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
+    let scenario = trial.scenario;
+    let period = scenario.period;
+    let jitter = match scenario.timing {
+        Timing::Async { jitter } => jitter.0,
+        Timing::Rounds => 0,
+    };
+    let horizon = trial.horizon();
+    let mut timers = seed::stream(trial.trial_seed, Purpose::Timers);
+    for node in 0..scenario.nodes {
+        let phase = timers.random_range(0..period.0);
+        trial.queue.push(Time(phase), Event::Timer(node));
+    }
+    trial.queue.push(period, Event::Tick);
+    let mut driver = Driver {
+        trial,
+        wire: Wire::default(),
+        timers,
+        jitter,
+        full_table: scenario.protocol.exchange == ExchangeMode::FullTable,
+        buf: Vec::new(),
+        digest: Vec::new(),
+        partners: Vec::new(),
+    };
+    let mut end = horizon;
+    while let Some((at, event)) = driver.trial.queue.pop() {
+        driver.trial.world.run.events += 1;
+        match event {
+            Event::Timer(node) => driver.timer(node, at),
+            Event::Deliver(m) => driver.deliver(m, at),
+            Event::Tick => {
+                driver.trial.world.close_period(at);
+                progress.fetch_add(1, Ordering::Relaxed);
+                let world = &driver.trial.world;
+                let done = driver.trial.pending == 0 && (world.quiescent() || world.alive == 0);
+                if done || at >= horizon {
+                    end = at;
+                    break;
+                }
+                driver.trial.queue.push(at + period, Event::Tick);
+            }
+            other => {
+                driver.trial.handle_scheduled(other, at);
+            }
+        }
+    }
+    driver.trial.world.run.in_flight_at_end = driver.wire.in_flight;
+    end
+}
+
+impl Driver<'_, '_> {
+    fn next_timer(&mut self, at: Time) -> Time {
+        let period = self.trial.scenario.period.0;
+        let interval = if self.jitter == 0 {
+            period
+        } else {
+            period - self.jitter + self.timers.random_range(0..=2 * self.jitter)
+        };
+        at + Time(interval.max(1))
+    }
+
+    fn timer(&mut self, node: NodeId, at: Time) {
+        let next = self.next_timer(at);
+        self.trial.queue.push(next, Event::Timer(node));
+        if !self.trial.world.is_up(node) {
+            return;
+        }
+        let kind = self.trial.scenario.protocol.kind;
+        match kind {
+            ProtocolKind::Push => {
+                if !self.trial.world.holds_any(node) {
+                    return;
+                }
+                let entries = self.trial.world.top(node, |_| 0, &mut self.buf);
+                if entries == 0 {
+                    return;
+                }
+                self.choose_partners(node);
+                for i in 0..self.partners.len() {
+                    let partner = self.partners[i];
+                    let m = self.open(MessageKind::Push, node, partner);
+                    self.wire.messages[m as usize].payload.clone_from(&self.buf);
+                    self.trial.world.send(MessageKind::Push, entries, 0);
+                    self.trial.world.count_carried(&self.buf);
+                    self.transmit(m, at);
+                }
+            }
+            ProtocolKind::Pull | ProtocolKind::PushPull => {
+                let opening = if kind == ProtocolKind::Pull {
+                    MessageKind::PullRequest
+                } else {
+                    MessageKind::ExchangeOpen
+                };
+                let full = self.full_table && kind == ProtocolKind::PushPull;
+                let world = &self.trial.world;
+                let table = world.table_entries(node);
+                let has_baseline = world.has_baseline(node);
+                world.digest(node, &mut self.digest);
+                if full {
+                    world.top(node, |_| 0, &mut self.buf);
+                }
+                self.choose_partners(node);
+                for i in 0..self.partners.len() {
+                    let partner = self.partners[i];
+                    let m = self.open(opening, node, partner);
+                    let msg = &mut self.wire.messages[m as usize];
+                    msg.digest.clone_from(&self.digest);
+                    msg.sender_has_baseline = has_baseline;
+                    if full {
+                        msg.payload.clone_from(&self.buf);
+                        msg.carries_baseline = has_baseline;
+                        self.trial.world.send(opening, table, 0);
+                        self.trial.world.count_carried(&self.buf);
+                    } else {
+                        self.trial.world.send(opening, 0, table);
+                    }
+                    self.transmit(m, at);
+                }
+            }
+        }
+    }
+
+    fn choose_partners(&mut self, node: NodeId) {
+        self.partners.clear();
+        self.partners
+            .extend_from_slice(self.trial.peers.choose(node));
+    }
+
+    fn open(&mut self, kind: MessageKind, from: NodeId, to: NodeId) -> u32 {
+        let seq = self.trial.queue.next_seq();
+        self.wire.allocate(kind, from, to, seq)
+    }
+
+    /// Puts message `m` on the wire: lost at once, or delivered after a latency.
+    fn transmit(&mut self, m: u32, at: Time) {
+        if self.trial.transport.lost() {
+            self.trial.world.run.lost += 1;
+            self.wire.release(m);
+        } else {
+            let latency = self.trial.transport.latency();
+            self.trial.queue.push(at + latency, Event::Deliver(m));
+        }
+    }
+
+    fn deliver(&mut self, m: u32, at: Time) {
+        let (kind, from, to, sent_seq) = {
+            let msg = &self.wire.messages[m as usize];
+            (msg.kind, msg.from, msg.to, msg.sent_seq)
+        };
+        if !self.trial.world.arrives(to, false) {
+            self.wire.release(m);
+            return;
+        }
+        let world = &mut self.trial.world;
+        let mut payload = std::mem::take(&mut self.wire.messages[m as usize].payload);
+        let mut digest = std::mem::take(&mut self.wire.messages[m as usize].digest);
+        world.mask_stale(&mut payload, sent_seq);
+        let carries_baseline = self.wire.messages[m as usize].carries_baseline;
+        let sender_has_baseline = self.wire.messages[m as usize].sender_has_baseline;
+        if carries_baseline {
+            world.grant_baseline(to);
+        }
+        match kind {
+            MessageKind::Push | MessageKind::PullReply | MessageKind::ExchangeClose => {
+                world.deliver(to, from, &payload, at);
+            }
+            MessageKind::PullRequest | MessageKind::ExchangeOpen => {
+                world.mask_stale(&mut digest, sent_seq);
+                let full = kind == MessageKind::ExchangeOpen && self.full_table;
+                if full {
+                    world.deliver(to, from, &payload, at);
+                }
+                let reply_kind = if kind == MessageKind::PullRequest {
+                    MessageKind::PullReply
+                } else {
+                    MessageKind::ExchangeReply
+                };
+                let r = self.open(reply_kind, to, from);
+                let world = &mut self.trial.world;
+                let reply = &mut self.wire.messages[r as usize];
+                let table = world.table_entries(to);
+                let has_baseline = world.has_baseline(to);
+                reply.sender_has_baseline = has_baseline;
+                if full {
+                    world.top(to, |_| 0, &mut reply.payload);
+                    reply.carries_baseline = has_baseline;
+                    world.send(reply_kind, table, 0);
+                } else {
+                    let mut entries = world.top(to, |w| digest[w], &mut reply.payload);
+                    reply.carries_baseline = has_baseline && !sender_has_baseline;
+                    if reply.carries_baseline {
+                        entries += world.catalog_len();
+                    }
+                    let digest_entries = if reply_kind == MessageKind::ExchangeReply {
+                        world.digest(to, &mut reply.digest);
+                        table
+                    } else {
+                        0
+                    };
+                    world.send(reply_kind, entries, digest_entries);
+                }
+                world.count_carried(&reply.payload);
+                self.transmit(r, at);
+            }
+            MessageKind::ExchangeReply => {
+                world.deliver(to, from, &payload, at);
+                if !self.full_table {
+                    world.mask_stale(&mut digest, sent_seq);
+                    let has_baseline = world.has_baseline(to);
+                    let mut entries = world.top(to, |w| digest[w], &mut self.buf);
+                    let baseline = has_baseline && !sender_has_baseline;
+                    if baseline {
+                        entries += world.catalog_len();
+                    }
+                    if entries > 0 {
+                        let c = self.open(MessageKind::ExchangeClose, to, from);
+                        let world = &mut self.trial.world;
+                        let close = &mut self.wire.messages[c as usize];
+                        close.payload.clone_from(&self.buf);
+                        close.carries_baseline = baseline;
+                        world.send(MessageKind::ExchangeClose, entries, 0);
+                        world.count_carried(&self.buf);
+                        self.transmit(c, at);
+                    }
+                }
+            }
+        }
+        let msg = &mut self.wire.messages[m as usize];
+        msg.payload = payload;
+        msg.digest = digest;
+        self.wire.release(m);
+    }
+}

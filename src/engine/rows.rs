@@ -1,0 +1,231 @@
+//! Which node holds which update in flight: a node-major bit matrix.
+//!
+//! Row `n` holds one bit per slot (an update in flight). Rows are packed so that a row of `b` bits
+//! (a power of two up to 64) shares a word with its neighbours: with one update in flight the
+//! matrix is a plain bitset of one bit per node, which keeps a million-node round in cache; with
+//! thousands of updates in flight a row is a run of words and an exchange is a handful of word
+//! operations. The matrix widens (rarely: when more updates are in flight than ever before) by
+//! copying into a wider layout.
+
+/// Bits per row: a power of two from 1 to 64, or a multiple of 64.
+#[derive(Clone, Debug)]
+pub struct RowMatrix {
+    nodes: usize,
+    /// Slots per row (capacity).
+    bits_per_row: usize,
+    /// Words per row when `bits_per_row >= 64`, else 1 (a row is a field inside one word).
+    words_per_row: usize,
+    /// log2(rows per word) when packed, else 0.
+    rows_per_word_log2: u32,
+    data: Vec<u64>,
+}
+
+impl RowMatrix {
+    pub fn new(nodes: usize, min_slots: usize) -> RowMatrix {
+        let bits_per_row = Self::capacity_for(min_slots);
+        Self::with_capacity(nodes, bits_per_row)
+    }
+
+    /// The row width that holds `slots` slots.
+    pub fn capacity_for(slots: usize) -> usize {
+        let slots = slots.max(1);
+        if slots <= 64 {
+            slots.next_power_of_two()
+        } else {
+            slots.div_ceil(64) * 64
+        }
+    }
+
+    fn with_capacity(nodes: usize, bits_per_row: usize) -> RowMatrix {
+        let (words_per_row, rows_per_word_log2, words) = if bits_per_row >= 64 {
+            let w = bits_per_row / 64;
+            (w, 0, nodes * w)
+        } else {
+            let rows_per_word = 64 / bits_per_row;
+            (
+                1,
+                rows_per_word.trailing_zeros(),
+                nodes.div_ceil(rows_per_word),
+            )
+        };
+        RowMatrix {
+            nodes,
+            bits_per_row,
+            words_per_row,
+            rows_per_word_log2,
+            data: vec![0; words],
+        }
+    }
+
+    /// Bytes a matrix of this shape occupies.
+    pub fn bytes_for(nodes: usize, slots: usize) -> u64 {
+        let bits = Self::capacity_for(slots);
+        (nodes as u64 * bits as u64).div_ceil(64) * 8
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.bits_per_row
+    }
+
+    pub fn words_per_row(&self) -> usize {
+        self.words_per_row
+    }
+
+    #[inline(always)]
+    fn packed(&self) -> bool {
+        self.bits_per_row < 64
+    }
+
+    #[inline(always)]
+    fn field_mask(&self) -> u64 {
+        (1u64 << self.bits_per_row) - 1
+    }
+
+    /// Word `w` of row `node` (bits for slots `64w .. 64w+63`).
+    #[inline(always)]
+    pub fn word(&self, node: u32, w: usize) -> u64 {
+        let node = node as usize;
+        if self.packed() {
+            let idx = node >> self.rows_per_word_log2;
+            let shift = (node & ((1 << self.rows_per_word_log2) - 1)) * self.bits_per_row;
+            (self.data[idx] >> shift) & self.field_mask()
+        } else {
+            self.data[node * self.words_per_row + w]
+        }
+    }
+
+    #[inline(always)]
+    pub fn or_word(&mut self, node: u32, w: usize, bits: u64) {
+        let node = node as usize;
+        if self.packed() {
+            let idx = node >> self.rows_per_word_log2;
+            let shift = (node & ((1 << self.rows_per_word_log2) - 1)) * self.bits_per_row;
+            self.data[idx] |= bits << shift;
+        } else {
+            self.data[node * self.words_per_row + w] |= bits;
+        }
+    }
+
+    #[inline(always)]
+    pub fn clear_bits(&mut self, node: u32, w: usize, bits: u64) {
+        let node = node as usize;
+        if self.packed() {
+            let idx = node >> self.rows_per_word_log2;
+            let shift = (node & ((1 << self.rows_per_word_log2) - 1)) * self.bits_per_row;
+            self.data[idx] &= !(bits << shift);
+        } else {
+            self.data[node * self.words_per_row + w] &= !bits;
+        }
+    }
+
+    #[inline(always)]
+    pub fn has(&self, node: u32, slot: usize) -> bool {
+        self.word(node, slot / 64) >> (slot % 64) & 1 == 1
+    }
+
+    #[inline(always)]
+    pub fn set(&mut self, node: u32, slot: usize) {
+        self.or_word(node, slot / 64, 1u64 << (slot % 64));
+    }
+
+    /// Clears, in every row, the slots set in `mask` (one bit per slot).
+    pub fn clear_slots(&mut self, mask: &[u64]) {
+        if self.packed() {
+            // Replicate the row mask across every field of a word.
+            let field = mask.first().copied().unwrap_or(0) & self.field_mask();
+            let mut wide = 0u64;
+            for i in 0..(64 / self.bits_per_row) {
+                wide |= field << (i * self.bits_per_row);
+            }
+            for word in &mut self.data {
+                *word &= !wide;
+            }
+        } else {
+            for row in self.data.chunks_exact_mut(self.words_per_row) {
+                for (word, m) in row.iter_mut().zip(mask) {
+                    *word &= !m;
+                }
+            }
+        }
+    }
+
+    /// Makes room for at least `slots` slots, keeping every bit.
+    pub fn grow(&mut self, slots: usize) {
+        if slots <= self.bits_per_row {
+            return;
+        }
+        let mut wider = Self::with_capacity(self.nodes, Self::capacity_for(slots));
+        for node in 0..self.nodes as u32 {
+            for w in 0..self.words_per_row {
+                wider.or_word(node, w, self.word(node, w));
+            }
+        }
+        *self = wider;
+    }
+
+    /// Makes `self` an exact copy of `other` (same shape), without allocating.
+    pub fn copy_from(&mut self, other: &RowMatrix) {
+        if self.bits_per_row != other.bits_per_row {
+            *self = other.clone();
+        } else {
+            self.data.copy_from_slice(&other.data);
+        }
+    }
+}
+
+/// Calls `f` with the index of every set bit of `word`, lowest first.
+#[inline(always)]
+pub fn for_each_bit(mut word: u64, mut f: impl FnMut(usize)) {
+    while word != 0 {
+        let bit = word.trailing_zeros() as usize;
+        f(bit);
+        word &= word - 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_rows_do_not_bleed_into_neighbours() {
+        let mut m = RowMatrix::new(100, 3); // 4 bits per row
+        m.set(5, 2);
+        m.set(6, 0);
+        assert!(m.has(5, 2));
+        assert!(!m.has(5, 0));
+        assert!(m.has(6, 0));
+        assert!(!m.has(4, 2));
+        assert_eq!(m.word(5, 0), 0b100);
+    }
+
+    #[test]
+    fn growing_keeps_every_bit() {
+        let mut m = RowMatrix::new(70, 1);
+        for n in (0..70).step_by(3) {
+            m.set(n, 0);
+        }
+        m.grow(130);
+        assert_eq!(m.capacity(), 192);
+        for n in 0..70 {
+            assert_eq!(m.has(n, 0), n % 3 == 0, "node {n}");
+        }
+        m.set(69, 129);
+        assert!(m.has(69, 129));
+        assert!(!m.has(68, 129));
+    }
+
+    #[test]
+    fn clear_slot_touches_one_slot_only() {
+        let mut m = RowMatrix::new(10, 2);
+        for n in 0..10 {
+            m.set(n, 0);
+            m.set(n, 1);
+        }
+        m.clear_slots(&[0b10]);
+        for n in 0..10 {
+            assert!(m.has(n, 0));
+            assert!(!m.has(n, 1));
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! What both timings share: the world, the queue, the random streams, and the scheduled
+//! happenings (injections, planned crashes, churn, recoveries).
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp};
+
+use crate::scenario::{Catalog, CrashTarget, NodeId, Scenario, Timing};
+use crate::seed::{self, Purpose};
+use crate::time::Time;
+
+use super::network::Transport;
+use super::peers::PeerSampler;
+use super::queue::{Event, EventQueue};
+use super::workload::{self, PlannedUpdate};
+use super::world::World;
+
+pub struct Trial<'s> {
+    pub scenario: &'s Scenario,
+    pub trial_seed: u64,
+    pub world: World,
+    pub queue: EventQueue,
+    pub transport: Transport,
+    pub peers: PeerSampler,
+    planned: Vec<PlannedUpdate>,
+    faults: ChaCha8Rng,
+    workload: ChaCha8Rng,
+    churn_gap: Option<Exp<f64>>,
+    downtime: Option<Exp<f64>>,
+    /// Scheduled happenings still in the queue: while any remain, the trial is not over.
+    pub pending: u64,
+    lock_step: bool,
+    /// Up nodes, rebuilt when a crash plan needs to sample among them.
+    scratch_up: Vec<NodeId>,
+}
+
+impl<'s> Trial<'s> {
+    pub fn new(scenario: &'s Scenario, catalog: &Catalog, trial_seed: u64) -> Trial<'s> {
+        let lock_step = scenario.timing == Timing::Rounds;
+        let period = scenario.period;
+        let quantize = |t: Time| quantize(lock_step, period, t);
+        let mut workload = seed::stream(trial_seed, Purpose::Workload);
+        let planned = workload::plan(scenario, catalog, &mut workload, quantize);
+        let world = World::new(scenario, catalog.len(), &planned, lock_step);
+        let churn_gap = scenario.churn.as_ref().and_then(|c| {
+            let rate = c.crash_rate * f64::from(scenario.nodes) / period.0 as f64;
+            (rate > 0.0).then(|| Exp::new(rate).expect("finite positive rate"))
+        });
+        let downtime = scenario
+            .churn
+            .as_ref()
+            .map(|c| Exp::new(1.0 / c.mean_downtime.0.max(1) as f64).expect("positive mean"));
+        let mut trial = Trial {
+            scenario,
+            trial_seed,
+            world,
+            queue: EventQueue::for_period(period),
+            transport: Transport::new(&scenario.network, trial_seed),
+            peers: PeerSampler::new(
+                scenario.nodes,
+                scenario.protocol.fanout,
+                seed::stream(trial_seed, Purpose::PeerChoice),
+            ),
+            planned,
+            faults: seed::stream(trial_seed, Purpose::Faults),
+            workload,
+            churn_gap,
+            downtime,
+            pending: 0,
+            lock_step,
+            scratch_up: Vec::new(),
+        };
+        for i in 0..trial.planned.len() {
+            let at = trial.planned[i].at;
+            trial.schedule(at, Event::Inject(i as u32));
+        }
+        for (i, plan) in scenario.crashes.iter().enumerate() {
+            trial.schedule(plan.at, Event::CrashPlan(i as u32));
+        }
+        if let Some(churn) = &scenario.churn {
+            trial.schedule_next_churn(churn.start.0 as f64);
+        }
+        trial
+    }
+
+    /// End of the run at the latest.
+    pub fn horizon(&self) -> Time {
+        Time(
+            self.scenario
+                .period
+                .0
+                .saturating_mul(u64::from(self.scenario.max_rounds)),
+        )
+    }
+
+    fn schedule(&mut self, at: Time, event: Event) {
+        let at = quantize(self.lock_step, self.scenario.period, at);
+        if at >= self.horizon() {
+            return; // Would happen after the run ends.
+        }
+        self.pending += 1;
+        self.queue.push(at, event);
+    }
+
+    fn schedule_next_churn(&mut self, from_us: f64) {
+        let (Some(gap), Some(churn)) = (&self.churn_gap, &self.scenario.churn) else {
+            return;
+        };
+        let next = from_us + gap.sample(&mut self.faults);
+        if next < churn.stop.0 as f64 {
+            self.schedule(Time(next as u64), Event::Churn);
+        }
+    }
+
+    /// Handles a scheduled happening. Returns false for events that belong to a timing driver.
+    pub fn handle_scheduled(&mut self, event: Event, at: Time) -> bool {
+        match event {
+            Event::Inject(i) => self.inject(i as usize, at),
+            Event::CrashPlan(i) => self.crash_plan(i as usize, at),
+            Event::Recover(node) => self.world.recover(node),
+            Event::Churn => self.churn(at),
+            Event::Timer(_) | Event::Deliver(_) | Event::Tick => return false,
+        }
+        self.pending -= 1;
+        true
+    }
+
+    fn inject(&mut self, i: usize, at: Time) {
+        let origin = match self.planned[i].origin {
+            Some(origin) => origin,
+            // Nobody up: the update is lost at a down origin.
+            None => self.random_up_node(true).unwrap_or_default(),
+        };
+        let seq = self.queue.next_seq();
+        self.world.inject(i, origin, at, seq);
+    }
+
+    /// A uniformly random up node, drawn from the workload stream (for origins) or the faults
+    /// stream (for churn).
+    fn random_up_node(&mut self, for_workload: bool) -> Option<NodeId> {
+        if self.world.alive == 0 {
+            return None;
+        }
+        let n = self.scenario.nodes;
+        let rng = if for_workload {
+            &mut self.workload
+        } else {
+            &mut self.faults
+        };
+        // Rejection sampling is exact; after 64 misses (most nodes down) fall back to a scan.
+        for _ in 0..64 {
+            let node = rng.random_range(0..n);
+            if self.world.is_up(node) {
+                return Some(node);
+            }
+        }
+        let k = rng.random_range(0..self.world.alive);
+        (0..n).filter(|&v| self.world.is_up(v)).nth(k as usize)
+    }
+
+    fn crash_plan(&mut self, i: usize, at: Time) {
+        let plan = &self.scenario.crashes[i];
+        let recover_at = plan.recover_after.map(|d| at.saturating_add(d));
+        let keep_state = plan.keep_state;
+        let mut victims = std::mem::take(&mut self.scratch_up);
+        victims.clear();
+        match &plan.target {
+            CrashTarget::Nodes(nodes) => victims.extend_from_slice(nodes),
+            CrashTarget::Fraction(fraction) => {
+                victims.extend((0..self.scenario.nodes).filter(|&v| self.world.is_up(v)));
+                let k = ((fraction * victims.len() as f64).round() as usize).min(victims.len());
+                // Partial Fisher-Yates: the first k are a uniform sample of the up nodes.
+                for j in 0..k {
+                    let pick = self.faults.random_range(j..victims.len());
+                    victims.swap(j, pick);
+                }
+                victims.truncate(k);
+            }
+        }
+        for &node in &victims {
+            if self.world.crash(node, at, recover_at.is_some(), keep_state)
+                && let Some(t) = recover_at
+            {
+                self.schedule(t, Event::Recover(node));
+            }
+        }
+        self.scratch_up = victims;
+    }
+
+    fn churn(&mut self, at: Time) {
+        let churn = self
+            .scenario
+            .churn
+            .as_ref()
+            .expect("churn event without churn");
+        let keep_state = churn.keep_state;
+        // Thinning: a uniformly random node crashes if it is up, so each up node crashes at
+        // `crash_rate` per period whatever the number of nodes down.
+        let node = self.faults.random_range(0..self.scenario.nodes);
+        if self.world.is_up(node) {
+            let downtime = self
+                .downtime
+                .as_ref()
+                .map_or(0.0, |d| d.sample(&mut self.faults));
+            let back = Time(at.0.saturating_add(downtime as u64));
+            self.world.crash(node, at, true, keep_state);
+            self.schedule(back, Event::Recover(node));
+        }
+        self.schedule_next_churn(at.0 as f64);
+    }
+}
+
+/// In rounds timing a happening takes effect at the start of the first round at or after its
+/// time; in async timing, at its time.
+fn quantize(lock_step: bool, period: Time, t: Time) -> Time {
+    if lock_step {
+        Time(t.0.div_ceil(period.0).saturating_mul(period.0))
+    } else {
+        t
+    }
+}

@@ -1,0 +1,838 @@
+//! The state of one trial: who is up, who holds which update, and every counter the reports need.
+//!
+//! Both timings share it. In `rounds` timing the world is *staged*: contacts read the rows as they
+//! were at the start of the round (`rows`) and write what nodes learn into `next`, which becomes
+//! `rows` at the end of the round. In `async` timing both are the same matrix.
+//!
+//! ## Versions and slots
+//! Every update in flight owns a *slot*: a column of the row matrix. A node's bit for slot `s` is
+//! set when the node holds that version *or a newer one* of the product, which is exactly "the
+//! update has reached the node". When a node learns a version it therefore also learns every
+//! older version of the product still in flight (the `older` chain). A message carries only the
+//! newest version it has of each product (`top`), so message counts per update are not inflated
+//! by superseded versions.
+//!
+//! ## Retirement and the baseline
+//! Once every node that holds a price table (up, or down but coming back with its table) holds an
+//! update, the update *retires*: it joins the *baseline* (the catalog at its newest retired
+//! versions), its slot is freed, and nobody sends it any more. A node that loses its table in a
+//! crash loses the baseline too and must fetch it whole from a peer by pull or anti-entropy.
+//! Retirement waits while any up node lacks the baseline, so that a retiring update is never
+//! silently granted to a node that does not hold it.
+
+use crate::report::{CoverageSample, MessageKind, RunReport, UpdateReport};
+use crate::scenario::{NodeId, Scenario, SizeModel};
+use crate::time::Time;
+
+use super::bitset::NodeSet;
+use super::rows::{RowMatrix, for_each_bit};
+use super::workload::PlannedUpdate;
+
+pub const NONE: u32 = u32::MAX;
+
+/// Per-slot bookkeeping, indexed by slot.
+#[derive(Default)]
+struct Slots {
+    update: Vec<u32>,
+    older: Vec<u32>,
+    newer: Vec<u32>,
+    informed_live: Vec<u64>,
+    informed_all: Vec<u64>,
+    /// Event sequence number of the injection: a message sent before it cannot carry this slot.
+    born_seq: Vec<u64>,
+    /// Hop count of each node's copy (valid where the node's bit is set).
+    hops: Vec<Vec<u16>>,
+    /// Free slots, lowest last, so slots are reused lowest first.
+    free: Vec<u32>,
+    /// Bit masks over slots: in use; newest version of its product; has an active newer version.
+    active: Vec<u64>,
+    latest: Vec<u64>,
+    chained: Vec<u64>,
+}
+
+pub struct World {
+    pub nodes: u32,
+    sizes: SizeModel,
+    catalog_len: u64,
+    keep_coverage: bool,
+
+    up: NodeSet,
+    has_baseline: NodeSet,
+    /// Down nodes that will recover with their table.
+    returns_with_state: NodeSet,
+    pub alive: u64,
+    up_without_baseline: u64,
+    /// Nodes that hold a table: up, or down and coming back with it.
+    tables: u64,
+
+    rows: RowMatrix,
+    next: RowMatrix,
+    /// Rounds timing: contacts read `rows` and write `next`.
+    staged: bool,
+    /// Inside a staged round (between `begin_round` and `end_round`).
+    in_round: bool,
+    slots: Slots,
+    /// Newest slot in flight per product, or NONE.
+    product_latest: Vec<u32>,
+
+    pub updates: Vec<UpdateReport>,
+    retired: Vec<bool>,
+    messages_at_injection: Vec<u64>,
+    pub run: RunReport,
+    pub coverage: Vec<CoverageSample>,
+
+    /// Reused buffers: no allocation per contact.
+    scratch_a: Vec<u64>,
+    scratch_b: Vec<u64>,
+}
+
+impl World {
+    pub fn new(
+        scenario: &Scenario,
+        catalog_len: u32,
+        planned: &[PlannedUpdate],
+        staged: bool,
+    ) -> World {
+        let n = scenario.nodes as usize;
+        let rows = RowMatrix::new(n, 1);
+        let next = if staged {
+            rows.clone()
+        } else {
+            RowMatrix::new(0, 1)
+        };
+        let updates = planned
+            .iter()
+            .enumerate()
+            .map(|(i, p)| UpdateReport {
+                update: i as u32,
+                product: p.product,
+                version: p.version,
+                price: p.price,
+                origin: p.origin.unwrap_or(0),
+                injected_at: p.at,
+                injected: false,
+                reached_50: None,
+                reached_90: None,
+                reached_99: None,
+                reached_all: None,
+                final_informed: 0,
+                final_alive: 0,
+                update_messages: 0,
+                messages_to_all: None,
+                duplicates: 0,
+                deliveries: 0,
+                delivery_delay_sum: 0,
+                last_delivery: None,
+                max_hops: 0,
+            })
+            .collect();
+        World {
+            nodes: scenario.nodes,
+            sizes: scenario.sizes,
+            catalog_len: u64::from(catalog_len),
+            keep_coverage: scenario.output.coverage,
+            up: NodeSet::new(n, true),
+            has_baseline: NodeSet::new(n, true),
+            returns_with_state: NodeSet::new(n, false),
+            alive: n as u64,
+            up_without_baseline: 0,
+            tables: n as u64,
+            rows,
+            next,
+            staged,
+            in_round: false,
+            slots: Slots::default(),
+            product_latest: vec![NONE; catalog_len as usize],
+            updates,
+            retired: vec![false; planned.len()],
+            messages_at_injection: vec![0; planned.len()],
+            run: RunReport {
+                nodes: scenario.nodes,
+                ..RunReport::default()
+            },
+            coverage: Vec::new(),
+            scratch_a: vec![0; 1],
+            scratch_b: vec![0; 1],
+        }
+    }
+
+    // ---- queries -------------------------------------------------------------------------
+
+    #[inline(always)]
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.up.contains(node)
+    }
+
+    /// Whether any update is in flight.
+    pub fn has_active(&self) -> bool {
+        self.slots.active.iter().any(|&w| w != 0)
+    }
+
+    /// Whether nothing is left to spread: no update in flight and every up node has the baseline.
+    pub fn quiescent(&self) -> bool {
+        !self.has_active() && self.up_without_baseline == 0
+    }
+
+    /// Whether `node` (as of the start of the round, when staged) holds any update in flight.
+    #[inline(always)]
+    pub fn holds_any(&self, node: NodeId) -> bool {
+        (0..self.rows.words_per_row()).any(|w| self.rows.word(node, w) != 0)
+    }
+
+    // ---- slots and injection ---------------------------------------------------------------
+
+    fn allocate_slot(&mut self) -> usize {
+        if let Some(slot) = self.slots.free.pop() {
+            return slot as usize;
+        }
+        let slot = self.slots.update.len();
+        let s = &mut self.slots;
+        s.update.push(NONE);
+        s.older.push(NONE);
+        s.newer.push(NONE);
+        s.informed_live.push(0);
+        s.informed_all.push(0);
+        s.born_seq.push(0);
+        s.hops.push(Vec::new());
+        let words = (slot + 1).div_ceil(64);
+        for mask in [&mut s.active, &mut s.latest, &mut s.chained] {
+            mask.resize(words, 0);
+        }
+        if slot + 1 > self.rows.capacity() {
+            self.rows.grow(slot + 1);
+            if self.staged {
+                self.next.grow(slot + 1);
+            }
+            let w = self.rows.words_per_row();
+            self.scratch_a.resize(w, 0);
+            self.scratch_b.resize(w, 0);
+        }
+        slot
+    }
+
+    /// Injects planned update `index` at its origin. Returns false when the origin is down: the
+    /// update never enters the system.
+    pub fn inject(&mut self, index: usize, origin: NodeId, at: Time, seq: u64) -> bool {
+        self.updates[index].origin = origin;
+        self.updates[index].injected_at = at;
+        self.messages_at_injection[index] = self.run.messages;
+        if !self.up.contains(origin) {
+            return false;
+        }
+        self.updates[index].injected = true;
+        let product = self.updates[index].product as usize;
+        let slot = self.allocate_slot();
+        let nodes = self.nodes as usize;
+        let s = &mut self.slots;
+        s.update[slot] = index as u32;
+        s.informed_live[slot] = 0;
+        s.informed_all[slot] = 0;
+        s.born_seq[slot] = seq;
+        s.newer[slot] = NONE;
+        if s.hops[slot].len() != nodes {
+            s.hops[slot] = vec![0; nodes];
+        }
+        set_bit(&mut s.active, slot);
+        set_bit(&mut s.latest, slot);
+        let previous = self.product_latest[product];
+        s.older[slot] = previous;
+        if previous != NONE {
+            s.newer[previous as usize] = slot as u32;
+            clear_bit(&mut s.latest, previous as usize);
+            set_bit(&mut s.chained, previous as usize);
+        }
+        self.product_latest[product] = slot as u32;
+        // The column is empty (cleared when its previous update retired): nobody can hold a
+        // newer version, since versions are assigned in injection order.
+        self.learn(origin, slot, 0, at);
+        if self.keep_coverage {
+            self.sample(slot, at);
+        }
+        self.check_milestones(slot, at);
+        true
+    }
+
+    // ---- learning ----------------------------------------------------------------------------
+
+    /// `node` learns slot `slot` (and every older version of its product it lacks) at `at`.
+    fn learn(&mut self, node: NodeId, slot: usize, hop: u16, at: Time) {
+        let in_round = self.in_round;
+        let mut s = slot;
+        loop {
+            let target = if in_round {
+                &mut self.next
+            } else {
+                &mut self.rows
+            };
+            if target.has(node, s) {
+                break;
+            }
+            target.set(node, s);
+            let u = self.slots.update[s] as usize;
+            self.slots.informed_live[s] += 1;
+            self.slots.informed_all[s] += 1;
+            self.slots.hops[s][node as usize] = hop;
+            let report = &mut self.updates[u];
+            if node != report.origin {
+                report.deliveries += 1;
+                report.delivery_delay_sum += u128::from((at - report.injected_at).0);
+                report.last_delivery = Some(report.last_delivery.map_or(at, |t| t.max(at)));
+                report.max_hops = report.max_hops.max(u32::from(hop));
+            }
+            if !in_round && s != slot {
+                self.check_milestones(s, at);
+            }
+            let older = self.slots.older[s];
+            if older == NONE {
+                break;
+            }
+            s = older as usize;
+        }
+        if !in_round {
+            self.check_milestones(slot, at);
+        }
+    }
+
+    /// Delivers `payload` (the newest versions a message carries, one bit per slot) from `sender`
+    /// to `recipient` at `at`: fresh bits are learnt, known ones count as duplicates.
+    pub fn deliver(&mut self, recipient: NodeId, sender: NodeId, payload: &[u64], at: Time) {
+        for (w, &bits) in payload.iter().enumerate() {
+            if bits == 0 {
+                continue;
+            }
+            let target = if self.in_round {
+                &self.next
+            } else {
+                &self.rows
+            };
+            let held = target.word(recipient, w);
+            for_each_bit(bits & held, |b| {
+                let u = self.slots.update[w * 64 + b] as usize;
+                self.updates[u].duplicates += 1;
+            });
+            let mut fresh = bits & !held;
+            while fresh != 0 {
+                let b = fresh.trailing_zeros() as usize;
+                fresh &= fresh - 1;
+                let slot = w * 64 + b;
+                let hop = self.slots.hops[slot][sender as usize].saturating_add(1);
+                self.learn(recipient, slot, hop, at);
+            }
+        }
+    }
+
+    /// Fills `out` with the newest versions `node` holds (as of the round start when staged),
+    /// minus what `minus(w)` says the other side holds. Returns the number of entries.
+    #[inline]
+    pub fn top(&self, node: NodeId, minus: impl Fn(usize) -> u64, out: &mut Vec<u64>) -> u64 {
+        let words = self.rows.words_per_row();
+        out.resize(words, 0);
+        let mut entries = 0;
+        for (w, slot_word) in out.iter_mut().enumerate() {
+            let mut bits = self.rows.word(node, w) & self.slots.active[w] & !minus(w);
+            let chained = bits & self.slots.chained[w];
+            for_each_bit(chained, |b| {
+                let newer = self.slots.newer[w * 64 + b] as usize;
+                if self.rows.has(node, newer) {
+                    bits &= !(1u64 << b);
+                }
+            });
+            entries += u64::from(bits.count_ones());
+            *slot_word = bits;
+        }
+        entries
+    }
+
+    /// `node`'s digest: one bit per update in flight that it holds.
+    pub fn digest(&self, node: NodeId, out: &mut Vec<u64>) {
+        let words = self.rows.words_per_row();
+        out.resize(words, 0);
+        for (w, word) in out.iter_mut().enumerate() {
+            *word = self.rows.word(node, w) & self.slots.active[w];
+        }
+    }
+
+    /// Clears the bits of a message sent at event sequence `sent_seq` whose slot has since
+    /// retired or been reused by a later update.
+    pub fn mask_stale(&self, bits: &mut Vec<u64>, sent_seq: u64) {
+        bits.resize(self.rows.words_per_row(), 0);
+        for (w, word) in bits.iter_mut().enumerate() {
+            let mut keep = *word & self.slots.active.get(w).copied().unwrap_or(0);
+            for_each_bit(keep, |b| {
+                if self.slots.born_seq[w * 64 + b] > sent_seq {
+                    keep &= !(1u64 << b);
+                }
+            });
+            *word = keep;
+        }
+    }
+
+    /// Counts one message against every update whose bit `payload` carries.
+    pub fn count_carried(&mut self, payload: &[u64]) {
+        for (w, &bits) in payload.iter().enumerate() {
+            for_each_bit(bits, |b| {
+                let u = self.slots.update[w * 64 + b] as usize;
+                self.updates[u].update_messages += 1;
+            });
+        }
+    }
+
+    /// Entries in `node`'s digest or table: the whole catalog when it holds the baseline, else
+    /// the updates in flight it has learnt since it lost its table.
+    pub fn table_entries(&self, node: NodeId) -> u64 {
+        if self.has_baseline.contains(node) {
+            self.catalog_len
+        } else {
+            let mut count = 0;
+            for w in 0..self.rows.words_per_row() {
+                count += u64::from((self.rows.word(node, w) & self.slots.active[w]).count_ones());
+            }
+            count
+        }
+    }
+
+    pub fn has_baseline(&self, node: NodeId) -> bool {
+        self.has_baseline.contains(node)
+    }
+
+    pub fn catalog_len(&self) -> u64 {
+        self.catalog_len
+    }
+
+    /// `node` receives the baseline (the whole catalog at its retired versions).
+    pub fn grant_baseline(&mut self, node: NodeId) {
+        if !self.has_baseline.contains(node) {
+            self.has_baseline.insert(node);
+            self.up_without_baseline -= 1;
+        }
+    }
+
+    // ---- message accounting -------------------------------------------------------------------
+
+    /// Counts a message sent: `entries` price entries and `digest_entries` digest entries.
+    pub fn send(&mut self, kind: MessageKind, entries: u64, digest_entries: u64) {
+        self.run.messages += 1;
+        self.run.messages_by_kind[kind as usize] += 1;
+        self.run.bytes += self.sizes.header
+            + entries * self.sizes.entry
+            + digest_entries * self.sizes.digest_entry;
+    }
+
+    /// Counts a message's fate: lost, dropped because `to` is down, or delivered (true).
+    pub fn arrives(&mut self, to: NodeId, lost: bool) -> bool {
+        if lost {
+            self.run.lost += 1;
+            false
+        } else if !self.up.contains(to) {
+            self.run.dropped_at_crashed += 1;
+            false
+        } else {
+            self.run.delivered += 1;
+            true
+        }
+    }
+
+    // ---- contacts in rounds timing: every message of a contact happens within the round -------
+
+    /// Push: `from` sends the newest versions it holds to `to`.
+    pub fn push_contact(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        let mut payload = std::mem::take(&mut self.scratch_a);
+        let entries = self.top(from, |_| 0, &mut payload);
+        if entries > 0 {
+            self.send(MessageKind::Push, entries, 0);
+            self.count_carried(&payload);
+            if self.arrives(to, lost()) {
+                self.deliver(to, from, &payload, at);
+            }
+        }
+        self.scratch_a = payload;
+    }
+
+    /// Pull: `from` sends its digest to `to`, which replies with what `from` lacks.
+    pub fn pull_contact(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        self.send(MessageKind::PullRequest, 0, self.table_entries(from));
+        if self.arrives(to, lost()) {
+            self.reply_with_missing(to, from, MessageKind::PullReply, 0, at, lost);
+        }
+    }
+
+    /// `responder` sends `requester` the entries it lacks (per the requester's start-of-round
+    /// digest), plus the baseline if the requester lost it. Returns whether the reply arrived.
+    fn reply_with_missing(
+        &mut self,
+        responder: NodeId,
+        requester: NodeId,
+        kind: MessageKind,
+        digest_entries: u64,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) -> bool {
+        let mut payload = std::mem::take(&mut self.scratch_b);
+        let mut entries = self.top(responder, |w| self.rows.word(requester, w), &mut payload);
+        let baseline = !self.has_baseline(requester) && self.has_baseline(responder);
+        if baseline {
+            entries += self.catalog_len;
+        }
+        self.send(kind, entries, digest_entries);
+        self.count_carried(&payload);
+        let arrived = self.arrives(requester, lost());
+        if arrived {
+            if baseline {
+                self.grant_baseline(requester);
+            }
+            self.deliver(requester, responder, &payload, at);
+        }
+        self.scratch_b = payload;
+        arrived
+    }
+
+    /// Anti-entropy between `from` (initiator) and `to`.
+    pub fn exchange_contact(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        full_table: bool,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        if full_table {
+            // Each side ships its whole table; the receiver keeps what is newer.
+            if self.ship_table(from, to, MessageKind::ExchangeOpen, at, lost) {
+                self.ship_table(to, from, MessageKind::ExchangeReply, at, lost);
+            }
+            return;
+        }
+        // Digest mode: open with a digest, reply with the initiator's missing entries and the
+        // responder's digest, close with the responder's missing entries (only if any).
+        self.send(MessageKind::ExchangeOpen, 0, self.table_entries(from));
+        if !self.arrives(to, lost()) {
+            return;
+        }
+        let to_digest = self.table_entries(to);
+        if !self.reply_with_missing(to, from, MessageKind::ExchangeReply, to_digest, at, lost) {
+            return;
+        }
+        let mut payload = std::mem::take(&mut self.scratch_a);
+        let mut entries = self.top(from, |w| self.rows.word(to, w), &mut payload);
+        let baseline = !self.has_baseline(to) && self.has_baseline(from);
+        if baseline {
+            entries += self.catalog_len;
+        }
+        if entries > 0 {
+            self.send(MessageKind::ExchangeClose, entries, 0);
+            self.count_carried(&payload);
+            if self.arrives(to, lost()) {
+                if baseline {
+                    self.grant_baseline(to);
+                }
+                self.deliver(to, from, &payload, at);
+            }
+        }
+        self.scratch_a = payload;
+    }
+
+    /// `from` ships its whole table to `to`. Returns whether it arrived.
+    fn ship_table(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) -> bool {
+        let mut payload = std::mem::take(&mut self.scratch_a);
+        self.top(from, |_| 0, &mut payload);
+        self.send(kind, self.table_entries(from), 0);
+        self.count_carried(&payload);
+        let arrived = self.arrives(to, lost());
+        if arrived {
+            if self.has_baseline(from) {
+                self.grant_baseline(to);
+            }
+            self.deliver(to, from, &payload, at);
+        }
+        self.scratch_a = payload;
+        arrived
+    }
+
+    // ---- faults ----------------------------------------------------------------------------
+
+    /// Crashes `node` at `at`. `returns_with_state`: it will recover and keep its table.
+    /// Returns false if it was already down.
+    pub fn crash(&mut self, node: NodeId, at: Time, recovers: bool, keep_state: bool) -> bool {
+        if !self.up.contains(node) {
+            return false;
+        }
+        self.up.remove(node);
+        self.alive -= 1;
+        self.run.crashes += 1;
+        if !self.has_baseline.contains(node) {
+            self.up_without_baseline -= 1;
+        }
+        let keeps_table = recovers && keep_state;
+        let words = self.rows.words_per_row();
+        for w in 0..words {
+            let bits = self.rows.word(node, w) & self.slots.active[w];
+            for_each_bit(bits, |b| {
+                let slot = w * 64 + b;
+                self.slots.informed_live[slot] -= 1;
+                if !keeps_table {
+                    self.slots.informed_all[slot] -= 1;
+                }
+            });
+            if !keeps_table {
+                self.rows.clear_bits(node, w, u64::MAX);
+                if self.staged {
+                    self.next.clear_bits(node, w, u64::MAX);
+                }
+            }
+        }
+        if keeps_table {
+            self.returns_with_state.insert(node);
+        } else {
+            self.tables -= 1;
+            self.has_baseline.remove(node);
+        }
+        // The last node lacking an update may just have crashed.
+        self.check_all_milestones(at);
+        true
+    }
+
+    pub fn recover(&mut self, node: NodeId) {
+        if self.up.contains(node) {
+            return;
+        }
+        self.up.insert(node);
+        self.alive += 1;
+        self.run.recoveries += 1;
+        if self.returns_with_state.contains(node) {
+            self.returns_with_state.remove(node);
+            for w in 0..self.rows.words_per_row() {
+                let bits = self.rows.word(node, w) & self.slots.active[w];
+                for_each_bit(bits, |b| self.slots.informed_live[w * 64 + b] += 1);
+            }
+        } else {
+            // Back with an empty table.
+            self.tables += 1;
+        }
+        if !self.has_baseline.contains(node) {
+            self.up_without_baseline += 1;
+        }
+    }
+
+    // ---- end of a round / period -------------------------------------------------------------
+
+    /// Makes what was learnt during the round visible (rounds timing).
+    pub fn end_round(&mut self) {
+        debug_assert!(self.in_round);
+        std::mem::swap(&mut self.rows, &mut self.next);
+        self.in_round = false;
+    }
+
+    /// Starts a round (rounds timing): the write target begins as the start-of-round state.
+    pub fn begin_round(&mut self) {
+        debug_assert!(self.staged);
+        self.next.copy_from(&self.rows);
+        self.in_round = true;
+    }
+
+    /// Milestones, coverage samples, stale count and retirement at the end of a round or period.
+    pub fn close_period(&mut self, at: Time) {
+        self.check_all_milestones(at);
+        if self.keep_coverage {
+            self.for_each_active(|world, slot| world.sample(slot, at));
+        }
+        self.run.stale_node_rounds += self.stale_nodes();
+        self.retire_eligible();
+    }
+
+    fn for_each_active(&mut self, mut f: impl FnMut(&mut World, usize)) {
+        for w in 0..self.slots.active.len() {
+            let mut bits = self.slots.active[w];
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                f(self, w * 64 + b);
+            }
+        }
+    }
+
+    fn check_all_milestones(&mut self, at: Time) {
+        self.for_each_active(|world, slot| world.check_milestones(slot, at));
+    }
+
+    fn check_milestones(&mut self, slot: usize, at: Time) {
+        let informed = self.slots.informed_live[slot];
+        let alive = self.alive;
+        if alive == 0 {
+            return;
+        }
+        let u = self.slots.update[slot] as usize;
+        let report = &mut self.updates[u];
+        if report.reached_all.is_some() {
+            return;
+        }
+        for (pct, field) in [
+            (50, &mut report.reached_50),
+            (90, &mut report.reached_90),
+            (99, &mut report.reached_99),
+        ] {
+            if field.is_none() && informed * 100 >= pct * alive {
+                *field = Some(at);
+            }
+        }
+        if informed >= alive {
+            report.reached_all = Some(at);
+            report.messages_to_all = Some(self.run.messages - self.messages_at_injection[u]);
+        }
+    }
+
+    fn sample(&mut self, slot: usize, at: Time) {
+        self.coverage.push(CoverageSample {
+            update: self.slots.update[slot],
+            at,
+            informed: self.slots.informed_live[slot],
+            alive: self.alive,
+        });
+    }
+
+    /// Live nodes serving an outdated price: missing the newest version of some product in
+    /// flight, or missing the baseline.
+    fn stale_nodes(&self) -> u64 {
+        let latest_count: u32 = self.slots.latest.iter().map(|w| w.count_ones()).sum();
+        if latest_count == 0 {
+            return self.up_without_baseline;
+        }
+        if latest_count == 1 && self.up_without_baseline == 0 {
+            let slot = self
+                .slots
+                .latest
+                .iter()
+                .enumerate()
+                .find(|(_, w)| **w != 0)
+                .map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
+                .expect("one latest slot");
+            return self.alive - self.slots.informed_live[slot];
+        }
+        let words = self.rows.words_per_row();
+        let mut stale = 0;
+        for node in 0..self.nodes {
+            if !self.up.contains(node) {
+                continue;
+            }
+            let outdated = !self.has_baseline.contains(node)
+                || (0..words).any(|w| {
+                    let latest = self.slots.latest.get(w).copied().unwrap_or(0);
+                    self.rows.word(node, w) & latest != latest
+                });
+            stale += u64::from(outdated);
+        }
+        stale
+    }
+
+    fn retire_eligible(&mut self) {
+        if self.up_without_baseline > 0 {
+            return;
+        }
+        let mut retiring = std::mem::take(&mut self.scratch_b);
+        retiring.clear();
+        let mut any = false;
+        for (w, &active) in self.slots.active.iter().enumerate() {
+            let mut word = 0;
+            for_each_bit(active, |b| {
+                if self.slots.informed_all[w * 64 + b] >= self.tables {
+                    word |= 1 << b;
+                }
+            });
+            any |= word != 0;
+            retiring.push(word);
+        }
+        if !any {
+            self.scratch_b = retiring;
+            return;
+        }
+        for (w, &bits) in retiring.iter().enumerate() {
+            for_each_bit(bits, |b| self.retire(w * 64 + b));
+        }
+        // One pass clears every retired column, ready for reuse.
+        self.rows.clear_slots(&retiring);
+        if self.staged {
+            self.next.clear_slots(&retiring);
+        }
+        self.scratch_b = retiring;
+        // Free slots are reused lowest first.
+        self.slots.free.sort_unstable_by(|a, b| b.cmp(a));
+    }
+
+    fn retire(&mut self, slot: usize) {
+        let u = self.slots.update[slot] as usize;
+        self.retired[u] = true;
+        let s = &mut self.slots;
+        clear_bit(&mut s.active, slot);
+        clear_bit(&mut s.latest, slot);
+        clear_bit(&mut s.chained, slot);
+        let newer = s.newer[slot];
+        if newer != NONE {
+            s.older[newer as usize] = NONE;
+        }
+        // Older versions are at least as widespread, so they retire in the same batch.
+        let product = self.updates[u].product as usize;
+        if self.product_latest[product] == slot as u32 {
+            self.product_latest[product] = NONE;
+        }
+        self.slots.update[slot] = NONE;
+        self.slots.free.push(slot as u32);
+    }
+
+    /// Final coverage of every update; the world is consumed into its reports.
+    pub fn finish(mut self, end: Time) -> (Vec<UpdateReport>, RunReport, Vec<CoverageSample>) {
+        let alive = self.alive;
+        for u in 0..self.updates.len() {
+            let informed = if !self.updates[u].injected {
+                0
+            } else if self.retired[u] {
+                alive - self.up_without_baseline
+            } else {
+                self.active_slot_of(u)
+                    .map_or(0, |slot| self.slots.informed_live[slot])
+            };
+            self.updates[u].final_informed = informed;
+            self.updates[u].final_alive = alive;
+        }
+        self.run.end = end;
+        self.run.alive_at_end = alive;
+        (self.updates, self.run, self.coverage)
+    }
+
+    fn active_slot_of(&self, update: usize) -> Option<usize> {
+        (0..self.slots.update.len())
+            .find(|&s| self.slots.update[s] == update as u32 && get_bit(&self.slots.active, s))
+    }
+}
+
+#[inline(always)]
+fn set_bit(mask: &mut [u64], i: usize) {
+    mask[i / 64] |= 1 << (i % 64);
+}
+
+#[inline(always)]
+fn clear_bit(mask: &mut [u64], i: usize) {
+    mask[i / 64] &= !(1 << (i % 64));
+}
+
+#[inline(always)]
+fn get_bit(mask: &[u64], i: usize) -> bool {
+    mask.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+}
