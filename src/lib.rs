@@ -2,6 +2,7 @@
 //! updates.
 
 pub mod engine;
+pub mod output;
 pub mod report;
 pub mod scenario;
 pub mod seed;

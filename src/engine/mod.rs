@@ -7,7 +7,12 @@ use crate::scenario::{Catalog, Scenario};
 
 /// Runs trial `trial` of `scenario`. Adds one to `progress` per simulated round (gossip period).
 /// Deterministic: the result depends only on the scenario and the trial index.
-pub fn run_trial(scenario: &Scenario, catalog: &Catalog, trial: u32, progress: &AtomicU64) -> TrialReport {
+pub fn run_trial(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    trial: u32,
+    progress: &AtomicU64,
+) -> TrialReport {
     let _ = (scenario, catalog, trial, progress);
     unimplemented!("engine under construction")
 }

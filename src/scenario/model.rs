@@ -84,11 +84,21 @@ pub struct Network {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Latency {
-    Constant { ms: f64 },
-    Uniform { min_ms: f64, max_ms: f64 },
-    Exponential { mean_ms: f64 },
+    Constant {
+        ms: f64,
+    },
+    Uniform {
+        min_ms: f64,
+        max_ms: f64,
+    },
+    Exponential {
+        mean_ms: f64,
+    },
     /// ln(latency_ms) ~ Normal(ln(median_ms), sigma).
-    LogNormal { median_ms: f64, sigma: f64 },
+    LogNormal {
+        median_ms: f64,
+        sigma: f64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
