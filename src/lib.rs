@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod output;
 pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod seed;
 pub mod time;
