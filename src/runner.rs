@@ -73,26 +73,14 @@ pub enum RunError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
 
-    #[error("cannot create output folder {}: {source}", path.display())]
-    CreateOutput {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot create output folder {}: {error}", path.display())]
+    CreateOutput { path: PathBuf, error: io::Error },
 
-    #[error("output folder {} is not writable: {source}", path.display())]
-    OutputNotWritable {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("output folder {} is not writable: {error}", path.display())]
+    OutputNotWritable { path: PathBuf, error: io::Error },
 
-    #[error("cannot read {}: {source}", path.display())]
-    ReadExisting {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot read {}: {error}", path.display())]
+    ReadExisting { path: PathBuf, error: io::Error },
 
     #[error(
         "output folder {} holds results of scenario `{found}`, not `{expected}` \
@@ -127,11 +115,10 @@ pub enum RunError {
     #[error(transparent)]
     Write(#[from] WriteError),
 
-    #[error("cannot start {jobs} worker thread(s): {source}")]
+    #[error("cannot start {jobs} worker thread(s): {error}")]
     ThreadPool {
         jobs: usize,
-        #[source]
-        source: rayon::ThreadPoolBuildError,
+        error: rayon::ThreadPoolBuildError,
     },
 
     #[error("internal error: the engine failed to estimate memory: {message}")]
@@ -377,7 +364,7 @@ fn run_with(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|source| RunError::ThreadPool { jobs, source })?;
+        .map_err(|error| RunError::ThreadPool { jobs, error })?;
     let rounds = AtomicU64::new(0);
     let finished = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
@@ -521,14 +508,14 @@ fn mib(bytes: u64) -> String {
 /// Creates the output folder if needed, checks it is writable, and refuses one that holds
 /// another scenario's results unless `force`.
 fn prepare_output_dir(dir: &Path, scenario: &str, force: bool) -> Result<(), RunError> {
-    fs::create_dir_all(dir).map_err(|source| RunError::CreateOutput {
+    fs::create_dir_all(dir).map_err(|error| RunError::CreateOutput {
         path: dir.to_path_buf(),
-        source,
+        error,
     })?;
     let probe = dir.join(format!(".gossip-sim-probe-{}", std::process::id()));
-    File::create(&probe).map_err(|source| RunError::OutputNotWritable {
+    File::create(&probe).map_err(|error| RunError::OutputNotWritable {
         path: dir.to_path_buf(),
-        source,
+        error,
     })?;
     let _ = fs::remove_file(&probe);
     if force {
@@ -560,10 +547,10 @@ fn results_owner(runs: &Path) -> Result<Owner, RunError> {
     let file = match File::open(runs) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Owner::Nobody),
-        Err(source) => {
+        Err(error) => {
             return Err(RunError::ReadExisting {
                 path: runs.to_path_buf(),
-                source,
+                error,
             });
         }
     };
@@ -584,6 +571,14 @@ fn results_owner(runs: &Path) -> Result<Owner, RunError> {
     }
 }
 
+fn progress_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} trials, {msg} rounds simulated, ETA {eta}",
+    )
+    .expect("the progress template is valid")
+    .progress_chars("=> ")
+}
+
 /// Runs `work` while a ticker thread draws a bar over finished trials, with the simulated rounds
 /// so far and an ETA. Wall-clock time only ever reaches stderr, never a result file.
 fn with_progress<R>(
@@ -597,13 +592,7 @@ fn with_progress<R>(
         return work();
     }
     let bar = ProgressBar::with_draw_target(Some(u64::from(trials)), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} trials, {msg} rounds simulated, ETA {eta}",
-        )
-        .expect("the progress template is valid")
-        .progress_chars("=> "),
-    );
+    bar.set_style(progress_style());
     let (stop, stopped) = mpsc::channel::<()>();
     let result = thread::scope(|scope| {
         let bar = &bar;
@@ -896,6 +885,11 @@ mod tests {
         assert_eq!(parse_mem_available(meminfo), Some(2048 * 1024));
         assert_eq!(parse_mem_available("MemTotal: 1 kB\n"), None);
         assert_eq!(parse_mem_available("MemAvailable: lots\n"), None);
+    }
+
+    #[test]
+    fn the_progress_template_is_valid() {
+        progress_style();
     }
 
     #[test]

@@ -12,11 +12,10 @@ use std::path::{Path, PathBuf};
 
 /// Writing one output file failed.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {}: {source}", path.display())]
+#[error("cannot write {}: {error}", path.display())]
 pub struct WriteError {
     pub path: PathBuf,
-    #[source]
-    pub source: io::Error,
+    pub error: io::Error,
 }
 
 /// A complete file, synced to disk under a temporary name, not yet under its final name.
@@ -38,9 +37,9 @@ impl StagedFile {
 
     /// Renames the file over its final name and returns that name.
     pub fn commit(mut self) -> Result<PathBuf, WriteError> {
-        fs::rename(&self.temp, &self.path).map_err(|source| WriteError {
+        fs::rename(&self.temp, &self.path).map_err(|error| WriteError {
             path: self.path.clone(),
-            source,
+            error,
         })?;
         self.committed = true;
         // The rename itself must reach the disk too; not every platform lets us sync a
@@ -82,9 +81,9 @@ pub fn stage(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> Result<StagedFile, WriteError> {
-    let error = |source| WriteError {
+    let error = |error| WriteError {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let temp = temp_path(path);
     let file = OpenOptions::new()
@@ -193,6 +192,6 @@ mod tests {
         let path = dir.path().join("missing").join("runs.csv");
         let err = write_atomically(&path, |_| Ok(())).unwrap_err();
         assert_eq!(err.path, path);
-        assert_eq!(err.source.kind(), io::ErrorKind::NotFound);
+        assert_eq!(err.error.kind(), io::ErrorKind::NotFound);
     }
 }

@@ -92,11 +92,8 @@ pub fn write_tables(
         match std::fs::remove_file(&stale) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(WriteError {
-                    path: stale,
-                    source,
-                });
+            Err(error) => {
+                return Err(WriteError { path: stale, error });
             }
         }
     }
