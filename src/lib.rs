@@ -1,6 +1,7 @@
 //! gossip-sim: a deterministic discrete-event simulator of gossip protocols spreading price
 //! updates.
 
+pub mod cli;
 pub mod engine;
 pub mod output;
 pub mod report;
