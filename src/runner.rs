@@ -394,18 +394,7 @@ fn run_with(
             })
         });
 
-    // Report the lowest failed trial, so the message does not depend on thread scheduling.
-    if let Some((trial, message)) =
-        outcomes
-            .iter()
-            .enumerate()
-            .find_map(|(trial, outcome)| match outcome {
-                Outcome::Failed(message) => Some((trial as u32, message.clone())),
-                _ => None,
-            })
-    {
-        return Err(RunError::TrialFailed { trial, message });
-    }
+    // The first failure in trial order is the one reported.
     let mut reports = Vec::with_capacity(outcomes.len());
     for (trial, outcome) in (0..).zip(outcomes) {
         match outcome {
@@ -416,7 +405,9 @@ fn run_with(
                     returned: report.trial,
                 });
             }
-            Outcome::Failed(_) | Outcome::Skipped => unreachable!("failures were reported above"),
+            Outcome::Failed(message) => return Err(RunError::TrialFailed { trial, message }),
+            // Some later trial failed; the loop gets to it.
+            Outcome::Skipped => {}
         }
     }
 
