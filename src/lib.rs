@@ -1,8 +1,11 @@
 //! gossip-sim: a deterministic discrete-event simulator of gossip protocols spreading price
 //! updates.
 
+pub mod cli;
 pub mod engine;
+pub mod output;
 pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod seed;
 pub mod time;

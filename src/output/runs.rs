@@ -1,0 +1,89 @@
+//! `runs.csv`: one row per trial, the trial's totals.
+
+use std::io::{self, Write};
+
+use super::{CsvOut, ROW_PREFIX, Table};
+use crate::report::{MessageKind, TrialReport};
+use crate::time::Time;
+
+pub struct RunsTable<'a> {
+    scenario: &'a str,
+    period: Time,
+}
+
+impl<'a> RunsTable<'a> {
+    pub fn new(scenario: &'a str, period: Time) -> RunsTable<'a> {
+        RunsTable { scenario, period }
+    }
+}
+
+impl Table for RunsTable<'_> {
+    fn file_name(&self) -> &'static str {
+        "runs.csv"
+    }
+
+    fn header(&self) -> Vec<&'static str> {
+        let mut header = ROW_PREFIX.to_vec();
+        header.extend(["nodes", "rounds", "messages"]);
+        header.extend(MessageKind::ALL.map(MessageKind::column));
+        header.extend([
+            "bytes",
+            "delivered",
+            "lost",
+            "dropped_at_crashed",
+            "in_flight_at_end",
+            "crashes",
+            "recoveries",
+            "stale_node_rounds",
+            "alive_at_end",
+        ]);
+        header
+    }
+
+    fn write_trial<W: Write>(&self, report: &TrialReport, out: &mut CsvOut<W>) -> io::Result<()> {
+        let run = &report.run;
+        out.row_prefix(self.scenario, report)?;
+        out.int(run.nodes)?;
+        out.rounds(run.end, self.period)?;
+        out.int(run.messages)?;
+        for kind in MessageKind::ALL {
+            out.int(run.messages_by_kind[kind as usize])?;
+        }
+        for value in [
+            run.bytes,
+            run.delivered,
+            run.lost,
+            run.dropped_at_crashed,
+            run.in_flight_at_end,
+            run.crashes,
+            run.recoveries,
+            run.stale_node_rounds,
+            run.alive_at_end,
+        ] {
+            out.int(value)?;
+        }
+        out.end_row()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::tests::{PERIOD, report, to_string};
+
+    #[test]
+    fn exact_rows_of_hand_made_trials() {
+        let table = RunsTable::new("baseline", PERIOD);
+        let mut late = report(1);
+        late.run.end = Time::from_micros(1_234_567);
+        assert_eq!(
+            to_string(&table, &[report(0), late]),
+            "scenario,trial,seed,nodes,rounds,messages,push_messages,pull_requests,pull_replies,\
+             exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,\
+             dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,\
+             alive_at_end\n\
+             baseline,0,1000,10,10,43,40,3,0,0,0,0,4096,40,3,1,0,1,0,12,9\n\
+             baseline,1,1001,10,12.346,44,41,3,0,0,0,0,4096,40,3,1,0,1,0,12,9\n"
+        );
+    }
+}
