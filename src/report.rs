@@ -112,6 +112,19 @@ pub struct CoverageSample {
     pub alive: u64,
 }
 
+/// What one node holds for one product at the end of a trial (products that never changed are
+/// left out: every node holds their initial price, version 0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TableEntry {
+    pub node: NodeId,
+    pub up: bool,
+    pub product: u32,
+    /// `None`: the node lost its table and has not learnt this product again.
+    pub version: Option<u32>,
+    /// `None` for version 0 (the initial catalog price, which the simulator does not model).
+    pub price: Option<f64>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrialReport {
     pub trial: u32,
@@ -119,4 +132,6 @@ pub struct TrialReport {
     pub updates: Vec<UpdateReport>,
     pub run: RunReport,
     pub coverage: Vec<CoverageSample>,
+    /// Every node's final price table, when the scenario asks for it (`output.tables`).
+    pub tables: Vec<TableEntry>,
 }

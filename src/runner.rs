@@ -640,7 +640,10 @@ mod tests {
                 generated: None,
             },
             sizes: SizeModel::default(),
-            output: OutputOptions { coverage: true },
+            output: OutputOptions {
+                coverage: true,
+                tables: false,
+            },
         }
     }
 

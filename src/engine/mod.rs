@@ -36,6 +36,11 @@ pub fn run_trial(
         Timing::Rounds => lockstep::run(&mut state, progress),
         Timing::Async { .. } => event_driven::run(&mut state, progress),
     };
+    let tables = if scenario.output.tables {
+        state.world.final_tables()
+    } else {
+        Vec::new()
+    };
     let (updates, run, coverage) = state.world.finish(end);
     TrialReport {
         trial,
@@ -43,6 +48,7 @@ pub fn run_trial(
         updates,
         run,
         coverage,
+        tables,
     }
 }
 

@@ -42,7 +42,10 @@ pub fn scenario(kind: ProtocolKind, nodes: u32) -> Scenario {
             generated: None,
         },
         sizes: SizeModel::default(),
-        output: OutputOptions { coverage: true },
+        output: OutputOptions {
+            coverage: true,
+            tables: false,
+        },
     }
 }
 
@@ -88,4 +91,27 @@ fn three_node_push_pull_reaches_everyone() {
     let u = &r.updates[0];
     assert_eq!(u.final_informed, 3);
     assert!(u.reached_all.is_some());
+}
+
+#[test]
+#[ignore]
+fn timing_probe() {
+    for (n, timing) in [
+        (1_000_000, Timing::Rounds),
+        (1_000_000, Timing::Async { jitter: Time::ZERO }),
+    ] {
+        let mut s = scenario(ProtocolKind::PushPull, n);
+        s.timing = timing;
+        s.output.coverage = false;
+        let t = std::time::Instant::now();
+        let r = run(&s, 0);
+        eprintln!(
+            "n={n} {:?}: {:?} end={} events={} msgs={}",
+            timing,
+            t.elapsed(),
+            r.run.end.0 / s.period.0,
+            r.run.events,
+            r.run.messages
+        );
+    }
 }

@@ -20,7 +20,7 @@
 //! Retirement waits while any up node lacks the baseline, so that a retiring update is never
 //! silently granted to a node that does not hold it.
 
-use crate::report::{CoverageSample, MessageKind, RunReport, UpdateReport};
+use crate::report::{CoverageSample, MessageKind, RunReport, TableEntry, UpdateReport};
 use crate::scenario::{NodeId, Scenario, SizeModel};
 use crate::time::Time;
 
@@ -74,6 +74,8 @@ pub struct World {
     slots: Slots,
     /// Newest slot in flight per product, or NONE.
     product_latest: Vec<u32>,
+    /// Per product, the newest retired update (every table holder has it), or NONE.
+    product_baseline: Vec<u32>,
 
     pub updates: Vec<UpdateReport>,
     retired: Vec<bool>,
@@ -143,6 +145,7 @@ impl World {
             in_round: false,
             slots: Slots::default(),
             product_latest: vec![NONE; catalog_len as usize],
+            product_baseline: vec![NONE; catalog_len as usize],
             updates,
             retired: vec![false; planned.len()],
             messages_at_injection: vec![0; planned.len()],
@@ -792,6 +795,10 @@ impl World {
         if self.product_latest[product] == slot as u32 {
             self.product_latest[product] = NONE;
         }
+        let baseline = &mut self.product_baseline[product];
+        if *baseline == NONE || self.updates[*baseline as usize].version < self.updates[u].version {
+            *baseline = u as u32;
+        }
         self.slots.update[slot] = NONE;
         self.slots.free.push(slot as u32);
     }
@@ -814,6 +821,52 @@ impl World {
         self.run.end = end;
         self.run.alive_at_end = alive;
         (self.updates, self.run, self.coverage)
+    }
+
+    /// Every node's version of every product that changed during the trial, in (node, product)
+    /// order.
+    pub fn final_tables(&self) -> Vec<TableEntry> {
+        let mut touched: Vec<u32> = self
+            .updates
+            .iter()
+            .filter(|u| u.injected)
+            .map(|u| u.product)
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let mut entries = Vec::with_capacity(touched.len() * self.nodes as usize);
+        for node in 0..self.nodes {
+            for &product in &touched {
+                // The newest version in flight the node holds, else the baseline if it has it.
+                let mut slot = self.product_latest[product as usize];
+                while slot != NONE && !self.rows.has(node, slot as usize) {
+                    slot = self.slots.older[slot as usize];
+                }
+                let update = if slot != NONE {
+                    Some(self.slots.update[slot as usize])
+                } else if self.has_baseline.contains(node) {
+                    Some(self.product_baseline[product as usize])
+                } else {
+                    None
+                };
+                let (version, price) = match update {
+                    Some(NONE) => (Some(0), None),
+                    Some(u) => (
+                        Some(self.updates[u as usize].version),
+                        Some(self.updates[u as usize].price),
+                    ),
+                    None => (None, None),
+                };
+                entries.push(TableEntry {
+                    node,
+                    up: self.up.contains(node),
+                    product,
+                    version,
+                    price,
+                });
+            }
+        }
+        entries
     }
 
     fn active_slot_of(&self, update: usize) -> Option<usize> {

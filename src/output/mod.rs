@@ -9,6 +9,7 @@
 pub mod atomic;
 mod coverage;
 mod runs;
+mod tables;
 mod updates;
 
 use std::fmt::Write as _;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 pub use atomic::{StagedFile, WriteError};
 pub use coverage::CoverageTable;
 pub use runs::RunsTable;
+pub use tables::TablesTable;
 pub use updates::UpdatesTable;
 
 use crate::report::TrialReport;
@@ -82,13 +84,24 @@ pub fn write_tables(
     if scenario.output.coverage {
         staged.push(stage(dir, &coverage, trials)?);
     }
+    let tables = TablesTable::new(name, catalog);
+    if scenario.output.tables {
+        staged.push(stage(dir, &tables, trials)?);
+    }
 
     let mut written = Vec::with_capacity(staged.len());
     for file in staged {
         written.push(file.commit()?);
     }
-    if !scenario.output.coverage {
-        let stale = dir.join(coverage.file_name());
+    // A folder never mixes two runs: an optional file this run did not write goes.
+    for (wanted, file_name) in [
+        (scenario.output.coverage, coverage.file_name()),
+        (scenario.output.tables, tables.file_name()),
+    ] {
+        if wanted {
+            continue;
+        }
+        let stale = dir.join(file_name);
         match std::fs::remove_file(&stale) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
@@ -416,6 +429,7 @@ pub(crate) mod tests {
                     alive: 10,
                 },
             ],
+            tables: Vec::new(),
         }
     }
 

@@ -189,4 +189,6 @@ impl Default for SizeModel {
 pub struct OutputOptions {
     /// Write coverage.csv (one row per trial, update and round).
     pub coverage: bool,
+    /// Write tables.csv: every node's final price of every product that changed.
+    pub tables: bool,
 }
