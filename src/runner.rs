@@ -382,7 +382,7 @@ fn run_with(
                         match catch_unwind(AssertUnwindSafe(run)) {
                             Ok(report) => {
                                 finished.fetch_add(1, Ordering::Relaxed);
-                                Outcome::Done(report)
+                                Outcome::Done(Box::new(report))
                             }
                             Err(panic) => {
                                 failed.store(true, Ordering::Relaxed);
@@ -398,7 +398,7 @@ fn run_with(
     let mut reports = Vec::with_capacity(outcomes.len());
     for (trial, outcome) in (0..).zip(outcomes) {
         match outcome {
-            Outcome::Done(report) if report.trial == trial => reports.push(report),
+            Outcome::Done(report) if report.trial == trial => reports.push(*report),
             Outcome::Done(report) => {
                 return Err(RunError::WrongTrial {
                     trial,
@@ -423,7 +423,7 @@ fn run_with(
 }
 
 enum Outcome {
-    Done(TrialReport),
+    Done(Box<TrialReport>),
     Failed(String),
     /// Not run because another trial had failed.
     Skipped,
