@@ -1,3 +1,5 @@
 //! Integration tests: one binary, a module per topic.
 
 mod cli;
+mod literature;
+mod support;
