@@ -2,6 +2,11 @@
 
 mod catalog;
 mod model;
+mod raw;
 
 pub use catalog::Catalog;
 pub use model::*;
+pub use raw::{
+    RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawProtocol, RawScenario, RawSizes,
+    RawUpdate, RawWorkload,
+};
