@@ -1,4 +1,10 @@
 //! Scenario files: the raw TOML shape, its validation, and the resolved [`Scenario`].
+//!
+//! [`load`] reads a file, applies `--set KEY=VALUE` overrides, deserializes the result into a
+//! [`RawScenario`] (the file exactly as written) and [`validate`]s that into a [`Scenario`] (every
+//! default filled, every time in microseconds). A [`ScenarioError`] is one line naming the file,
+//! the line or flag, the dotted key and the bad value. A `Scenario` displays as a scenario file
+//! that parses back to the same scenario.
 
 mod catalog;
 mod display;

@@ -375,19 +375,11 @@ fn node_list(key: KeyPath, ids: &[i64], nodes: i64) -> Result<Vec<NodeId>> {
             "must name at least one node (or remove the crash)",
         ));
     }
-    for (i, &id) in ids.iter().enumerate() {
-        if !(0..nodes).contains(&id) {
-            return Err(ScenarioError::invalid(
-                key.index(i),
-                id,
-                format!(
-                    "is not a node id: ids run from 0 to nodes - 1 ({})",
-                    nodes - 1
-                ),
-            ));
-        }
-    }
-    let mut sorted: Vec<NodeId> = ids.iter().map(|&id| id as NodeId).collect();
+    let mut sorted = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| node_id(key.index(i), id, nodes))
+        .collect::<Result<Vec<_>>>()?;
     sorted.sort_unstable();
     if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
         return Err(ScenarioError::invalid(
@@ -397,6 +389,21 @@ fn node_list(key: KeyPath, ids: &[i64], nodes: i64) -> Result<Vec<NodeId>> {
         ));
     }
     Ok(sorted)
+}
+
+fn node_id(key: KeyPath, id: i64, nodes: i64) -> Result<NodeId> {
+    if (0..nodes).contains(&id) {
+        Ok(id as NodeId)
+    } else {
+        Err(ScenarioError::invalid(
+            key,
+            id,
+            format!(
+                "is not a node id: ids run from 0 to nodes - 1 ({})",
+                nodes - 1
+            ),
+        ))
+    }
 }
 
 fn churn_of(raw: RawChurn, clock: &Clock) -> Result<Churn> {
@@ -429,17 +436,19 @@ fn churn_of(raw: RawChurn, clock: &Clock) -> Result<Churn> {
     )?;
     let start_ms = start.as_ref().map_or(0, |start| start.ms);
     let stop_ms = stop.as_ref().map_or(clock.end_ms, |stop| stop.ms);
-    if stop_ms < start_ms {
-        // Blame whichever of the two the user wrote; with both written, the stop.
-        return Err(match (stop, start) {
-            (Some(stop), _) => stop.invalid(format!(
+    // Blame whichever of the two the user wrote; with both written, the stop.
+    match (&stop, &start) {
+        (Some(stop), _) if stop.ms < start_ms => {
+            return Err(stop.invalid(format!(
                 "must not be before the churn start ({start_ms} ms)"
-            )),
-            (None, Some(start)) => start.invalid(format!(
+            )));
+        }
+        (None, Some(start)) if start.ms > stop_ms => {
+            return Err(start.invalid(format!(
                 "must not be after the churn stop, by default the end of the run ({stop_ms} ms)"
-            )),
-            (None, None) => unreachable!("the default start 0 is never after a stop"),
-        });
+            )));
+        }
+        _ => {}
     }
     Ok(Churn {
         crash_rate,
@@ -474,16 +483,7 @@ fn explicit_update(
     let origin = raw
         .origin
         .ok_or_else(|| ScenarioError::missing(table.key("origin")))?;
-    if !(0..nodes).contains(&origin) {
-        return Err(ScenarioError::invalid(
-            table.key("origin"),
-            origin,
-            format!(
-                "is not a node id: ids run from 0 to nodes - 1 ({})",
-                nodes - 1
-            ),
-        ));
-    }
+    let origin = node_id(table.key("origin"), origin, nodes)?;
     let at = clock.either(&table, ("at_round", raw.at_round), ("at_ms", raw.at_ms))?;
     if let Some(at) = &at {
         clock.before_end(at)?;
@@ -491,7 +491,7 @@ fn explicit_update(
     Ok(ExplicitUpdate {
         product,
         price,
-        origin: origin as NodeId,
+        origin,
         at: at.map_or(Time::ZERO, |at| at.time()),
     })
 }
