@@ -1,7 +1,25 @@
 //! Scenario files: the raw TOML shape, its validation, and the resolved [`Scenario`].
+//!
+//! [`load`] reads a file, applies `--set KEY=VALUE` overrides, deserializes the result into a
+//! [`RawScenario`] (the file exactly as written) and [`validate`]s that into a [`Scenario`] (every
+//! default filled, every time in microseconds). A [`ScenarioError`] is one line naming the file,
+//! the line or flag, the dotted key and the bad value. A `Scenario` displays as a scenario file
+//! that parses back to the same scenario.
 
 mod catalog;
+mod display;
+mod error;
+mod load;
 mod model;
+mod raw;
+mod validate;
 
 pub use catalog::Catalog;
+pub use error::{KeyPath, KeySegment, Location, Origin, ScenarioError};
+pub use load::{load, parse};
 pub use model::*;
+pub use raw::{
+    RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawProtocol, RawScenario, RawSizes,
+    RawUpdate, RawWorkload,
+};
+pub use validate::validate;

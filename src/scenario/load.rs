@@ -1,0 +1,1078 @@
+//! Reading a scenario: TOML text, then `--set` overrides, then [`RawScenario`], then
+//! [`validate`].
+//!
+//! The document is kept as toml's spanned table ([`DeTable`]) rather than a plain `toml::Table`
+//! all the way to deserialization, so that any error, from serde or from `validate`, can be
+//! traced back to a line and column. Overrides are spliced into that same table. Their spans
+//! point past the end of the file into a virtual text made of the file followed by the flags,
+//! one after the other, so one byte offset says whether a bad value came from the file (and
+//! where) or from a flag (and which).
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
+
+use super::display::toml_string;
+use super::error::{KeyPath, KeySegment, Location, Origin, ScenarioError, shorten};
+use super::model::Scenario;
+use super::raw::RawScenario;
+use super::validate::validate;
+
+/// Reads and resolves the scenario file at `path`, with `overrides` (`KEY=VALUE`, from `--set`)
+/// applied in order.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    parse(&text, &path.display().to_string(), overrides)
+}
+
+/// Resolves the scenario in `text`; `source_name` names it in error messages.
+///
+/// Each override is `KEY=VALUE`: KEY is a dotted path (`protocol.fanout`, `crashes.0.fraction`,
+/// with numbers indexing arrays), VALUE a TOML value (`3`, `0.25`, `[1, 2]`,
+/// `{ dist = "constant", ms = 5 }`) or, if it is not one, a bare string (`push`). Missing tables
+/// on the way are created; an index one past the end of an array appends to it. Setting one of
+/// two keys that say the same thing another way (`at_ms` and `at_round`, `nodes` and `fraction`)
+/// removes the other.
+pub fn parse(
+    text: &str,
+    source_name: &str,
+    overrides: &[String],
+) -> Result<Scenario, ScenarioError> {
+    let mut sources = Sources {
+        name: source_name,
+        text,
+        flags: Vec::new(),
+    };
+    let document = DeTable::parse(text).map_err(|error| {
+        let at = match error.span() {
+            Some(span) => sources.location(span),
+            None => Location::file(source_name),
+        };
+        ScenarioError::Syntax {
+            at,
+            message: one_line(error.message()),
+        }
+    })?;
+    let mut root = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
+
+    // Flag `i` occupies the virtual text right after flag `i - 1`, one separator byte apart, so
+    // no span of one touches another or the file.
+    let mut start = text.len() + 1;
+    for flag in overrides {
+        apply_override(&mut root, flag, start).map_err(|problem| ScenarioError::Override {
+            at: Location::file(source_name).with_origin(Origin::Flag(flag.clone())),
+            problem,
+        })?;
+        sources.flags.push((start, flag));
+        start += flag.len() + 1;
+    }
+
+    let raw = RawScenario::deserialize(ValueDeserializer::from(root.clone()))
+        .map_err(|error| sources.serde_error(&root, error))?;
+    validate(raw).map_err(|error| sources.place(&root, error))
+}
+
+/// The file and the flags, laid end to end in one virtual text that spans index into.
+struct Sources<'a> {
+    name: &'a str,
+    text: &'a str,
+    /// Each flag with the virtual offset where it starts.
+    flags: Vec<(usize, &'a str)>,
+}
+
+impl Sources<'_> {
+    fn location(&self, span: Range<usize>) -> Location {
+        let flag = self
+            .flags
+            .iter()
+            .rev()
+            .find(|(start, _)| *start <= span.start);
+        let origin = match flag {
+            Some((_, flag)) => Origin::Flag(flag.to_string()),
+            None => {
+                let (line, column) = line_col(self.text, span.start);
+                Origin::Line { line, column }
+            }
+        };
+        Location::file(self.name).with_origin(origin)
+    }
+
+    /// Words a serde error in terms of the scenario file: the key and the value, where they are.
+    fn serde_error(&self, root: &Spanned<DeValue<'_>>, error: toml::de::Error) -> ScenarioError {
+        let message = one_line(error.message());
+        let Some(span) = error.span() else {
+            return ScenarioError::Toml {
+                at: Location::file(self.name),
+                message,
+            };
+        };
+        let at = self.location(span.clone());
+        match find_span(root, &KeyPath::root(), &span) {
+            Some(Found::Key { table, key }) => match unknown_key_expected(&message) {
+                Some(expected) => ScenarioError::UnknownKey {
+                    at,
+                    key,
+                    table,
+                    expected,
+                },
+                None => ScenarioError::Toml { at, message },
+            },
+            Some(Found::Value { key, value }) if !key.is_root() => ScenarioError::Invalid {
+                at,
+                key,
+                value: render(value),
+                problem: type_problem(&message),
+            },
+            _ => ScenarioError::Toml { at, message },
+        }
+    }
+
+    /// Adds the file, and the line or flag of the offending key, to an error from `validate`.
+    fn place(&self, root: &Spanned<DeValue<'_>>, mut error: ScenarioError) -> ScenarioError {
+        let span = error.key().and_then(|key| find_key(root, key));
+        let at = match span {
+            Some(span) => self.location(span),
+            None => Location::file(self.name),
+        };
+        if let Some(location) = error.location_mut() {
+            *location = at;
+        }
+        error
+    }
+}
+
+/// Splices one `KEY=VALUE` flag into the document; `start` is the flag's virtual offset.
+/// The error is the problem, to be shown after the flag.
+fn apply_override<'a>(
+    root: &mut Spanned<DeValue<'a>>,
+    flag: &'a str,
+    start: usize,
+) -> Result<(), String> {
+    let Some((key, value)) = flag.split_once('=') else {
+        return Err("expected KEY=VALUE".to_owned());
+    };
+    let key_start = start + (key.len() - key.trim_start().len());
+    let key = key.trim();
+    if key.is_empty() {
+        return Err("expected KEY=VALUE".to_owned());
+    }
+    let mut segments = Vec::new();
+    let mut offset = key_start;
+    for segment in key.split('.') {
+        if segment.is_empty() {
+            return Err(format!(
+                "`{key}` has an empty part; write a dotted key like protocol.fanout"
+            ));
+        }
+        segments.push((segment, offset..offset + segment.len()));
+        offset += segment.len() + 1;
+    }
+    let value_start = start + flag.len() - value.trim_start().len();
+    let value = override_value(value.trim(), value_start);
+    set_path(root.get_mut(), &KeyPath::root(), &segments, value)
+}
+
+/// Keys that say the same thing in different ways; a table may hold only one of each group.
+const EXCLUSIVE: &[&[&str]] = &[
+    &["at_round", "at_ms"],
+    &["recover_after_rounds", "recover_after_ms"],
+    &["mean_downtime_rounds", "mean_downtime_ms"],
+    &["start_round", "start_ms"],
+    &["stop_round", "stop_ms"],
+    &["fraction", "nodes"],
+];
+
+/// VALUE as TOML if it is TOML, else as a bare string, so `--set protocol.kind=push` works.
+fn override_value(text: &str, start: usize) -> Spanned<DeValue<'_>> {
+    match DeValue::parse(text) {
+        Ok(value) => shift(value, start),
+        Err(_) => Spanned::new(
+            start..start + text.len(),
+            DeValue::String(Cow::Borrowed(text)),
+        ),
+    }
+}
+
+/// Moves every span in `value` by `by` bytes.
+fn shift(value: Spanned<DeValue<'_>>, by: usize) -> Spanned<DeValue<'_>> {
+    let span = value.span();
+    let inner = match value.into_inner() {
+        DeValue::Array(array) => DeValue::Array(array.into_iter().map(|v| shift(v, by)).collect()),
+        DeValue::Table(table) => DeValue::Table(
+            table
+                .into_iter()
+                .map(|(key, value)| {
+                    let key_span = key.span();
+                    let key =
+                        Spanned::new(key_span.start + by..key_span.end + by, key.into_inner());
+                    (key, shift(value, by))
+                })
+                .collect(),
+        ),
+        scalar => scalar,
+    };
+    Spanned::new(span.start + by..span.end + by, inner)
+}
+
+fn set_path<'a>(
+    node: &mut DeValue<'a>,
+    path: &KeyPath,
+    segments: &[(&'a str, Range<usize>)],
+    value: Spanned<DeValue<'a>>,
+) -> Result<(), String> {
+    let Some(((segment, span), rest)) = segments.split_first() else {
+        return Ok(());
+    };
+    match node {
+        DeValue::Table(table) => {
+            let key = Spanned::new(span.clone(), Cow::Borrowed(*segment));
+            if rest.is_empty() {
+                // `--set crashes.0.at_ms=3000` replaces the crash time whichever way the file
+                // wrote it; leaving `at_round` would make the pair a conflict.
+                if let Some(group) = EXCLUSIVE.iter().find(|group| group.contains(segment)) {
+                    for other in group.iter().filter(|other| *other != segment) {
+                        table.remove(*other);
+                    }
+                }
+                table.insert(key, value);
+                return Ok(());
+            }
+            // A number after a missing key asks for an array of tables, as in
+            // `crashes.0.at_round` when the file has no [[crashes]].
+            let child = table.entry(key).or_insert_with(|| {
+                let empty = if rest[0].0.parse::<usize>().is_ok() {
+                    DeValue::Array(DeArray::new())
+                } else {
+                    DeValue::Table(DeTable::new())
+                };
+                Spanned::new(span.clone(), empty)
+            });
+            set_path(child.get_mut(), &path.key(segment), rest, value)
+        }
+        DeValue::Array(array) => {
+            let Ok(index) = segment.parse::<usize>() else {
+                return Err(format!(
+                    "`{path}` is an array: index it with a number, as in {path}.0"
+                ));
+            };
+            if index > array.len() {
+                let entries = match array.len() {
+                    1 => "1 entry".to_owned(),
+                    n => format!("{n} entries"),
+                };
+                return Err(format!(
+                    "`{path}` has {entries}: index {index} is past its end"
+                ));
+            }
+            if rest.is_empty() {
+                match array.get_mut(index) {
+                    Some(slot) => *slot = value,
+                    None => array.push(value),
+                }
+                return Ok(());
+            }
+            if index == array.len() {
+                array.push(Spanned::new(span.clone(), DeValue::Table(DeTable::new())));
+            }
+            let Some(child) = array.get_mut(index) else {
+                return Err(format!("`{path}` has no entry {index}"));
+            };
+            set_path(child.get_mut(), &path.index(index), rest, value)
+        }
+        other => Err(format!(
+            "`{path}` is {}, not a table",
+            article(other.type_str())
+        )),
+    }
+}
+
+/// What an error span points at in the document.
+enum Found<'d, 'a> {
+    /// A key, in the table at `table`.
+    Key { table: KeyPath, key: String },
+    Value {
+        key: KeyPath,
+        value: &'d DeValue<'a>,
+    },
+}
+
+/// Finds the key or value whose span is `target`. A full search rather than a descent by span
+/// containment, because the spans of implicit and array-of-tables tables need not contain their
+/// entries.
+fn find_span<'d, 'a>(
+    value: &'d Spanned<DeValue<'a>>,
+    path: &KeyPath,
+    target: &Range<usize>,
+) -> Option<Found<'d, 'a>> {
+    if value.span() == *target {
+        return Some(Found::Value {
+            key: path.clone(),
+            value: value.get_ref(),
+        });
+    }
+    match value.get_ref() {
+        DeValue::Table(table) => table.iter().find_map(|(key, child)| {
+            if key.span() == *target {
+                Some(Found::Key {
+                    table: path.clone(),
+                    key: key.get_ref().to_string(),
+                })
+            } else {
+                find_span(child, &path.key(key.get_ref()), target)
+            }
+        }),
+        DeValue::Array(array) => array
+            .iter()
+            .enumerate()
+            .find_map(|(i, child)| find_span(child, &path.index(i), target)),
+        _ => None,
+    }
+}
+
+/// The span of `key`'s value, or of its nearest ancestor present in the document: for a missing
+/// key, the table it is missing from is the best place to point at.
+fn find_key(root: &Spanned<DeValue<'_>>, key: &KeyPath) -> Option<Range<usize>> {
+    let mut node = root;
+    let mut found = None;
+    for segment in key.segments() {
+        let child = match (segment, node.get_ref()) {
+            (KeySegment::Key(key), DeValue::Table(table)) => table.get(key.as_str()),
+            (KeySegment::Index(index), DeValue::Array(array)) => array.get(*index),
+            _ => None,
+        };
+        let Some(child) = child else { break };
+        node = child;
+        found = Some(child.span());
+    }
+    found
+}
+
+/// serde words an unknown key as "unknown field `x`, expected one of `a`, `b`"; this returns
+/// "one of `a`, `b`", or `None` for any other error.
+fn unknown_key_expected(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (_, rest) = rest.split_once('`')?;
+    let expected = rest
+        .strip_prefix(", expected ")
+        .or_else(|| rest.strip_prefix(", "))?;
+    Some(expected.to_owned())
+}
+
+/// Turns serde's "invalid type: string \"x\", expected i64" into "expected an integer": the key
+/// and the value are already in the message, and the Rust type names mean nothing to users.
+fn type_problem(message: &str) -> String {
+    let integer_range = |expected: &str| match expected {
+        "i64" => Some("-9223372036854775808 to 9223372036854775807"),
+        "u64" => Some("0 to 18446744073709551615"),
+        _ => None,
+    };
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.rsplit_once(", expected ")
+    {
+        // An integer too large for i64 or u64 arrives as an i128 of the wrong type.
+        if found.starts_with("integer")
+            && let Some(range) = integer_range(expected)
+        {
+            return format!("out of range: must be an integer from {range}");
+        }
+        let words = match expected {
+            "i64" | "u64" => "an integer",
+            "f64" => "a number",
+            "a boolean" => "true or false",
+            "a sequence" => "an array",
+            other if other.starts_with("struct ") => "a table",
+            other => other,
+        };
+        return format!("expected {words}");
+    }
+    if let Some(rest) = message.strip_prefix("invalid value: ")
+        && let Some((_, expected)) = rest.rsplit_once(", expected ")
+        && let Some(range) = integer_range(expected)
+    {
+        return format!("out of range: must be an integer from {range}");
+    }
+    match message {
+        "integer number overflowed" => "integer out of range".to_owned(),
+        "floating-point number overflowed" => "number out of range".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// A value as TOML on one line, for messages; long values are cut.
+fn render(value: &DeValue<'_>) -> String {
+    shorten(render_full(value))
+}
+
+fn render_full(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(text) => toml_string(text),
+        DeValue::Integer(integer) => integer.to_string(),
+        DeValue::Float(float) => float.to_string(),
+        DeValue::Boolean(boolean) => boolean.to_string(),
+        DeValue::Datetime(datetime) => datetime.to_string(),
+        DeValue::Array(array) => {
+            let items: Vec<String> = array
+                .iter()
+                .map(|item| render_full(item.get_ref()))
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        DeValue::Table(table) => {
+            let items: Vec<String> = table
+                .iter()
+                .map(|(key, value)| format!("{} = {}", key.get_ref(), render_full(value.get_ref())))
+                .collect();
+            if items.is_empty() {
+                "{}".to_owned()
+            } else {
+                format!("{{ {} }}", items.join(", "))
+            }
+        }
+    }
+}
+
+fn article(type_name: &str) -> String {
+    match type_name.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {type_name}"),
+        _ => format!("a {type_name}"),
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let bytes = &text.as_bytes()[..offset.min(text.len())];
+    let line_start = bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |newline| newline + 1);
+    let line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = String::from_utf8_lossy(&bytes[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// Error messages are one line: toml's may span several.
+fn one_line(message: &str) -> String {
+    message.trim().lines().collect::<Vec<_>>().join("; ")
+}
+
+/// The scenario of the file-format documentation, every section used.
+#[cfg(test)]
+pub(crate) const EXAMPLE: &str = r#"
+name = "push-pull-1k-loss"
+seed = 42
+nodes = 1000
+trials = 100
+max_rounds = 200
+
+[protocol]
+kind = "push-pull"
+fanout = 1
+timing = "rounds"
+period_ms = 1000
+jitter_ms = 0
+exchange = "digest"
+
+[network]
+loss = 0.1
+latency = { dist = "uniform", min_ms = 5, max_ms = 80 }
+
+[[crashes]]
+at_round = 5
+fraction = 0.1
+recover_after_rounds = 20
+keep_state = true
+
+[[crashes]]
+at_ms = 5000
+nodes = [17, 3]
+
+[churn]
+crash_rate = 0.01
+mean_downtime_rounds = 10
+keep_state = true
+
+[[updates]]
+product = "P001"
+price = 99.99
+origin = 0
+at_round = 0
+
+[workload]
+products = 1
+updates = 0
+
+[sizes]
+header = 32
+entry = 24
+digest_entry = 16
+
+[output]
+coverage = true
+"#;
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::scenario::{CrashTarget, Latency, ProtocolKind, Timing};
+    use crate::time::Time;
+
+    const FILE: &str = "scenarios/x.toml";
+
+    fn flags(flags: &[&str]) -> Vec<String> {
+        flags.iter().map(|flag| flag.to_string()).collect()
+    }
+
+    fn error(text: &str, overrides: &[&str]) -> String {
+        match parse(text, FILE, &flags(overrides)) {
+            Ok(scenario) => panic!("expected an error, got {scenario:?}\nfrom:\n{text}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    /// A valid scenario with `top` lines at the top level, `protocol` lines in [protocol] and
+    /// `tail` sections at the end. A key set in `top` or `protocol` replaces the base one.
+    fn doc(top: &str, protocol: &str, tail: &str) -> String {
+        fn merge(base: &[&str], extra: &str) -> String {
+            let key = |line: &str| line.split('=').next().unwrap_or("").trim().to_owned();
+            let extra_keys: Vec<String> = extra.lines().map(key).collect();
+            let mut lines: Vec<&str> = base
+                .iter()
+                .copied()
+                .filter(|line| !extra_keys.contains(&key(line)))
+                .collect();
+            lines.extend(extra.lines());
+            lines.join("\n")
+        }
+        format!(
+            "{}\n[protocol]\n{}\n[[updates]]\nproduct = \"P\"\nprice = 1.0\norigin = 0\n{tail}\n",
+            merge(&["name = \"t\"", "nodes = 10"], top),
+            merge(&["kind = \"push\""], protocol),
+        )
+    }
+
+    #[test]
+    fn the_example_parses() {
+        let scenario = parse(EXAMPLE, FILE, &[]).unwrap();
+        assert_eq!(scenario.name, "push-pull-1k-loss");
+        assert_eq!(scenario.seed, 42);
+        assert_eq!(scenario.nodes, 1000);
+        assert_eq!(scenario.trials, 100);
+        assert_eq!(scenario.max_rounds, 200);
+        assert_eq!(scenario.protocol.kind, ProtocolKind::PushPull);
+        assert_eq!(scenario.timing, Timing::Rounds);
+        assert_eq!(scenario.period, Time::from_millis(1000));
+        assert_eq!(scenario.network.loss, 0.1);
+        assert_eq!(
+            scenario.network.latency,
+            Latency::Uniform {
+                min_ms: 5.0,
+                max_ms: 80.0
+            }
+        );
+        assert_eq!(scenario.crashes.len(), 2);
+        assert_eq!(scenario.crashes[0].at, Time::from_millis(5000));
+        assert_eq!(scenario.crashes[0].target, CrashTarget::Fraction(0.1));
+        assert_eq!(
+            scenario.crashes[0].recover_after,
+            Some(Time::from_millis(20_000))
+        );
+        assert_eq!(scenario.crashes[1].target, CrashTarget::Nodes(vec![3, 17]));
+        assert_eq!(scenario.crashes[1].recover_after, None);
+        let churn = scenario.churn.as_ref().unwrap();
+        assert_eq!(churn.mean_downtime, Time::from_millis(10_000));
+        assert_eq!(churn.stop, Time::from_millis(200_000));
+        assert_eq!(scenario.workload.explicit[0].price, 99.99);
+        assert_eq!(scenario.workload.generated, None);
+    }
+
+    #[test]
+    fn overrides_change_values() {
+        let scenario = parse(
+            EXAMPLE,
+            FILE,
+            &flags(&[
+                "protocol.fanout=3",
+                "network.loss=0.25",
+                "protocol.kind=push",
+                "network.latency={ dist = \"exponential\", mean_ms = 20 }",
+                "crashes.0.fraction=0.2",
+                "crashes.2.at_round=7",
+                "crashes.2.nodes=[1,2]",
+                " name = other-name ",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(scenario.protocol.fanout, 3);
+        assert_eq!(scenario.network.loss, 0.25);
+        assert_eq!(scenario.protocol.kind, ProtocolKind::Push);
+        assert_eq!(
+            scenario.network.latency,
+            Latency::Exponential { mean_ms: 20.0 }
+        );
+        assert_eq!(scenario.crashes[0].target, CrashTarget::Fraction(0.2));
+        assert_eq!(scenario.crashes[2].at, Time::from_millis(7000));
+        assert_eq!(scenario.crashes[2].target, CrashTarget::Nodes(vec![1, 2]));
+        assert_eq!(scenario.name, "other-name");
+    }
+
+    #[test]
+    fn overrides_create_missing_tables() {
+        let text = doc("", "", "");
+        let scenario = parse(&text, FILE, &flags(&["network.loss=0.1"])).unwrap();
+        assert_eq!(scenario.network.loss, 0.1);
+        let scenario = parse(
+            &text,
+            FILE,
+            &flags(&["network.latency.dist=constant", "network.latency.ms=5"]),
+        )
+        .unwrap();
+        assert_eq!(scenario.network.latency, Latency::Constant { ms: 5.0 });
+    }
+
+    #[test]
+    fn an_override_replaces_the_other_way_of_writing_a_key() {
+        let scenario = parse(
+            EXAMPLE,
+            FILE,
+            &flags(&[
+                "crashes.0.at_ms=3000",
+                "crashes.0.nodes=[1]",
+                "churn.mean_downtime_ms=5",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(scenario.crashes[0].at, Time::from_millis(3000));
+        assert_eq!(scenario.crashes[0].target, CrashTarget::Nodes(vec![1]));
+        assert_eq!(scenario.churn.unwrap().mean_downtime, Time::from_millis(5));
+    }
+
+    #[test]
+    fn later_overrides_win() {
+        let text = doc("", "", "");
+        let scenario = parse(
+            &text,
+            FILE,
+            &flags(&["protocol.fanout=2", "protocol.fanout=4"]),
+        )
+        .unwrap();
+        assert_eq!(scenario.protocol.fanout, 4);
+    }
+
+    /// Each case: document, overrides, and what the message must contain (besides the file).
+    /// One case a line, so the table reads as a table.
+    #[rustfmt::skip]
+    #[test]
+    fn malformed_documents_name_key_and_value() {
+        let no_updates = "name = \"t\"\nnodes = 10\n[protocol]\nkind = \"push\"\n";
+        let crash = |lines: &str| format!("[[crashes]]\n{lines}");
+        let latency = |table: &str| format!("[network]\nlatency = {table}");
+        let cases: Vec<(String, Vec<&str>, Vec<&str>)> = vec![
+            // Syntax, with the position of the error.
+            ("name = \"t\"\nnodes = = 3\n".into(), vec![], vec!["x.toml:2:9: "]),
+            ("name = \"t\n".into(), vec![], vec!["x.toml:1:"]),
+            ("[protocol\n".into(), vec![], vec!["x.toml:1:"]),
+            ("nodes = 1\nnodes = 2\n".into(), vec![], vec!["x.toml:2:"]),
+            // Unknown keys, at the top level and nested, with their position.
+            (doc("nodez = 3", "", ""), vec![], vec!["x.toml:3:1: ", "unknown key `nodez` at top level", "`nodes`"]),
+            (doc("", "fanot = 3", ""), vec![], vec!["x.toml:5:1: ", "unknown key `fanot` in [protocol]", "`fanout`"]),
+            (doc("", "", &crash("at_round = 1\nfracton = 0.5")), vec![], vec!["unknown key `fracton` in crashes[0]"]),
+            (doc("", "", &latency("{ dist = \"constant\", mss = 5 }")), vec![], vec!["unknown key `mss` in [network.latency]"]),
+            (doc("", "", "[output]\ncoverage = true\ncsv = true"), vec![], vec!["unknown key `csv` in [output]", "`coverage`"]),
+            // Wrong types.
+            (doc("", "fanout = \"three\"", ""), vec![], vec!["protocol.fanout = \"three\": expected an integer"]),
+            (doc("trials = 1.5", "", ""), vec![], vec!["trials = 1.5: expected an integer"]),
+            (doc("seed = [1]", "", ""), vec![], vec!["seed = [1]: expected an integer"]),
+            (doc("seed = 1979-05-27", "", ""), vec![], vec!["seed = 1979-05-27: expected an integer"]),
+            (doc("name = 5", "", ""), vec![], vec!["name = 5: expected a string"]),
+            (doc("", "", "[output]\ncoverage = \"yes\""), vec![], vec!["output.coverage = \"yes\": expected true or false"]),
+            (doc("", "", "[network]\nloss = \"high\""), vec![], vec!["network.loss = \"high\": expected a number"]),
+            (doc("", "", &crash("at_round = 1\nnodes = 3")), vec![], vec!["crashes[0].nodes = 3: expected an array"]),
+            (doc("", "", &crash("at_round = 1\nnodes = [1, \"a\"]")), vec![], vec!["crashes[0].nodes[1] = \"a\": expected an integer"]),
+            (doc("crashes = [5]", "", ""), vec![], vec!["crashes[0] = 5: expected a table"]),
+            ("name = \"t\"\nnodes = 10\nprotocol = 5\n".into(), vec![], vec!["x.toml:3:12: ", "protocol = 5: expected a table"]),
+            // Integers out of range: negative, overflowing, beyond i64.
+            (doc("nodes = 0", "", ""), vec![], vec!["nodes = 0: must be between 2 and 100000000"]),
+            (doc("nodes = 1", "", ""), vec![], vec!["nodes = 1: must be between 2"]),
+            (doc("nodes = -5", "", ""), vec![], vec!["nodes = -5: must be between 2"]),
+            (doc("nodes = 100000001", "", ""), vec![], vec!["nodes = 100000001: must be between 2 and 100000000"]),
+            (doc("nodes = 99999999999999999999", "", ""), vec![], vec!["nodes = 99999999999999999999: out of range"]),
+            (doc("nodes = 18446744073709551615", "", ""), vec![], vec!["nodes = 18446744073709551615: out of range"]),
+            (doc("seed = -1", "", ""), vec![], vec!["seed = -1: out of range: must be an integer from 0"]),
+            (doc("trials = 0", "", ""), vec![], vec!["trials = 0: must be between 1 and 1000000"]),
+            (doc("max_rounds = 0", "", ""), vec![], vec!["max_rounds = 0: must be between 1 and 10000000"]),
+            (doc("", "", "[network]\nloss = 1e400"), vec![], vec!["network.loss = 1e400: number out of range"]),
+            // Names.
+            (doc("name = \"\"", "", ""), vec![], vec!["name = \"\": must not be empty"]),
+            (doc("name = \"a b/c\"", "", ""), vec![], vec!["name = \"a b/c\": may only contain"]),
+            (doc(&format!("name = \"{}\"", "a".repeat(65)), "", ""), vec![], vec!["name = \"aaaa", "at most 64 characters"]),
+            ("nodes = 10\n[protocol]\nkind = \"push\"\n".into(), vec![], vec!["missing required key `name`"]),
+            ("name = \"t\"\n[protocol]\nkind = \"push\"\n".into(), vec![], vec!["missing required key `nodes`"]),
+            ("name = \"t\"\nnodes = 10\n".into(), vec![], vec!["missing required key `protocol`"]),
+            // Protocol.
+            ("name = \"t\"\nnodes = 10\n[protocol]\nfanout = 2\n".into(), vec![], vec!["x.toml:3:1: ", "missing required key `protocol.kind`"]),
+            (doc("", "kind = \"gossip\"", ""), vec![], vec!["protocol.kind = \"gossip\": must be one of \"push\", \"pull\", \"push-pull\""]),
+            (doc("", "fanout = 10", ""), vec![], vec!["protocol.fanout = 10: must be at least 1 and less than nodes (10)"]),
+            (doc("", "fanout = 0", ""), vec![], vec!["protocol.fanout = 0: must be at least 1"]),
+            (doc("", "timing = \"sync\"", ""), vec![], vec!["protocol.timing = \"sync\": must be one of \"rounds\", \"async\""]),
+            (doc("", "exchange = \"all\"", ""), vec![], vec!["protocol.exchange = \"all\": must be one of"]),
+            (doc("", "period_ms = 0", ""), vec![], vec!["protocol.period_ms = 0: must be between 1 and 86400000"]),
+            (doc("", "period_ms = 86400001", ""), vec![], vec!["protocol.period_ms = 86400001: must be between 1"]),
+            (doc("", "period_ms = \"1s\"", ""), vec![], vec!["protocol.period_ms = \"1s\": expected an integer"]),
+            (doc("", "timing = \"async\"\nperiod_ms = 100\njitter_ms = 100", ""), vec![], vec!["protocol.jitter_ms = 100: must be at least 0 and less than period_ms (100)"]),
+            (doc("", "timing = \"async\"\njitter_ms = -1", ""), vec![], vec!["protocol.jitter_ms = -1: must be at least 0"]),
+            (doc("", "jitter_ms = 5", ""), vec![], vec!["protocol.jitter_ms = 5: only applies to timing = \"async\""]),
+            // Network.
+            (doc("", "", "[network]\nloss = 1.5"), vec![], vec!["x.toml:10:8: ", "network.loss = 1.5: must be a probability in [0, 1]"]),
+            (doc("", "", "[network]\nloss = -0.1"), vec![], vec!["network.loss = -0.1: must be a probability in [0, 1]"]),
+            (doc("", "", "[network]\nloss = nan"), vec![], vec!["network.loss = nan: must be a probability"]),
+            (doc("", "", &latency("{ dist = \"uniform\", min_ms = 90, max_ms = 80 }")), vec![], vec!["network.latency.min_ms = 90.0: must not exceed max_ms (80.0)"]),
+            (doc("", "", &latency("{ dist = \"constant\", ms = -1 }")), vec![], vec!["network.latency.ms = -1.0: must be a finite number >= 0"]),
+            (doc("", "", &latency("{ dist = \"uniform\", min_ms = -5, max_ms = 5 }")), vec![], vec!["network.latency.min_ms = -5.0: must be a finite number >= 0"]),
+            (doc("", "", &latency("{ dist = \"exponential\", mean_ms = 0 }")), vec![], vec!["network.latency.mean_ms = 0.0: must be a finite number > 0"]),
+            (doc("", "", &latency("{ dist = \"log-normal\", median_ms = 5, sigma = inf }")), vec![], vec!["network.latency.sigma = inf: must be a finite number >= 0"]),
+            (doc("", "", &latency("{ dist = \"log-normal\", median_ms = 5 }")), vec![], vec!["missing required key `network.latency.sigma`"]),
+            (doc("", "", &latency("{ dist = \"normal\", ms = 5 }")), vec![], vec!["network.latency.dist = \"normal\": must be one of \"constant\""]),
+            (doc("", "", &latency("{ dist = \"constant\", ms = 5, sigma = 1 }")), vec![], vec!["network.latency.sigma = 1.0: is not a parameter of dist = \"constant\" (it takes ms)"]),
+            (doc("", "", &latency("{ ms = 5 }")), vec![], vec!["missing required key `network.latency.dist`"]),
+            // Crashes.
+            (doc("", "", &crash("at_round = 1\nnodes = [3, 10]")), vec![], vec!["crashes[0].nodes[1] = 10: is not a node id: ids run from 0 to nodes - 1 (9)"]),
+            (doc("", "", &crash("at_round = 1\nnodes = [-1]")), vec![], vec!["crashes[0].nodes[0] = -1: is not a node id"]),
+            (doc("", "", &crash("at_round = 1\nnodes = [3, 7, 3]")), vec![], vec!["crashes[0].nodes = [3, 7, 3]: lists node 3 more than once"]),
+            (doc("", "", &crash("at_round = 1\nnodes = []")), vec![], vec!["crashes[0].nodes = []: must name at least one node"]),
+            (doc("", "", &crash("at_round = 1\nfraction = 0.1\nnodes = [1]")), vec![], vec!["crashes[0].nodes = [1]: conflicts with crashes[0].fraction = 0.1; set only one"]),
+            (doc("", "", &crash("at_round = 1")), vec![], vec!["x.toml:9:1: ", "crashes[0]: missing one of fraction, nodes"]),
+            (doc("", "", &crash("fraction = 0.5")), vec![], vec!["crashes[0]: missing one of at_round, at_ms"]),
+            (doc("", "", &crash("at_round = 1\nat_ms = 1000\nfraction = 0.5")), vec![], vec!["crashes[0].at_ms = 1000: conflicts with crashes[0].at_round = 1; set only one"]),
+            (doc("", "", &crash("at_round = 1\nfraction = 1.5")), vec![], vec!["crashes[0].fraction = 1.5: must be a probability in [0, 1]"]),
+            (doc("max_rounds = 10", "", &crash("at_round = 10\nfraction = 0.5")), vec![], vec!["crashes[0].at_round = 10: must be less than max_rounds (10)"]),
+            (doc("max_rounds = 10", "", &crash("at_ms = 10000\nfraction = 0.5")), vec![], vec!["crashes[0].at_ms = 10000: must be before the end of the run at 10000 ms"]),
+            (doc("", "", &crash("at_ms = -5\nfraction = 0.5")), vec![], vec!["crashes[0].at_ms = -5: must not be negative"]),
+            (doc("", "", &crash("at_round = 1\nfraction = 0.5\nrecover_after_rounds = 0")), vec![], vec!["crashes[0].recover_after_rounds = 0: must be greater than 0"]),
+            (doc("", "", &crash("at_round = 1\nfraction = 0.5\nrecover_after_ms = 9223372036854775807")), vec![], vec!["crashes[0].recover_after_ms = 9223372036854775807: is beyond the simulator's time range"]),
+            (doc("", "", &crash("at_round = 1\nfraction = 0.5\nrecover_after_rounds = 1\nrecover_after_ms = 5")), vec![], vec!["crashes[0].recover_after_ms = 5: conflicts with crashes[0].recover_after_rounds = 1"]),
+            // Churn.
+            (doc("", "", "[churn]\nmean_downtime_rounds = 1"), vec![], vec!["missing required key `churn.crash_rate`"]),
+            (doc("", "", "[churn]\ncrash_rate = 2"), vec![], vec!["churn.crash_rate = 2.0: must be a probability in [0, 1]"]),
+            (doc("", "", "[churn]\ncrash_rate = 0.1"), vec![], vec!["churn: missing one of mean_downtime_rounds, mean_downtime_ms"]),
+            (doc("", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_ms = 0"), vec![], vec!["churn.mean_downtime_ms = 0: must be greater than 0"]),
+            (doc("", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 5\nstop_round = 2"), vec![], vec!["churn.stop_round = 2: must not be before the churn start (5000 ms)"]),
+            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 20"), vec![], vec!["churn.start_round = 20: must not be after the churn stop"]),
+            // Explicit updates.
+            (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = 10"), vec![], vec!["updates[1].origin = 10: is not a node id"]),
+            (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = -1"), vec![], vec!["updates[1].origin = -1: is not a node id"]),
+            (doc("max_rounds = 10", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = 0\nat_round = 10"), vec![], vec!["updates[1].at_round = 10: must be less than max_rounds (10)"]),
+            (doc("max_rounds = 10", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = 0\nat_ms = 10000"), vec![], vec!["updates[1].at_ms = 10000: must be before the end of the run"]),
+            (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = 0\nat_round = 1\nat_ms = 5"), vec![], vec!["updates[1].at_ms = 5: conflicts with updates[1].at_round = 1"]),
+            (doc("", "", "[[updates]]\nprice = 1\norigin = 0"), vec![], vec!["missing required key `updates[1].product`"]),
+            (doc("", "", "[[updates]]\nproduct = \"Q\"\norigin = 0"), vec![], vec!["missing required key `updates[1].price`"]),
+            (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = 1"), vec![], vec!["missing required key `updates[1].origin`"]),
+            (doc("", "", "[[updates]]\nproduct = \"\"\nprice = 1\norigin = 0"), vec![], vec!["updates[1].product = \"\": must be 1 to 64 characters long"]),
+            (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = -1\norigin = 0"), vec![], vec!["updates[1].price = -1.0: must be a finite number >= 0"]),
+            (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = inf\norigin = 0"), vec![], vec!["updates[1].price = inf: must be a finite number >= 0"]),
+            // Workload.
+            (no_updates.into(), vec![], vec!["no price updates: add [[updates]] or set workload.updates"]),
+            (format!("{no_updates}[workload]\nupdates = 0\n"), vec![], vec!["no price updates"]),
+            (doc("", "", "[workload]\nupdates = -1"), vec![], vec!["workload.updates = -1: must be between 0"]),
+            (doc("", "", "[workload]\nproducts = 0"), vec![], vec!["workload.products = 0: must be between 1 and 10000000"]),
+            (doc("", "", "[workload]\nzipf = -1"), vec![], vec!["workload.zipf = -1.0: must be a finite number >= 0"]),
+            (doc("", "", "[workload]\nper_round = 0"), vec![], vec!["workload.per_round = 0.0: must be a finite number > 0"]),
+            (doc("", "", "[workload]\nmin_price = 5\nmax_price = 2"), vec![], vec!["workload.min_price = 5.0: must not exceed max_price (2.0)"]),
+            (doc("", "", "[workload]\nmin_price = 2000"), vec![], vec!["workload.min_price = 2000.0: must not exceed max_price (1000.0)"]),
+            (doc("max_rounds = 10", "", "[workload]\nupdates = 5\nstart_round = 10"), vec![], vec!["workload.start_round = 10: must be less than max_rounds (10)"]),
+            // Sizes.
+            (doc("", "", "[sizes]\nheader = -1"), vec![], vec!["sizes.header = -1: must not be negative"]),
+            // Overrides.
+            (doc("", "", ""), vec!["protocl.fanout=3"], vec!["x.toml: --set protocl.fanout=3: unknown key `protocl`"]),
+            (doc("", "", ""), vec!["protocol.fanot=3"], vec!["--set protocol.fanot=3: unknown key `fanot` in [protocol]"]),
+            (doc("", "", ""), vec!["fanout"], vec!["x.toml: --set fanout: expected KEY=VALUE"]),
+            (doc("", "", ""), vec!["=3"], vec!["--set =3: expected KEY=VALUE"]),
+            (doc("", "", ""), vec!["protocol.fanout=three"], vec!["--set protocol.fanout=three: protocol.fanout = \"three\": expected an integer"]),
+            (doc("", "", ""), vec!["protocol.fanout=1.5"], vec!["--set protocol.fanout=1.5: protocol.fanout = 1.5: expected an integer"]),
+            (doc("", "", ""), vec!["network.loss=1.5"], vec!["--set network.loss=1.5: network.loss = 1.5: must be a probability"]),
+            (doc("", "", ""), vec!["name.x=1"], vec!["--set name.x=1: `name` is a string, not a table"]),
+            (doc("", "", ""), vec!["updates.x=1"], vec!["--set updates.x=1: `updates` is an array: index it with a number"]),
+            (doc("", "", ""), vec!["crashes.3.fraction=0.2"], vec!["--set crashes.3.fraction=0.2: `crashes` has 0 entries: index 3 is past its end"]),
+            (doc("", "", ""), vec!["protocol..fanout=3"], vec!["--set protocol..fanout=3: `protocol..fanout` has an empty part"]),
+            (doc("", "", ""), vec!["network.latency.dist=exponential"], vec!["--set network.latency.dist=exponential: missing required key `network.latency.mean_ms`"]),
+            (doc("", "", &crash("at_round = 1\nfraction = 0.5")), vec!["crashes.0={ at_round = 1, at_ms = 5, fraction = 0.5 }"], vec!["--set crashes.0={ at_round = 1, at_ms = 5, fraction = 0.5 }: crashes[0].at_ms = 5: conflicts with"]),
+        ];
+        assert!(cases.len() >= 30);
+        for (text, overrides, wanted) in &cases {
+            let message = error(text, overrides);
+            assert!(message.starts_with(FILE), "{message:?} does not name the file");
+            assert!(!message.contains('\n'), "{message:?} is not one line");
+            for wanted in wanted {
+                assert!(
+                    message.contains(wanted),
+                    "{message:?} lacks {wanted:?}\nfrom:\n{text}\nwith {overrides:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let depth = 100_000;
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let message = error(&format!("name = {nested}"), &[]);
+        assert!(message.starts_with("scenarios/x.toml:1:"), "{message}");
+        let message = error(&doc("", "", ""), &[&format!("name={nested}")]);
+        assert!(message.len() < 400, "{message}");
+        assert!(
+            message.contains("must be at most 64 characters"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let name = "x".repeat(1000);
+        let message = error(&doc(&format!("name = \"{name}\""), "", ""), &[]);
+        assert!(message.len() < 200, "{message}");
+        assert!(
+            message.contains("xxx...: must be at most 64 characters"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn whole_messages() {
+        assert_eq!(
+            error(&doc("", "fanot = 3", ""), &[]),
+            "scenarios/x.toml:5:1: unknown key `fanot` in [protocol] (expected one of `kind`, \
+             `fanout`, `timing`, `period_ms`, `jitter_ms`, `exchange`)"
+        );
+        assert_eq!(
+            error(&doc("", "fanout = \"three\"", ""), &[]),
+            "scenarios/x.toml:5:10: protocol.fanout = \"three\": expected an integer"
+        );
+        assert_eq!(
+            error(&doc("", "", "[network]\nloss = 1.5"), &[]),
+            "scenarios/x.toml:10:8: network.loss = 1.5: must be a probability in [0, 1]"
+        );
+        assert_eq!(
+            error(&doc("", "", ""), &["fanout"]),
+            "scenarios/x.toml: --set fanout: expected KEY=VALUE"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let message = load(Path::new("scenarios/does-not-exist.toml"), &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "cannot read scenarios/does-not-exist.toml: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn load_reads_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("example.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        let scenario = load(&path, &flags(&["trials=3"])).unwrap();
+        assert_eq!(scenario.trials, 3);
+        std::fs::write(&path, "nodes = [").unwrap();
+        let message = load(&path, &[]).unwrap_err().to_string();
+        assert!(
+            message.starts_with(&format!("{}:1:", path.display())),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("abc", 0), (1, 1));
+        assert_eq!(line_col("abc\nde", 4), (2, 1));
+        assert_eq!(line_col("abc\nde", 6), (2, 3));
+        assert_eq!(line_col("é = 1", 3), (1, 3));
+        assert_eq!(line_col("ab", 99), (1, 3));
+    }
+
+    /// serde's wording is what `unknown_key_expected` and `type_problem` read; pin it.
+    #[test]
+    fn serde_messages_are_translated() {
+        assert_eq!(
+            unknown_key_expected("unknown field `x`, expected one of `a`, `b`").as_deref(),
+            Some("one of `a`, `b`")
+        );
+        assert_eq!(
+            unknown_key_expected("unknown field `x`, expected `a`").as_deref(),
+            Some("`a`")
+        );
+        assert_eq!(unknown_key_expected("missing field `x`"), None);
+        assert_eq!(
+            type_problem("invalid type: string \"a, expected b\", expected i64"),
+            "expected an integer"
+        );
+        assert_eq!(
+            type_problem("invalid type: integer `5`, expected struct RawProtocol"),
+            "expected a table"
+        );
+    }
+
+    /// Values to splice into the example: of every type, at and beyond every boundary.
+    const NASTY_VALUES: &[&str] = &[
+        "0",
+        "1",
+        "-1",
+        "2",
+        "5",
+        "1000",
+        "1.5",
+        "-0.0",
+        "0.5",
+        "1e400",
+        "nan",
+        "inf",
+        "-inf",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "18446744073709551615",
+        "99999999999999999999",
+        "\"\"",
+        "\"x\"",
+        "\"push\"",
+        "true",
+        "false",
+        "[]",
+        "[1, 1]",
+        "[0, 999, 1000]",
+        "{}",
+        "{ dist = \"constant\", ms = 5 }",
+        "1979-05-27",
+        "[[1]]",
+        "{ a = { b = 1 } }",
+    ];
+
+    /// Every key path of the schema, as `--set` takes it.
+    const KEYS: &[&str] = &[
+        "name",
+        "seed",
+        "nodes",
+        "trials",
+        "max_rounds",
+        "protocol",
+        "protocol.kind",
+        "protocol.fanout",
+        "protocol.timing",
+        "protocol.period_ms",
+        "protocol.jitter_ms",
+        "protocol.exchange",
+        "network",
+        "network.loss",
+        "network.latency",
+        "network.latency.dist",
+        "network.latency.ms",
+        "network.latency.min_ms",
+        "network.latency.max_ms",
+        "network.latency.mean_ms",
+        "network.latency.median_ms",
+        "network.latency.sigma",
+        "crashes",
+        "crashes.0",
+        "crashes.0.at_round",
+        "crashes.0.at_ms",
+        "crashes.0.fraction",
+        "crashes.0.nodes",
+        "crashes.0.nodes.0",
+        "crashes.2.at_ms",
+        "crashes.0.recover_after_rounds",
+        "crashes.0.recover_after_ms",
+        "crashes.0.keep_state",
+        "churn",
+        "churn.crash_rate",
+        "churn.mean_downtime_rounds",
+        "churn.mean_downtime_ms",
+        "churn.keep_state",
+        "churn.start_round",
+        "churn.start_ms",
+        "churn.stop_round",
+        "churn.stop_ms",
+        "updates",
+        "updates.0.product",
+        "updates.0.price",
+        "updates.0.origin",
+        "updates.0.at_round",
+        "updates.0.at_ms",
+        "updates.1.at_ms",
+        "workload",
+        "workload.products",
+        "workload.updates",
+        "workload.start_round",
+        "workload.start_ms",
+        "workload.per_round",
+        "workload.zipf",
+        "workload.min_price",
+        "workload.max_price",
+        "sizes",
+        "sizes.header",
+        "sizes.entry",
+        "sizes.digest_entry",
+        "output",
+        "output.coverage",
+        "bogus",
+        "protocol.bogus.deeper",
+        "crashes.x",
+        "name.x",
+    ];
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}", flag in "\\PC{0,40}") {
+            let _ = parse(&text, FILE, &[flag]);
+        }
+
+        #[test]
+        fn arbitrary_overrides_never_panic(
+            sets in prop::collection::vec(
+                (prop::sample::select(KEYS), prop::sample::select(NASTY_VALUES)),
+                1..4,
+            )
+        ) {
+            let overrides: Vec<String> =
+                sets.iter().map(|(key, value)| format!("{key}={value}")).collect();
+            if let Err(error) = parse(EXAMPLE, FILE, &overrides) {
+                let message = error.to_string();
+                prop_assert!(message.starts_with(FILE), "{}", message);
+                prop_assert!(!message.contains('\n'), "{}", message);
+            }
+        }
+
+        #[test]
+        fn mangled_lines_never_panic(
+            line in 0usize..60,
+            value in prop::sample::select(NASTY_VALUES),
+        ) {
+            // Replace the value of one `key = value` line of the example.
+            let text: Vec<String> = EXAMPLE
+                .lines()
+                .enumerate()
+                .map(|(i, text)| match text.split_once(" = ") {
+                    Some((key, _)) if i == line => format!("{key} = {value}"),
+                    _ => text.to_owned(),
+                })
+                .collect();
+            let text = text.join("\n");
+            if let Err(error) = parse(&text, FILE, &[]) {
+                let message = error.to_string();
+                prop_assert!(message.starts_with(FILE), "{}", message);
+                prop_assert!(!message.contains('\n'), "{}", message);
+            }
+        }
+    }
+}
