@@ -129,7 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let scenario = runner::load(&args.scenario.scenario, &args.scenario.overrides)?;
     // TODO(scenario branch): print with the resolved-TOML `Display` once it lands.
-    writeln!(io::stdout().lock(), "{scenario:#?}")?;
+    write!(io::stdout().lock(), "{scenario}")?;
     Ok(ExitCode::SUCCESS)
 }
 

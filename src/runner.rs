@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use crate::engine;
 use crate::output::{self, WriteError, push_decimal};
 use crate::report::TrialReport;
-use crate::scenario::{Catalog, Scenario};
+use crate::scenario::{Catalog, Scenario, ScenarioError};
 use crate::time::Time;
 
 /// How to run a scenario.
@@ -67,11 +67,18 @@ pub enum MemoryLimit {
     Unlimited,
 }
 
+impl From<ScenarioError> for RunError {
+    fn from(error: ScenarioError) -> RunError {
+        RunError::Scenario(Box::new(error))
+    }
+}
+
 /// Why a run did not produce results.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// Boxed: a scenario error carries its location and key path, and is rare.
     #[error(transparent)]
-    Scenario(#[from] ScenarioError),
+    Scenario(Box<ScenarioError>),
 
     #[error("cannot create output folder {}: {error}", path.display())]
     CreateOutput { path: PathBuf, error: io::Error },
@@ -152,31 +159,10 @@ impl RunError {
     }
 }
 
-/// Placeholder until `scenario::load` lands; then this becomes a re-export of
-/// `scenario::ScenarioError`.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScenarioError(String);
-
 /// Loads a scenario file, applies `KEY=VALUE` overrides, validates. The one place that calls the
 /// scenario loader.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, RunError> {
-    Ok(load_scenario(path, overrides)?)
-}
-
-/// Placeholder for `gossip_sim::scenario::load`, being written on another branch.
-fn load_scenario(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-    let _ = overrides;
-    match fs::read_to_string(path) {
-        Err(err) => Err(ScenarioError(format!(
-            "cannot read scenario {}: {err}",
-            path.display()
-        ))),
-        Ok(_) => Err(ScenarioError(format!(
-            "{}: scenario loading is not available in this build yet",
-            path.display()
-        ))),
-    }
+    Ok(crate::scenario::load(path, overrides)?)
 }
 
 /// What a finished run produced.
@@ -189,7 +175,13 @@ pub struct RunSummary {
     /// The files written, in the order written.
     pub files: Vec<PathBuf>,
     pub spread: SpreadSummary,
+    /// Trial 0's final price tables, one line per node, for small scenarios that ask for
+    /// `output.tables` (at most [`SHOWN_TABLES`] nodes).
+    pub final_tables: Vec<String>,
 }
+
+/// Largest scenario whose final price tables the summary prints.
+pub const SHOWN_TABLES: u32 = 20;
 
 /// How updates spread over the whole run: every (trial, update) pair.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -307,8 +299,44 @@ impl fmt::Display for RunSummary {
             f,
             "messages to all  {:<10} median, all messages from injection until every live node had it",
             or_dash(spread.median_messages_to_all)
-        )
+        )?;
+        if !self.final_tables.is_empty() {
+            writeln!(f, "final prices     trial 0")?;
+            for line in &self.final_tables {
+                writeln!(f, "  {line}")?;
+            }
+        }
+        Ok(())
     }
+}
+
+/// One line per node: `node 0 (up): P001 = 99.99 (v1)`.
+fn final_tables(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    report: Option<&TrialReport>,
+) -> Vec<String> {
+    let Some(report) = report.filter(|_| scenario.output.tables && scenario.nodes <= SHOWN_TABLES)
+    else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = None;
+    for entry in &report.tables {
+        if current != Some(entry.node) {
+            current = Some(entry.node);
+            let state = if entry.up { "up" } else { "down" };
+            lines.push(format!("node {} ({state}):", entry.node));
+        }
+        let line = lines.last_mut().expect("pushed above");
+        let product = catalog.name(entry.product);
+        match (entry.version, entry.price) {
+            (Some(v), Some(price)) => line.push_str(&format!(" {product} = {price} (v{v})")),
+            (Some(v), None) => line.push_str(&format!(" {product} = initial price (v{v})")),
+            (None, _) => line.push_str(&format!(" {product} = none (table lost)")),
+        }
+    }
+    lines
 }
 
 /// Runs trials `0..scenario.trials` and writes `updates.csv`, `runs.csv` and (if asked for)
@@ -419,6 +447,7 @@ fn run_with(
         out_dir: opts.out_dir.clone(),
         files,
         spread: SpreadSummary::new(&reports, scenario.period),
+        final_tables: final_tables(scenario, &catalog, reports.first()),
     })
 }
 

@@ -126,7 +126,8 @@ impl Display for Scenario {
         writeln!(f, "digest_entry = {}", self.sizes.digest_entry)?;
 
         writeln!(f, "\n[output]")?;
-        writeln!(f, "coverage = {}", self.output.coverage)
+        writeln!(f, "coverage = {}", self.output.coverage)?;
+        writeln!(f, "tables = {}", self.output.tables)
     }
 }
 
@@ -281,6 +282,7 @@ digest_entry = 16
 
 [output]
 coverage = true
+tables = false
 "#
         );
     }

@@ -123,6 +123,7 @@ pub struct RawSizes {
 #[serde(deny_unknown_fields)]
 pub struct RawOutput {
     pub coverage: Option<bool>,
+    pub tables: Option<bool>,
 }
 
 #[cfg(test)]

@@ -37,6 +37,9 @@ const DEFAULT_MAX_ROUNDS: i64 = 1000;
 const DEFAULT_PERIOD_MS: i64 = 1000;
 const DEFAULT_LATENCY_MS: f64 = 50.0;
 
+/// Most rows `tables.csv` may have per trial.
+const TABLES_LIMIT: u64 = 10_000_000;
+
 pub fn validate(raw: RawScenario) -> Result<Scenario> {
     let name = name(raw.name)?;
     let seed = raw.seed.unwrap_or(0);
@@ -98,12 +101,23 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
         });
     }
     let sizes = sizes(raw.sizes.unwrap_or_default())?;
+    let raw_output = raw.output.unwrap_or_default();
     let output = OutputOptions {
-        coverage: raw
-            .output
-            .and_then(|output| output.coverage)
-            .unwrap_or(true),
+        coverage: raw_output.coverage.unwrap_or(true),
+        tables: raw_output.tables.unwrap_or(false),
     };
+    // tables.csv has a row per node and changed product per trial: keep it for small runs.
+    let changes = explicit.len() as u64 + generated.as_ref().map_or(0, |g| u64::from(g.count));
+    if output.tables && nodes as u64 * changes > TABLES_LIMIT {
+        return Err(ScenarioError::invalid(
+            KeyPath::from("output").key("tables"),
+            true,
+            format!(
+                "would write up to {} rows per trial (nodes x updates); the limit is {TABLES_LIMIT}",
+                nodes as u64 * changes
+            ),
+        ));
+    }
     Ok(Scenario {
         name,
         seed,
@@ -790,7 +804,13 @@ mod tests {
             }
         );
         assert_eq!(scenario.sizes, SizeModel::default());
-        assert_eq!(scenario.output, OutputOptions { coverage: true });
+        assert_eq!(
+            scenario.output,
+            OutputOptions {
+                coverage: true,
+                tables: false
+            }
+        );
     }
 
     #[test]

@@ -26,7 +26,9 @@ fn push_needs_log2_n_plus_ln_n_rounds() {
         let (m, se) = mean_rounds("push", n, 0.0, t);
         let theory = f64::from(n).log2() + ln(f64::from(n));
         let excess = m - theory;
-        eprintln!("push n={n}: mean {m:.3} ± {se:.3}, log2 n + ln n = {theory:.3}, excess {excess:.3}");
+        eprintln!(
+            "push n={n}: mean {m:.3} ± {se:.3}, log2 n + ln n = {theory:.3}, excess {excess:.3}"
+        );
         assert!((0.5..=2.0).contains(&excess), "push n={n}: excess {excess}");
         excesses.push(excess);
     }
@@ -44,14 +46,19 @@ fn push_pull_needs_log3_n_plus_log_log_n_rounds() {
     let (m5, se5) = mean_rounds("push-pull", 100_000, 0.0, 60);
     let growth = m5 - m3;
     let log3_growth = 100f64.ln() / 3f64.ln();
-    eprintln!("push-pull n=1e3: {m3:.3} ± {se3:.3}; n=1e5: {m5:.3} ± {se5:.3}; growth {growth:.3} vs log3 {log3_growth:.3}");
+    eprintln!(
+        "push-pull n=1e3: {m3:.3} ± {se3:.3}; n=1e5: {m5:.3} ± {se5:.3}; growth {growth:.3} vs log3 {log3_growth:.3}"
+    );
     assert!(
         (log3_growth - 0.5..=log3_growth + 1.0).contains(&growth),
         "push-pull growth {growth}"
     );
     for (n, m) in [(1e3f64, m3), (1e5, m5)] {
         let excess = m - n.ln() / 3f64.ln();
-        assert!(excess > 0.0 && excess < 2.0 * n.ln().ln() + 1.0, "n={n}: excess {excess}");
+        assert!(
+            excess > 0.0 && excess < 2.0 * n.ln().ln() + 1.0,
+            "n={n}: excess {excess}"
+        );
     }
 }
 
@@ -78,7 +85,9 @@ fn loss_slows_push_as_predicted() {
         let nf = f64::from(n);
         let theory = nf.ln() / (2.0 - p).ln() + nf.ln() / (1.0 - p);
         let excess = m - theory;
-        eprintln!("push loss={p}: mean {m:.3} ± {se:.3}, prediction {theory:.3}, excess {excess:.3}");
+        eprintln!(
+            "push loss={p}: mean {m:.3} ± {se:.3}, prediction {theory:.3}, excess {excess:.3}"
+        );
         assert!((0.5..=2.0).contains(&excess), "loss {p}: excess {excess}");
     }
 }
