@@ -348,3 +348,13 @@ fn timing_probe() {
         report_hash(&r)
     );
 }
+
+#[test]
+fn pull_before_the_first_injection_does_not_index_empty_slot_masks() {
+    for kind in [ProtocolKind::Pull, ProtocolKind::PushPull] {
+        let mut s = scenario(kind, 50);
+        s.workload.explicit[0].at = Time::from_millis(1500);
+        let r = run(&s, 0);
+        assert_eq!(r.updates[0].final_informed, 50);
+    }
+}

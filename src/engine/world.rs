@@ -140,7 +140,14 @@ impl World {
             next,
             staged,
             in_round: false,
-            slots: Slots::default(),
+            // The slot masks always cover one row word: contacts read word 0 of them even
+            // before the first update is injected.
+            slots: Slots {
+                active: vec![0],
+                latest: vec![0],
+                chained: vec![0],
+                ..Slots::default()
+            },
             product_latest: vec![NONE; catalog_len as usize],
             updates,
             retired: vec![false; planned.len()],
