@@ -112,7 +112,7 @@ impl RowMatrix {
         if self.packed() {
             let idx = node >> self.rows_per_word_log2;
             let shift = (node & ((1 << self.rows_per_word_log2) - 1)) * self.bits_per_row;
-            self.data[idx] &= !(bits << shift);
+            self.data[idx] &= !((bits & self.field_mask()) << shift);
         } else {
             self.data[node * self.words_per_row + w] &= !bits;
         }
@@ -213,6 +213,20 @@ mod tests {
         m.set(69, 129);
         assert!(m.has(69, 129));
         assert!(!m.has(68, 129));
+    }
+
+    #[test]
+    fn clearing_a_packed_row_leaves_its_neighbours() {
+        // A crash without state clears the whole row with `u64::MAX`; unmasked, the shift let it
+        // wipe every higher row sharing the word.
+        let mut m = RowMatrix::new(128, 1);
+        for n in 0..128 {
+            m.set(n, 0);
+        }
+        m.clear_bits(5, 0, u64::MAX);
+        for n in 0..128 {
+            assert_eq!(m.has(n, 0), n != 5, "node {n}");
+        }
     }
 
     #[test]

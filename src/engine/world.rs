@@ -83,9 +83,8 @@ pub struct World {
     pub run: RunReport,
     pub coverage: Vec<CoverageSample>,
 
-    /// Reused buffers: no allocation per contact.
-    scratch_a: Vec<u64>,
-    scratch_b: Vec<u64>,
+    /// Reused buffer for retirement.
+    scratch: Vec<u64>,
 }
 
 impl World {
@@ -143,7 +142,14 @@ impl World {
             next,
             staged,
             in_round: false,
-            slots: Slots::default(),
+            // The slot masks always cover one row word: contacts read word 0 of them even
+            // before the first update is injected.
+            slots: Slots {
+                active: vec![0],
+                latest: vec![0],
+                chained: vec![0],
+                ..Slots::default()
+            },
             product_latest: vec![NONE; catalog_len as usize],
             product_baseline: vec![NONE; catalog_len as usize],
             updates,
@@ -154,8 +160,7 @@ impl World {
                 ..RunReport::default()
             },
             coverage: Vec::new(),
-            scratch_a: vec![0; 1],
-            scratch_b: vec![0; 1],
+            scratch: Vec::new(),
         }
     }
 
@@ -206,9 +211,6 @@ impl World {
             if self.staged {
                 self.next.grow(slot + 1);
             }
-            let w = self.rows.words_per_row();
-            self.scratch_a.resize(w, 0);
-            self.scratch_b.resize(w, 0);
         }
         slot
     }
@@ -300,27 +302,33 @@ impl World {
     /// to `recipient` at `at`: fresh bits are learnt, known ones count as duplicates.
     pub fn deliver(&mut self, recipient: NodeId, sender: NodeId, payload: &[u64], at: Time) {
         for (w, &bits) in payload.iter().enumerate() {
-            if bits == 0 {
-                continue;
-            }
-            let target = if self.in_round {
-                &self.next
-            } else {
-                &self.rows
-            };
-            let held = target.word(recipient, w);
-            for_each_bit(bits & held, |b| {
-                let u = self.slots.update[w * 64 + b] as usize;
-                self.updates[u].duplicates += 1;
-            });
-            let mut fresh = bits & !held;
-            while fresh != 0 {
-                let b = fresh.trailing_zeros() as usize;
-                fresh &= fresh - 1;
-                let slot = w * 64 + b;
-                let hop = self.slots.hops[slot][sender as usize].saturating_add(1);
-                self.learn(recipient, slot, hop, at);
-            }
+            self.deliver_word(recipient, sender, w, bits, at);
+        }
+    }
+
+    /// Word `w` of a delivery (see [`World::deliver`]).
+    #[inline(always)]
+    fn deliver_word(&mut self, recipient: NodeId, sender: NodeId, w: usize, bits: u64, at: Time) {
+        if bits == 0 {
+            return;
+        }
+        let target = if self.in_round {
+            &self.next
+        } else {
+            &self.rows
+        };
+        let held = target.word(recipient, w);
+        for_each_bit(bits & held, |b| {
+            let u = self.slots.update[w * 64 + b] as usize;
+            self.updates[u].duplicates += 1;
+        });
+        let mut fresh = bits & !held;
+        while fresh != 0 {
+            let b = fresh.trailing_zeros() as usize;
+            fresh &= fresh - 1;
+            let slot = w * 64 + b;
+            let hop = self.slots.hops[slot][sender as usize].saturating_add(1);
+            self.learn(recipient, slot, hop, at);
         }
     }
 
@@ -332,18 +340,26 @@ impl World {
         out.resize(words, 0);
         let mut entries = 0;
         for (w, slot_word) in out.iter_mut().enumerate() {
-            let mut bits = self.rows.word(node, w) & self.slots.active[w] & !minus(w);
-            let chained = bits & self.slots.chained[w];
-            for_each_bit(chained, |b| {
-                let newer = self.slots.newer[w * 64 + b] as usize;
-                if self.rows.has(node, newer) {
-                    bits &= !(1u64 << b);
-                }
-            });
+            let bits = self.top_word(node, w, minus(w));
             entries += u64::from(bits.count_ones());
             *slot_word = bits;
         }
         entries
+    }
+
+    /// Word `w` of [`World::top`]: an active slot held by `node` and not in `minus`, unless
+    /// `node` also holds a newer version of its product.
+    #[inline(always)]
+    fn top_word(&self, node: NodeId, w: usize, minus: u64) -> u64 {
+        let mut bits = self.rows.word(node, w) & self.slots.active[w] & !minus;
+        let chained = bits & self.slots.chained[w];
+        for_each_bit(chained, |b| {
+            let newer = self.slots.newer[w * 64 + b] as usize;
+            if self.rows.has(node, newer) {
+                bits &= !(1u64 << b);
+            }
+        });
+        bits
     }
 
     /// `node`'s digest: one bit per update in flight that it holds.
@@ -373,11 +389,16 @@ impl World {
     /// Counts one message against every update whose bit `payload` carries.
     pub fn count_carried(&mut self, payload: &[u64]) {
         for (w, &bits) in payload.iter().enumerate() {
-            for_each_bit(bits, |b| {
-                let u = self.slots.update[w * 64 + b] as usize;
-                self.updates[u].update_messages += 1;
-            });
+            self.count_carried_word(w, bits);
         }
+    }
+
+    #[inline(always)]
+    fn count_carried_word(&mut self, w: usize, bits: u64) {
+        for_each_bit(bits, |b| {
+            let u = self.slots.update[w * 64 + b] as usize;
+            self.updates[u].update_messages += 1;
+        });
     }
 
     /// Entries in `node`'s digest or table: the whole catalog when it holds the baseline, else
@@ -436,8 +457,54 @@ impl World {
     }
 
     // ---- contacts in rounds timing: every message of a contact happens within the round -------
+    //
+    // A message's payload is never materialised: within a staged round `rows` does not change,
+    // so "the newest versions `sender` holds, minus what `minus_of` held at the start of the
+    // round" can be recomputed word by word when it is counted and again when it is delivered.
+    // With one word per row (up to 64 updates in flight, the common case) a contact is then a
+    // handful of word operations with no buffer at all.
+
+    /// Word `w` of the payload `sender` sends to `minus_of` (or to anyone, when `None`).
+    #[inline(always)]
+    fn staged_payload_word(&self, sender: NodeId, minus_of: Option<NodeId>, w: usize) -> u64 {
+        let minus = minus_of.map_or(0, |other| self.rows.word(other, w));
+        self.top_word(sender, w, minus)
+    }
+
+    /// Counts one message carrying the staged payload against every update in it. Returns the
+    /// number of entries it carries.
+    #[inline(always)]
+    fn carry_staged(&mut self, sender: NodeId, minus_of: Option<NodeId>) -> u64 {
+        let mut entries = 0;
+        for w in 0..self.rows.words_per_row() {
+            let bits = self.staged_payload_word(sender, minus_of, w);
+            entries += u64::from(bits.count_ones());
+            self.count_carried_word(w, bits);
+        }
+        entries
+    }
+
+    /// Delivers the staged payload to `to` (see [`World::deliver`]).
+    #[inline(always)]
+    fn deliver_staged(&mut self, to: NodeId, sender: NodeId, minus_of: Option<NodeId>, at: Time) {
+        for w in 0..self.rows.words_per_row() {
+            let bits = self.staged_payload_word(sender, minus_of, w);
+            self.deliver_word(to, sender, w, bits, at);
+        }
+    }
+
+    /// Entries of the staged payload without counting it (push decides on them first).
+    #[inline(always)]
+    fn staged_entries(&self, sender: NodeId, minus_of: Option<NodeId>) -> u64 {
+        let mut entries = 0;
+        for w in 0..self.rows.words_per_row() {
+            entries += u64::from(self.staged_payload_word(sender, minus_of, w).count_ones());
+        }
+        entries
+    }
 
     /// Push: `from` sends the newest versions it holds to `to`.
+    #[inline]
     pub fn push_contact(
         &mut self,
         from: NodeId,
@@ -445,19 +512,17 @@ impl World {
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) {
-        let mut payload = std::mem::take(&mut self.scratch_a);
-        let entries = self.top(from, |_| 0, &mut payload);
-        if entries > 0 {
+        if self.staged_entries(from, None) > 0 {
+            let entries = self.carry_staged(from, None);
             self.send(MessageKind::Push, entries, 0);
-            self.count_carried(&payload);
             if self.arrives(to, lost()) {
-                self.deliver(to, from, &payload, at);
+                self.deliver_staged(to, from, None, at);
             }
         }
-        self.scratch_a = payload;
     }
 
     /// Pull: `from` sends its digest to `to`, which replies with what `from` lacks.
+    #[inline]
     pub fn pull_contact(
         &mut self,
         from: NodeId,
@@ -473,6 +538,7 @@ impl World {
 
     /// `responder` sends `requester` the entries it lacks (per the requester's start-of-round
     /// digest), plus the baseline if the requester lost it. Returns whether the reply arrived.
+    #[inline(always)]
     fn reply_with_missing(
         &mut self,
         responder: NodeId,
@@ -482,26 +548,24 @@ impl World {
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) -> bool {
-        let mut payload = std::mem::take(&mut self.scratch_b);
-        let mut entries = self.top(responder, |w| self.rows.word(requester, w), &mut payload);
+        let mut entries = self.carry_staged(responder, Some(requester));
         let baseline = !self.has_baseline(requester) && self.has_baseline(responder);
         if baseline {
             entries += self.catalog_len;
         }
         self.send(kind, entries, digest_entries);
-        self.count_carried(&payload);
         let arrived = self.arrives(requester, lost());
         if arrived {
             if baseline {
                 self.grant_baseline(requester);
             }
-            self.deliver(requester, responder, &payload, at);
+            self.deliver_staged(requester, responder, Some(requester), at);
         }
-        self.scratch_b = payload;
         arrived
     }
 
     /// Anti-entropy between `from` (initiator) and `to`.
+    #[inline]
     pub fn exchange_contact(
         &mut self,
         from: NodeId,
@@ -527,26 +591,22 @@ impl World {
         if !self.reply_with_missing(to, from, MessageKind::ExchangeReply, to_digest, at, lost) {
             return;
         }
-        let mut payload = std::mem::take(&mut self.scratch_a);
-        let mut entries = self.top(from, |w| self.rows.word(to, w), &mut payload);
         let baseline = !self.has_baseline(to) && self.has_baseline(from);
-        if baseline {
-            entries += self.catalog_len;
-        }
-        if entries > 0 {
+        let baseline_entries = if baseline { self.catalog_len } else { 0 };
+        if baseline_entries + self.staged_entries(from, Some(to)) > 0 {
+            let entries = self.carry_staged(from, Some(to)) + baseline_entries;
             self.send(MessageKind::ExchangeClose, entries, 0);
-            self.count_carried(&payload);
             if self.arrives(to, lost()) {
                 if baseline {
                     self.grant_baseline(to);
                 }
-                self.deliver(to, from, &payload, at);
+                self.deliver_staged(to, from, Some(to), at);
             }
         }
-        self.scratch_a = payload;
     }
 
     /// `from` ships its whole table to `to`. Returns whether it arrived.
+    #[inline(always)]
     fn ship_table(
         &mut self,
         from: NodeId,
@@ -555,18 +615,15 @@ impl World {
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) -> bool {
-        let mut payload = std::mem::take(&mut self.scratch_a);
-        self.top(from, |_| 0, &mut payload);
+        self.carry_staged(from, None);
         self.send(kind, self.table_entries(from), 0);
-        self.count_carried(&payload);
         let arrived = self.arrives(to, lost());
         if arrived {
             if self.has_baseline(from) {
                 self.grant_baseline(to);
             }
-            self.deliver(to, from, &payload, at);
+            self.deliver_staged(to, from, None, at);
         }
-        self.scratch_a = payload;
         arrived
     }
 
@@ -749,7 +806,7 @@ impl World {
         if self.up_without_baseline > 0 {
             return;
         }
-        let mut retiring = std::mem::take(&mut self.scratch_b);
+        let mut retiring = std::mem::take(&mut self.scratch);
         retiring.clear();
         let mut any = false;
         for (w, &active) in self.slots.active.iter().enumerate() {
@@ -763,7 +820,7 @@ impl World {
             retiring.push(word);
         }
         if !any {
-            self.scratch_b = retiring;
+            self.scratch = retiring;
             return;
         }
         for (w, &bits) in retiring.iter().enumerate() {
@@ -774,7 +831,7 @@ impl World {
         if self.staged {
             self.next.clear_slots(&retiring);
         }
-        self.scratch_b = retiring;
+        self.scratch = retiring;
         // Free slots are reused lowest first.
         self.slots.free.sort_unstable_by(|a, b| b.cmp(a));
     }
