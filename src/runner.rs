@@ -654,6 +654,7 @@ mod tests {
                 kind: ProtocolKind::Push,
                 fanout: 1,
                 exchange: ExchangeMode::Digest,
+                anti_entropy_every: None,
             },
             timing: Timing::Rounds,
             period: Time::from_millis(100),

@@ -157,6 +157,9 @@ impl Driver<'_, '_> {
         }
         let kind = self.trial.scenario.protocol.kind;
         match kind {
+            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. } => {
+                unreachable!("validation keeps rumor mongering and median-counter in rounds timing")
+            }
             ProtocolKind::Push => {
                 if !self.trial.world.holds_any(node) {
                     return;

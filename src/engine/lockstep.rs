@@ -8,9 +8,19 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::scenario::{ExchangeMode, ProtocolKind};
+use crate::seed::{self, Purpose};
 use crate::time::Time;
 
+use super::median::MedianCounter;
+use super::rumor::Rumor;
 use super::trial::Trial;
+
+/// The per-round rules of the protocols whose nodes stop spreading by themselves.
+enum Stopping {
+    None,
+    Rumor(Box<Rumor>),
+    MedianCounter(MedianCounter),
+}
 
 /// Runs rounds until nothing is left to happen or `max_rounds`. Returns the end time.
 pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
@@ -18,6 +28,17 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
     let period = scenario.period;
     let kind = scenario.protocol.kind;
     let full_table = scenario.protocol.exchange == ExchangeMode::FullTable;
+    let anti_entropy_every = scenario.protocol.anti_entropy_every.map(u64::from);
+    let mut stopping = match kind {
+        ProtocolKind::Rumor(rules) => Stopping::Rumor(Box::new(Rumor::new(
+            rules,
+            seed::stream(trial.trial_seed, Purpose::Protocol),
+        ))),
+        ProtocolKind::MedianCounter { ctr_max } => {
+            Stopping::MedianCounter(MedianCounter::new(ctr_max))
+        }
+        ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => Stopping::None,
+    };
     let mut rounds = 0u64;
     for r in 0..u64::from(scenario.max_rounds) {
         let start = Time(r * period.0);
@@ -35,7 +56,6 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
             transport,
             ..
         } = trial;
-        let mut lost = || transport.lost();
         world.begin_round();
         for node in 0..world.nodes {
             if !world.is_up(node) {
@@ -46,28 +66,62 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
                     // A node with nothing in flight has nothing to push and draws no partner.
                     if world.holds_any(node) {
                         for &partner in peers.choose(node) {
-                            world.push_contact(node, partner, at, &mut lost);
+                            world.push_contact(node, partner, at, &mut || transport.lost());
                         }
                     }
                 }
                 ProtocolKind::Pull => {
                     for &partner in peers.choose(node) {
-                        world.pull_contact(node, partner, at, &mut lost);
+                        world.pull_contact(node, partner, at, &mut || transport.lost());
                     }
                 }
                 ProtocolKind::PushPull => {
                     for &partner in peers.choose(node) {
+                        let mut lost = || transport.lost();
                         world.exchange_contact(node, partner, full_table, at, &mut lost);
+                    }
+                }
+                ProtocolKind::Rumor(_) => {
+                    if let Stopping::Rumor(rumor) = &mut stopping {
+                        rumor.contacts(world, peers, transport, node, at);
+                    }
+                }
+                ProtocolKind::MedianCounter { .. } => {
+                    if let Stopping::MedianCounter(median) = &mut stopping {
+                        median.contact(world, peers, transport, node, at);
                     }
                 }
             }
         }
+        // The backing anti-entropy round (Demers et al. 1987, section 1.5): every live node
+        // also runs one digest exchange with a random partner.
+        if anti_entropy_every.is_some_and(|every| (r + 1) % every == 0) {
+            let mut lost = || transport.lost();
+            for node in 0..world.nodes {
+                if world.is_up(node) {
+                    let partner = peers.one(node);
+                    world.exchange_contact(node, partner, full_table, at, &mut lost);
+                }
+            }
+        }
         world.end_round();
+        match &mut stopping {
+            Stopping::Rumor(rumor) => rumor.end_round(world),
+            Stopping::MedianCounter(median) => median.end_round(world),
+            Stopping::None => {}
+        }
         world.close_period(at);
         rounds = r + 1;
         progress.fetch_add(1, Ordering::Relaxed);
         // Nothing left to spread (or nobody left to spread it) and nothing left to happen.
-        if trial.pending == 0 && (trial.world.quiescent() || trial.world.alive == 0) {
+        let world = &trial.world;
+        let settled = if kind.stops_spreading() {
+            // Rumors may die out before everyone has the update: that residue is the result.
+            !world.spreading() && (anti_entropy_every.is_none() || world.quiescent())
+        } else {
+            world.quiescent()
+        };
+        if trial.pending == 0 && (settled || world.alive == 0) {
             break;
         }
     }

@@ -6,10 +6,13 @@
 mod bitset;
 mod event_driven;
 mod lockstep;
+mod median;
 mod network;
 mod peers;
 pub mod queue;
 mod rows;
+mod rumor;
+mod spreaders;
 mod trial;
 mod workload;
 mod world;

@@ -128,6 +128,11 @@ impl RowMatrix {
         self.or_word(node, slot / 64, 1u64 << (slot % 64));
     }
 
+    /// Whether any bit of any row is set.
+    pub fn any(&self) -> bool {
+        self.data.iter().any(|&w| w != 0)
+    }
+
     /// Clears, in every row, the slots set in `mask` (one bit per slot).
     pub fn clear_slots(&mut self, mask: &[u64]) {
         if self.packed() {

@@ -19,6 +19,7 @@ pub fn scenario(kind: ProtocolKind, nodes: u32) -> Scenario {
             kind,
             fanout: 1,
             exchange: ExchangeMode::Digest,
+            anti_entropy_every: None,
         },
         timing: Timing::Rounds,
         period: Time::from_millis(1000),

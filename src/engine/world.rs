@@ -21,11 +21,12 @@
 //! silently granted to a node that does not hold it.
 
 use crate::report::{CoverageSample, MessageKind, RunReport, TableEntry, UpdateReport};
-use crate::scenario::{NodeId, Scenario, SizeModel};
+use crate::scenario::{NodeId, ProtocolKind, Scenario, SizeModel};
 use crate::time::Time;
 
 use super::bitset::NodeSet;
 use super::rows::{RowMatrix, for_each_bit};
+use super::spreaders::Spreaders;
 use super::workload::PlannedUpdate;
 
 pub const NONE: u32 = u32::MAX;
@@ -85,6 +86,8 @@ pub struct World {
 
     /// Reused buffer for retirement.
     scratch: Vec<u64>,
+    /// Who still spreads what, for protocols that stop by themselves.
+    pub(super) spreaders: Option<Spreaders>,
 }
 
 impl World {
@@ -161,6 +164,13 @@ impl World {
             },
             coverage: Vec::new(),
             scratch: Vec::new(),
+            spreaders: match scenario.protocol.kind {
+                ProtocolKind::Rumor(_) => Some(Spreaders::new(n, 0)),
+                ProtocolKind::MedianCounter { .. } => {
+                    Some(Spreaders::new(n, super::median::STARTING_STATE))
+                }
+                ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => None,
+            },
         }
     }
 
@@ -211,6 +221,9 @@ impl World {
             if self.staged {
                 self.next.grow(slot + 1);
             }
+        }
+        if let Some(spreaders) = &mut self.spreaders {
+            spreaders.add_slot(slot, self.nodes as usize);
         }
         slot
     }
@@ -273,6 +286,9 @@ impl World {
                 break;
             }
             target.set(node, s);
+            if let Some(spreaders) = &mut self.spreaders {
+                spreaders.start(node, s, in_round);
+            }
             let u = self.slots.update[s] as usize;
             self.slots.informed_live[s] += 1;
             self.slots.informed_all[s] += 1;
@@ -308,7 +324,14 @@ impl World {
 
     /// Word `w` of a delivery (see [`World::deliver`]).
     #[inline(always)]
-    fn deliver_word(&mut self, recipient: NodeId, sender: NodeId, w: usize, bits: u64, at: Time) {
+    pub(super) fn deliver_word(
+        &mut self,
+        recipient: NodeId,
+        sender: NodeId,
+        w: usize,
+        bits: u64,
+        at: Time,
+    ) {
         if bits == 0 {
             return;
         }
@@ -394,7 +417,7 @@ impl World {
     }
 
     #[inline(always)]
-    fn count_carried_word(&mut self, w: usize, bits: u64) {
+    pub(super) fn count_carried_word(&mut self, w: usize, bits: u64) {
         for_each_bit(bits, |b| {
             let u = self.slots.update[w * 64 + b] as usize;
             self.updates[u].update_messages += 1;
@@ -627,6 +650,36 @@ impl World {
         arrived
     }
 
+    // ---- for protocols that stop spreading (rumor mongering, median-counter) ------------------
+
+    pub(super) fn words(&self) -> usize {
+        self.rows.words_per_row()
+    }
+
+    /// Whether `node` held `slot` at the start of the round.
+    #[inline(always)]
+    pub(super) fn held(&self, node: NodeId, slot: usize) -> bool {
+        self.rows.has(node, slot)
+    }
+
+    /// Word `w` of the slots `node` held at the start of the round.
+    #[inline(always)]
+    pub(super) fn held_word(&self, node: NodeId, w: usize) -> u64 {
+        self.rows.word(node, w) & self.slots.active[w]
+    }
+
+    /// Word `w` of what `node` spreads this round: hot updates it holds at their newest version.
+    #[inline(always)]
+    pub(super) fn spreading_word(&self, node: NodeId, w: usize) -> u64 {
+        let spreaders = self.spreaders.as_ref().expect("a spreading protocol");
+        spreaders.now.word(node, w) & self.top_word(node, w, 0)
+    }
+
+    /// Whether anyone still spreads anything (at the start of the next round).
+    pub fn spreading(&self) -> bool {
+        self.spreaders.as_ref().is_some_and(Spreaders::any)
+    }
+
     // ---- faults ----------------------------------------------------------------------------
 
     /// Crashes `node` at `at`. `returns_with_state`: it will recover and keep its table.
@@ -658,6 +711,9 @@ impl World {
                     self.next.clear_bits(node, w, u64::MAX);
                 }
             }
+        }
+        if let Some(spreaders) = &mut self.spreaders {
+            spreaders.stop_all(node);
         }
         if keeps_table {
             self.returns_with_state.insert(node);
@@ -698,6 +754,9 @@ impl World {
     pub fn end_round(&mut self) {
         debug_assert!(self.in_round);
         std::mem::swap(&mut self.rows, &mut self.next);
+        if let Some(spreaders) = &mut self.spreaders {
+            std::mem::swap(&mut spreaders.now, &mut spreaders.next);
+        }
         self.in_round = false;
     }
 
@@ -705,6 +764,9 @@ impl World {
     pub fn begin_round(&mut self) {
         debug_assert!(self.staged);
         self.next.copy_from(&self.rows);
+        if let Some(spreaders) = &mut self.spreaders {
+            spreaders.next.copy_from(&spreaders.now);
+        }
         self.in_round = true;
     }
 
@@ -806,6 +868,11 @@ impl World {
         if self.up_without_baseline > 0 {
             return;
         }
+        // A rumor keeps spreading (and costing traffic) after everyone has it, until its
+        // spreaders lose interest: retiring it earlier would cut that traffic short.
+        if self.spreading() {
+            return;
+        }
         let mut retiring = std::mem::take(&mut self.scratch);
         retiring.clear();
         let mut any = false;
@@ -830,6 +897,10 @@ impl World {
         self.rows.clear_slots(&retiring);
         if self.staged {
             self.next.clear_slots(&retiring);
+        }
+        if let Some(spreaders) = &mut self.spreaders {
+            spreaders.now.clear_slots(&retiring);
+            spreaders.next.clear_slots(&retiring);
         }
         self.scratch = retiring;
         // Free slots are reused lowest first.

@@ -7,7 +7,7 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use super::model::{
-    CrashTarget, ExchangeMode, GeneratedUpdates, Latency, Scenario, Timing, Workload,
+    CrashTarget, ExchangeMode, GeneratedUpdates, Latency, ProtocolKind, Scenario, Timing, Workload,
 };
 use crate::time::Time;
 
@@ -34,6 +34,21 @@ impl Display for Scenario {
             ExchangeMode::FullTable => "full-table",
         };
         writeln!(f, "exchange = {}", toml_string(exchange))?;
+        match self.protocol.kind {
+            ProtocolKind::Rumor(rules) => {
+                writeln!(f, "mode = {}", toml_string(rules.mode.as_str()))?;
+                let termination = if rules.feedback { "feedback" } else { "blind" };
+                writeln!(f, "termination = {}", toml_string(termination))?;
+                let removal = if rules.counter { "counter" } else { "coin" };
+                writeln!(f, "removal = {}", toml_string(removal))?;
+                writeln!(f, "k = {}", rules.k)?;
+            }
+            ProtocolKind::MedianCounter { ctr_max } => writeln!(f, "ctr_max = {ctr_max}")?,
+            ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => {}
+        }
+        if let Some(every) = self.protocol.anti_entropy_every {
+            writeln!(f, "anti_entropy_every = {every}")?;
+        }
 
         writeln!(f, "\n[network]")?;
         writeln!(f, "loss = {}", toml_float(self.network.loss))?;

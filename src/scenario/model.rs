@@ -35,6 +35,14 @@ pub enum ProtocolKind {
     Pull,
     /// Anti-entropy: digest exchange in both directions.
     PushPull,
+    /// Rumor mongering (Demers et al. 1987): nodes spread an update while it is a hot rumor and
+    /// lose interest by a counter or a coin.
+    Rumor(RumorRules),
+    /// Median-counter push-pull (Karp, Schindelhauer, Shenker, Vöcking 2000).
+    MedianCounter {
+        /// Rounds of the counter phase, and of the final phase (`ctr_max` in the paper).
+        ctr_max: u32,
+    },
 }
 
 impl ProtocolKind {
@@ -43,8 +51,50 @@ impl ProtocolKind {
             ProtocolKind::Push => "push",
             ProtocolKind::Pull => "pull",
             ProtocolKind::PushPull => "push-pull",
+            ProtocolKind::Rumor(_) => "rumor",
+            ProtocolKind::MedianCounter { .. } => "median-counter",
         }
     }
+
+    /// Whether nodes stop spreading an update by themselves (so a run can end with residue).
+    pub fn stops_spreading(self) -> bool {
+        matches!(
+            self,
+            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. }
+        )
+    }
+}
+
+/// Direction of rumor-mongering contacts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RumorMode {
+    Push,
+    Pull,
+    PushPull,
+}
+
+impl RumorMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RumorMode::Push => "push",
+            RumorMode::Pull => "pull",
+            RumorMode::PushPull => "push-pull",
+        }
+    }
+}
+
+/// When a node loses interest in a rumor (Demers et al. 1987, section 1.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RumorRules {
+    pub mode: RumorMode,
+    /// `feedback`: only unnecessary contacts (the recipient already knew) count; `blind`:
+    /// every contact counts.
+    pub feedback: bool,
+    /// `counter`: lose interest after `k` counted contacts (with feedback, `k` unnecessary
+    /// contacts in a row: a necessary one resets the counter); `coin`: lose interest with
+    /// probability 1/k at each counted contact.
+    pub counter: bool,
+    pub k: u32,
 }
 
 /// How an anti-entropy (or pull) exchange ships state.
@@ -61,6 +111,9 @@ pub struct Protocol {
     pub kind: ProtocolKind,
     pub fanout: u32,
     pub exchange: ExchangeMode,
+    /// Rumor mongering or median-counter backed by a push-pull anti-entropy round every this
+    /// many rounds (Demers et al. 1987, section 1.5).
+    pub anti_entropy_every: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -39,6 +39,12 @@ pub struct RawProtocol {
     pub period_ms: Option<i64>,
     pub jitter_ms: Option<i64>,
     pub exchange: Option<String>,
+    pub mode: Option<String>,
+    pub termination: Option<String>,
+    pub removal: Option<String>,
+    pub k: Option<i64>,
+    pub ctr_max: Option<i64>,
+    pub anti_entropy_every: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]

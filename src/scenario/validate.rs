@@ -8,7 +8,8 @@ use super::display::{toml_float, toml_string};
 use super::error::{KeyPath, ScenarioError};
 use super::model::{
     Churn, CrashPlan, CrashTarget, ExchangeMode, ExplicitUpdate, GeneratedUpdates, Latency,
-    Network, NodeId, OutputOptions, Protocol, ProtocolKind, Scenario, SizeModel, Timing, Workload,
+    Network, NodeId, OutputOptions, Protocol, ProtocolKind, RumorMode, RumorRules, Scenario,
+    SizeModel, Timing, Workload,
 };
 use super::raw::{
     RawChurn, RawCrash, RawLatency, RawNetwork, RawProtocol, RawScenario, RawSizes, RawUpdate,
@@ -164,16 +165,37 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
     let table = KeyPath::from("protocol");
     let kind = raw
         .kind
+        .clone()
         .ok_or_else(|| ScenarioError::missing(table.key("kind")))?;
     let kind = choice(
         &table.key("kind"),
         &kind,
         &[
-            ("push", ProtocolKind::Push),
-            ("pull", ProtocolKind::Pull),
-            ("push-pull", ProtocolKind::PushPull),
+            ("push", "push"),
+            ("pull", "pull"),
+            ("push-pull", "push-pull"),
+            ("rumor", "rumor"),
+            ("median-counter", "median-counter"),
         ],
     )?;
+    let kind = spreading_rules(&raw, &table, kind, nodes)?;
+    let anti_entropy_every = match raw.anti_entropy_every {
+        None => None,
+        Some(_) if !kind.stops_spreading() => {
+            return Err(only_for(
+                &table,
+                "anti_entropy_every",
+                raw.anti_entropy_every,
+                "rumor or median-counter",
+            ));
+        }
+        Some(every) => Some(int_in(
+            &table.key("anti_entropy_every"),
+            every,
+            1,
+            i64::from(u32::MAX),
+        )? as u32),
+    };
     let fanout = raw.fanout.unwrap_or(1);
     if !(1..nodes).contains(&fanout) {
         return Err(ScenarioError::invalid(
@@ -225,12 +247,112 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
             ("full-table", ExchangeMode::FullTable),
         ],
     )?;
+    if kind.stops_spreading() && is_async {
+        return Err(ScenarioError::invalid(
+            table.key("timing"),
+            toml_string("async"),
+            format!(
+                "kind = \"{}\" runs in rounds timing only (its rules are defined per round)",
+                kind.as_str()
+            ),
+        ));
+    }
     let protocol = Protocol {
         kind,
         fanout: fanout as u32,
         exchange,
+        anti_entropy_every,
     };
     Ok((protocol, timing, period_ms))
+}
+
+/// The error for a key that belongs to another protocol kind.
+fn only_for(table: &KeyPath, key: &str, value: Option<i64>, kinds: &str) -> ScenarioError {
+    ScenarioError::invalid(
+        table.key(key),
+        value.unwrap_or_default(),
+        format!("only applies to kind = {kinds}"),
+    )
+}
+
+/// The kind with its own keys: rumor mongering's mode and loss of interest, median-counter's
+/// `ctr_max`. Keys of another kind are errors, not silently ignored.
+fn spreading_rules(
+    raw: &RawProtocol,
+    table: &KeyPath,
+    kind: &str,
+    nodes: i64,
+) -> Result<ProtocolKind> {
+    let rumor_keys = [
+        ("mode", raw.mode.as_deref().map(toml_string)),
+        ("termination", raw.termination.as_deref().map(toml_string)),
+        ("removal", raw.removal.as_deref().map(toml_string)),
+        ("k", raw.k.map(|k| k.to_string())),
+    ];
+    if kind != "rumor"
+        && let Some((key, Some(value))) = rumor_keys.into_iter().find(|(_, v)| v.is_some())
+    {
+        return Err(ScenarioError::invalid(
+            table.key(key),
+            value,
+            "only applies to kind = \"rumor\"",
+        ));
+    }
+    if kind != "median-counter" && raw.ctr_max.is_some() {
+        return Err(only_for(
+            table,
+            "ctr_max",
+            raw.ctr_max,
+            "\"median-counter\"",
+        ));
+    }
+    Ok(match kind {
+        "push" => ProtocolKind::Push,
+        "pull" => ProtocolKind::Pull,
+        "push-pull" => ProtocolKind::PushPull,
+        "rumor" => {
+            let mode = choice(
+                &table.key("mode"),
+                raw.mode.as_deref().unwrap_or("push"),
+                &[
+                    ("push", RumorMode::Push),
+                    ("pull", RumorMode::Pull),
+                    ("push-pull", RumorMode::PushPull),
+                ],
+            )?;
+            let feedback = choice(
+                &table.key("termination"),
+                raw.termination.as_deref().unwrap_or("feedback"),
+                &[("feedback", true), ("blind", false)],
+            )?;
+            let counter = choice(
+                &table.key("removal"),
+                raw.removal.as_deref().unwrap_or("counter"),
+                &[("counter", true), ("coin", false)],
+            )?;
+            // The counter is a byte per node and update.
+            let k = int_in(&table.key("k"), raw.k.unwrap_or(1), 1, 250)? as u32;
+            ProtocolKind::Rumor(RumorRules {
+                mode,
+                feedback,
+                counter,
+                k,
+            })
+        }
+        _ => {
+            let ctr_max = match raw.ctr_max {
+                Some(c) => int_in(&table.key("ctr_max"), c, 1, 120)? as u32,
+                None => default_ctr_max(nodes),
+            };
+            ProtocolKind::MedianCounter { ctr_max }
+        }
+    })
+}
+
+/// Karp et al. (2000) take ctr_max = O(log log n); we use ceil(log2(ln n)), at least 1.
+pub fn default_ctr_max(nodes: i64) -> u32 {
+    let ln = (nodes.max(2) as f64).ln();
+    (ln.log2().ceil() as u32).max(1)
 }
 
 fn network(raw: RawNetwork) -> Result<Network> {
@@ -777,6 +899,7 @@ mod tests {
                 kind: ProtocolKind::Pull,
                 fanout: 1,
                 exchange: ExchangeMode::Digest,
+                anti_entropy_every: None,
             }
         );
         assert_eq!(scenario.timing, Timing::Rounds);
