@@ -852,7 +852,7 @@ mod tests {
         assert_eq!(
             error(&doc("", "fanot = 3", ""), &[]),
             "scenarios/x.toml:5:1: unknown key `fanot` in [protocol] (expected one of `kind`, \
-             `fanout`, `timing`, `period_ms`, `jitter_ms`, `exchange`)"
+             `fanout`, `timing`, `period_ms`, `jitter_ms`, `exchange`, `mode`, `termination`, `removal`, `k`, `ctr_max`, `anti_entropy_every`)"
         );
         assert_eq!(
             error(&doc("", "fanout = \"three\"", ""), &[]),
