@@ -22,4 +22,4 @@ pub use raw::{
     RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawProtocol, RawScenario, RawSizes,
     RawUpdate, RawWorkload,
 };
-pub use validate::validate;
+pub use validate::{default_ctr_max, validate};

@@ -2,4 +2,5 @@
 
 mod cli;
 mod literature;
+mod rumor;
 mod support;
