@@ -1,6 +1,8 @@
 //! Integration tests: one binary, a module per topic.
 
 mod cli;
+mod determinism;
 mod literature;
 mod rumor;
+mod shipped;
 mod support;
