@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::scenario::{ExchangeMode, ProtocolKind};
 use crate::time::Time;
 
+use super::peers::PeerSampler;
 use super::trial::Trial;
+use super::world::World;
 
 /// Runs rounds until nothing is left to happen or `max_rounds`. Returns the end time.
 pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
@@ -37,30 +39,10 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         } = trial;
         let mut lost = || transport.lost();
         world.begin_round();
-        for node in 0..world.nodes {
-            if !world.is_up(node) {
-                continue;
-            }
-            match kind {
-                ProtocolKind::Push => {
-                    // A node with nothing in flight has nothing to push and draws no partner.
-                    if world.holds_any(node) {
-                        for &partner in peers.choose(node) {
-                            world.push_contact(node, partner, at, &mut lost);
-                        }
-                    }
-                }
-                ProtocolKind::Pull => {
-                    for &partner in peers.choose(node) {
-                        world.pull_contact(node, partner, at, &mut lost);
-                    }
-                }
-                ProtocolKind::PushPull => {
-                    for &partner in peers.choose(node) {
-                        world.exchange_contact(node, partner, full_table, at, &mut lost);
-                    }
-                }
-            }
+        if world.one_word_rows() {
+            contacts::<false>(world, peers, kind, full_table, at, &mut lost);
+        } else {
+            contacts::<true>(world, peers, kind, full_table, at, &mut lost);
         }
         world.end_round();
         world.close_period(at);
@@ -72,4 +54,42 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         }
     }
     Time(rounds * period.0)
+}
+
+/// Every live node's contacts of one round, in id order. `WIDE`: rows span more than one word
+/// (more than 64 updates in flight); the one-word case is compiled separately because it is
+/// the common one and its word loops disappear.
+fn contacts<const WIDE: bool>(
+    world: &mut World,
+    peers: &mut PeerSampler,
+    kind: ProtocolKind,
+    full_table: bool,
+    at: Time,
+    lost: &mut impl FnMut() -> bool,
+) {
+    for node in 0..world.nodes {
+        if !world.is_up(node) {
+            continue;
+        }
+        match kind {
+            ProtocolKind::Push => {
+                // A node with nothing in flight has nothing to push and draws no partner.
+                if world.holds_any_in::<WIDE>(node) {
+                    for &partner in peers.choose(node) {
+                        world.push_contact::<WIDE>(node, partner, at, lost);
+                    }
+                }
+            }
+            ProtocolKind::Pull => {
+                for &partner in peers.choose(node) {
+                    world.pull_contact::<WIDE>(node, partner, at, lost);
+                }
+            }
+            ProtocolKind::PushPull => {
+                for &partner in peers.choose(node) {
+                    world.exchange_contact::<WIDE>(node, partner, full_table, at, lost);
+                }
+            }
+        }
+    }
 }
