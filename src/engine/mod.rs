@@ -11,6 +11,7 @@ mod peers;
 pub mod queue;
 mod rows;
 mod trial;
+mod words;
 mod workload;
 mod world;
 

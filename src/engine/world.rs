@@ -26,6 +26,7 @@ use crate::time::Time;
 
 use super::bitset::NodeSet;
 use super::rows::{RowMatrix, for_each_bit};
+use super::words::Words;
 use super::workload::PlannedUpdate;
 
 pub const NONE: u32 = u32::MAX;
@@ -320,8 +321,8 @@ impl World {
 
     /// Delivers `payload` (the newest versions a message carries, one bit per slot) from `sender`
     /// to `recipient` at `at`: fresh bits are learnt, known ones count as duplicates.
-    pub fn deliver(&mut self, recipient: NodeId, sender: NodeId, payload: &[u64], at: Time) {
-        for (w, &bits) in payload.iter().enumerate() {
+    pub fn deliver(&mut self, recipient: NodeId, sender: NodeId, payload: &Words, at: Time) {
+        for (w, bits) in payload.iter() {
             self.deliver_word(recipient, sender, w, bits, at);
         }
     }
@@ -355,14 +356,14 @@ impl World {
     /// Fills `out` with the newest versions `node` holds (as of the round start when staged),
     /// minus what `minus(w)` says the other side holds. Returns the number of entries.
     #[inline]
-    pub fn top(&self, node: NodeId, minus: impl Fn(usize) -> u64, out: &mut Vec<u64>) -> u64 {
+    pub fn top(&self, node: NodeId, minus: impl Fn(usize) -> u64, out: &mut Words) -> u64 {
         let words = self.rows.words_per_row();
-        out.resize(words, 0);
+        out.resize(words);
         let mut entries = 0;
-        for (w, slot_word) in out.iter_mut().enumerate() {
+        for w in 0..words {
             let bits = self.top_word(node, w, minus(w));
-            entries += u64::from(bits.count_ones());
-            *slot_word = bits;
+            entries += entry_count(bits);
+            out.set(w, bits);
         }
         entries
     }
@@ -383,32 +384,33 @@ impl World {
     }
 
     /// `node`'s digest: one bit per update in flight that it holds.
-    pub fn digest(&self, node: NodeId, out: &mut Vec<u64>) {
+    pub fn digest(&self, node: NodeId, out: &mut Words) {
         let words = self.rows.words_per_row();
-        out.resize(words, 0);
-        for (w, word) in out.iter_mut().enumerate() {
-            *word = self.rows.word(node, w) & self.slots.active[w];
+        out.resize(words);
+        for w in 0..words {
+            out.set(w, self.rows.word(node, w) & self.slots.active[w]);
         }
     }
 
     /// Clears the bits of a message sent at event sequence `sent_seq` whose slot has since
     /// retired or been reused by a later update.
-    pub fn mask_stale(&self, bits: &mut Vec<u64>, sent_seq: u64) {
-        bits.resize(self.rows.words_per_row(), 0);
-        for (w, word) in bits.iter_mut().enumerate() {
-            let mut keep = *word & self.slots.active.get(w).copied().unwrap_or(0);
+    pub fn mask_stale(&self, bits: &mut Words, sent_seq: u64) {
+        let words = self.rows.words_per_row();
+        bits.resize(words);
+        for w in 0..words {
+            let mut keep = bits.get(w) & self.slots.active.get(w).copied().unwrap_or(0);
             for_each_bit(keep, |b| {
                 if self.slots.born_seq[w * 64 + b] > sent_seq {
                     keep &= !(1u64 << b);
                 }
             });
-            *word = keep;
+            bits.set(w, keep);
         }
     }
 
     /// Counts one message against every update whose bit `payload` carries.
-    pub fn count_carried(&mut self, payload: &[u64]) {
-        for (w, &bits) in payload.iter().enumerate() {
+    pub fn count_carried(&mut self, payload: &Words) {
+        for (w, bits) in payload.iter() {
             self.count_carried_word(w, bits);
         }
     }
