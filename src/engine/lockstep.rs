@@ -16,36 +16,10 @@ use super::world::World;
 
 /// Runs rounds until nothing is left to happen or `max_rounds`. Returns the end time.
 pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
-    let scenario = trial.scenario;
-    let period = scenario.period;
-    let kind = scenario.protocol.kind;
-    let full_table = scenario.protocol.exchange == ExchangeMode::FullTable;
+    let period = trial.scenario.period;
     let mut rounds = 0u64;
-    for r in 0..u64::from(scenario.max_rounds) {
-        let start = Time(r * period.0);
-        while let Some(t) = trial.queue.peek_time() {
-            if t > start {
-                break;
-            }
-            let (t, event) = trial.queue.pop().expect("peeked");
-            trial.handle_scheduled(event, t);
-        }
-        let at = start + period;
-        let Trial {
-            world,
-            peers,
-            transport,
-            ..
-        } = trial;
-        let mut lost = || transport.lost();
-        world.begin_round();
-        if world.one_word_rows() {
-            contacts::<false>(world, peers, kind, full_table, at, &mut lost);
-        } else {
-            contacts::<true>(world, peers, kind, full_table, at, &mut lost);
-        }
-        world.end_round();
-        world.close_period(at);
+    for r in 0..u64::from(trial.scenario.max_rounds) {
+        round(trial, r);
         rounds = r + 1;
         progress.fetch_add(1, Ordering::Relaxed);
         // Nothing left to spread (or nobody left to spread it) and nothing left to happen.
@@ -54,6 +28,39 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         }
     }
     Time(rounds * period.0)
+}
+
+/// Round `r`: the happenings due at its start, every live node's contacts, then the
+/// end-of-round bookkeeping.
+pub fn round(trial: &mut Trial, r: u64) {
+    let scenario = trial.scenario;
+    let period = scenario.period;
+    let kind = scenario.protocol.kind;
+    let full_table = scenario.protocol.exchange == ExchangeMode::FullTable;
+    let start = Time(r * period.0);
+    while let Some(t) = trial.queue.peek_time() {
+        if t > start {
+            break;
+        }
+        let (t, event) = trial.queue.pop().expect("peeked");
+        trial.handle_scheduled(event, t);
+    }
+    let at = start + period;
+    let Trial {
+        world,
+        peers,
+        transport,
+        ..
+    } = trial;
+    let mut lost = || transport.lost();
+    world.begin_round();
+    if world.one_word_rows() {
+        contacts::<false>(world, peers, kind, full_table, at, &mut lost);
+    } else {
+        contacts::<true>(world, peers, kind, full_table, at, &mut lost);
+    }
+    world.end_round();
+    world.close_period(at);
 }
 
 /// Every live node's contacts of one round, in id order. `WIDE`: rows span more than one word
