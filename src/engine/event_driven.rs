@@ -18,6 +18,7 @@ use crate::time::Time;
 
 use super::queue::Event;
 use super::trial::Trial;
+use super::words::Words;
 
 /// A message on the wire.
 struct InFlight {
@@ -27,9 +28,9 @@ struct InFlight {
     /// Event sequence number at sending: bits of slots born later are not really carried.
     sent_seq: u64,
     /// Newest versions carried.
-    payload: Vec<u64>,
+    payload: Words,
     /// The sender's digest (pull requests, exchange opens and replies).
-    digest: Vec<u64>,
+    digest: Words,
     carries_baseline: bool,
     sender_has_baseline: bool,
 }
@@ -61,8 +62,8 @@ impl Wire {
             from,
             to,
             sent_seq,
-            payload: Vec::new(),
-            digest: Vec::new(),
+            payload: Words::default(),
+            digest: Words::default(),
             carries_baseline: false,
             sender_has_baseline: false,
         });
@@ -82,8 +83,8 @@ struct Driver<'t, 's> {
     jitter: u64,
     full_table: bool,
     /// Scratch buffers for building messages.
-    buf: Vec<u64>,
-    digest: Vec<u64>,
+    buf: Words,
+    digest: Words,
     partners: Vec<NodeId>,
 }
 
@@ -108,8 +109,8 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         timers,
         jitter,
         full_table: scenario.protocol.exchange == ExchangeMode::FullTable,
-        buf: Vec::new(),
-        digest: Vec::new(),
+        buf: Words::default(),
+        digest: Words::default(),
         partners: Vec::new(),
     };
     let mut end = horizon;
@@ -172,7 +173,7 @@ impl Driver<'_, '_> {
                 for i in 0..self.partners.len() {
                     let partner = self.partners[i];
                     let m = self.open(MessageKind::Push, node, partner);
-                    self.wire.messages[m as usize].payload.clone_from(&self.buf);
+                    self.wire.messages[m as usize].payload.copy_from(&self.buf);
                     self.trial.world.send(MessageKind::Push, entries, 0);
                     self.trial.world.count_carried(&self.buf);
                     self.transmit(m, at);
@@ -197,10 +198,10 @@ impl Driver<'_, '_> {
                     let partner = self.partners[i];
                     let m = self.open(opening, node, partner);
                     let msg = &mut self.wire.messages[m as usize];
-                    msg.digest.clone_from(&self.digest);
+                    msg.digest.copy_from(&self.digest);
                     msg.sender_has_baseline = has_baseline;
                     if full {
-                        msg.payload.clone_from(&self.buf);
+                        msg.payload.copy_from(&self.buf);
                         msg.carries_baseline = has_baseline;
                         self.trial.world.send(opening, table, 0);
                         self.trial.world.count_carried(&self.buf);
@@ -279,7 +280,7 @@ impl Driver<'_, '_> {
                     reply.carries_baseline = has_baseline;
                     world.send(reply_kind, table, 0);
                 } else {
-                    let mut entries = world.top(to, |w| digest[w], &mut reply.payload);
+                    let mut entries = world.top(to, |w| digest.get(w), &mut reply.payload);
                     reply.carries_baseline = has_baseline && !sender_has_baseline;
                     if reply.carries_baseline {
                         entries += world.catalog_len();
@@ -300,7 +301,7 @@ impl Driver<'_, '_> {
                 if !self.full_table {
                     world.mask_stale(&mut digest, sent_seq);
                     let has_baseline = world.has_baseline(to);
-                    let mut entries = world.top(to, |w| digest[w], &mut self.buf);
+                    let mut entries = world.top(to, |w| digest.get(w), &mut self.buf);
                     let baseline = has_baseline && !sender_has_baseline;
                     if baseline {
                         entries += world.catalog_len();
@@ -309,7 +310,7 @@ impl Driver<'_, '_> {
                         let c = self.open(MessageKind::ExchangeClose, to, from);
                         let world = &mut self.trial.world;
                         let close = &mut self.wire.messages[c as usize];
-                        close.payload.clone_from(&self.buf);
+                        close.payload.copy_from(&self.buf);
                         close.carries_baseline = baseline;
                         world.send(MessageKind::ExchangeClose, entries, 0);
                         world.count_carried(&self.buf);
