@@ -25,6 +25,7 @@ fn scenario(nodes: u32) -> Scenario {
             kind: ProtocolKind::PushPull,
             fanout: 1,
             exchange: ExchangeMode::Digest,
+            anti_entropy_every: None,
         },
         timing: Timing::Rounds,
         period: Time::from_millis(1000),
@@ -48,7 +49,10 @@ fn scenario(nodes: u32) -> Scenario {
             generated: None,
         },
         sizes: SizeModel::default(),
-        output: OutputOptions { coverage: false },
+        output: OutputOptions {
+            coverage: false,
+            tables: false,
+        },
     }
 }
 
