@@ -884,7 +884,7 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, force: bool) -> Result<RunSummary
     let mut parts: Vec<(&Store, usize)> = Vec::with_capacity(first.points);
     for index in 0..first.points {
         let store = by_index[index % count].expect("every shard checked above");
-        if !store.point_dir(index).is_dir() {
+        if !store.point_path(index).is_file() {
             return Err(RunError::Merge(format!(
                 "point {index} is missing from {}",
                 store.dir().display()

@@ -1,10 +1,11 @@
 //! Finished sweep points on disk, so that an interrupted run can resume and shards can merge.
 //!
 //! A store is a folder: a `manifest.txt` naming the sweep (a fingerprint of every resolved
-//! point), the shard, and the header line of every output file; and one folder per finished
-//! point, `point-000012/`, holding that point's rows of every file (no header). A point folder
-//! is written under a temporary name, synced, then renamed: it exists complete or not at all,
-//! whenever the process is killed.
+//! point), the shard, and the header line of every output file; and one file per finished
+//! point, `point-000012.rows`, holding that point's rows of every output file (no header), each
+//! section preceded by a `NAME LENGTH` line. A point file is written under a temporary name,
+//! synced, then renamed: it exists complete or not at all, whenever the process is killed. One
+//! file rather than one per output file keeps the cost at one sync per point.
 //!
 //! The output files are the headers followed by the points' rows in point order
 //! ([`assemble`]), so a run that was interrupted and resumed, a run on any number of threads,
@@ -23,6 +24,7 @@ use crate::output::atomic::{self, StagedFile, WriteError};
 
 const MANIFEST: &str = "manifest.txt";
 const FORMAT: &str = "gossip-sim point store 1";
+const POINT_FORMAT: &str = "gossip-sim point rows 1\n";
 
 /// Which points a run takes: those whose index is `index` modulo `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,9 +222,9 @@ impl Store {
         &self.manifest
     }
 
-    /// The folder of point `index`.
-    pub fn point_dir(&self, index: usize) -> PathBuf {
-        self.dir.join(format!("point-{index:06}"))
+    /// The file of point `index`.
+    pub fn point_path(&self, index: usize) -> PathBuf {
+        self.dir.join(format!("point-{index:06}.rows"))
     }
 
     /// The finished points, in index order.
@@ -234,6 +236,7 @@ impl Store {
             if let Some(index) = name
                 .to_str()
                 .and_then(|name| name.strip_prefix("point-"))
+                .and_then(|rest| rest.strip_suffix(".rows"))
                 .and_then(|digits| digits.parse::<usize>().ok())
             {
                 points.push(index);
@@ -243,42 +246,63 @@ impl Store {
         Ok(points)
     }
 
-    /// Records point `index` as finished with its rows of each file: written and synced under a
-    /// temporary name, then renamed into place.
+    /// Records point `index` as finished with its rows of each file, atomically.
     pub fn write_point(&self, index: usize, files: &[(&str, Vec<u8>)]) -> Result<(), StoreError> {
-        let final_dir = self.point_dir(index);
-        let temp = self
-            .dir
-            .join(format!(".point-{index:06}.tmp-{}", std::process::id()));
-        remove_dir(&temp)?;
-        fs::create_dir(&temp).map_err(StoreError::io("create", &temp))?;
-        for (name, rows) in files {
-            let path = temp.join(name);
-            let mut file = File::create(&path).map_err(StoreError::io("write", &path))?;
-            file.write_all(rows)
-                .and_then(|()| file.sync_all())
-                .map_err(StoreError::io("write", &path))?;
-        }
-        sync_dir(&temp);
-        remove_dir(&final_dir)?;
-        fs::rename(&temp, &final_dir).map_err(StoreError::io("write", &final_dir))?;
-        sync_dir(&self.dir);
-        Ok(())
+        let path = self.point_path(index);
+        atomic::write_atomically(&path, |out| {
+            out.write_all(POINT_FORMAT.as_bytes())?;
+            for (name, rows) in files {
+                writeln!(out, "{name} {}", rows.len())?;
+                out.write_all(rows)?;
+            }
+            Ok(())
+        })
+        .map_err(|WriteError { path, error }| StoreError::Io {
+            action: "write",
+            path,
+            error,
+        })
     }
 
     /// Point `index`'s rows of `file`.
     pub fn rows(&self, index: usize, file: &str) -> Result<Vec<u8>, StoreError> {
-        let path = self.point_dir(index).join(file);
-        fs::read(&path).map_err(StoreError::io("read", &path))
+        let path = self.point_path(index);
+        let bytes = fs::read(&path).map_err(StoreError::io("read", &path))?;
+        let corrupt = || StoreError::Io {
+            action: "read",
+            path: path.clone(),
+            error: io::Error::new(io::ErrorKind::InvalidData, "not a complete point file"),
+        };
+        let mut rest = bytes
+            .strip_prefix(POINT_FORMAT.as_bytes())
+            .ok_or_else(corrupt)?;
+        while !rest.is_empty() {
+            let newline = rest.iter().position(|&b| b == b'\n').ok_or_else(corrupt)?;
+            let line = std::str::from_utf8(&rest[..newline]).map_err(|_| corrupt())?;
+            let (name, length) = line.rsplit_once(' ').ok_or_else(corrupt)?;
+            let length: usize = length.parse().map_err(|_| corrupt())?;
+            let body = rest
+                .get(newline + 1..newline + 1 + length)
+                .ok_or_else(corrupt)?;
+            if name == file {
+                return Ok(body.to_vec());
+            }
+            rest = &rest[newline + 1 + length..];
+        }
+        Err(StoreError::Io {
+            action: "read",
+            path,
+            error: io::Error::new(io::ErrorKind::NotFound, format!("no rows of {file}")),
+        })
     }
 
-    /// Removes the folders that a killed run left half-written.
+    /// Removes the temporary files that a killed run left half-written.
     fn remove_temporaries(&self) -> Result<(), StoreError> {
         for entry in fs::read_dir(&self.dir).map_err(StoreError::io("read", &self.dir))? {
             let entry = entry.map_err(StoreError::io("read", &self.dir))?;
-            let name = entry.file_name();
-            if name.to_string_lossy().starts_with(".point-") {
-                remove_dir(&entry.path())?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                let path = entry.path();
+                fs::remove_file(&path).map_err(StoreError::io("remove", &path))?;
             }
         }
         Ok(())
@@ -319,8 +343,8 @@ pub fn assemble(
             out.write_all(header.as_bytes())?;
             out.write_all(b"\n")?;
             for (store, index) in points {
-                let mut rows = File::open(store.point_dir(*index).join(file))?;
-                io::copy(&mut rows, out)?;
+                let rows = store.rows(*index, file).map_err(io::Error::other)?;
+                out.write_all(&rows)?;
             }
             Ok(())
         })?);
@@ -441,17 +465,27 @@ mod tests {
             )
             .unwrap();
         // A killed run's half-written point.
-        fs::create_dir(store_dir.join(".point-000001.tmp-99")).unwrap();
+        fs::write(store_dir.join(".point-000001.rows.tmp-99"), "gossip-sim").unwrap();
         drop(store);
 
         let store = Store::open(&store_dir, m.clone(), true).unwrap();
         assert_eq!(store.finished().unwrap(), [0, 2]);
-        assert!(!store_dir.join(".point-000001.tmp-99").exists());
+        assert!(!store_dir.join(".point-000001.rows.tmp-99").exists());
+        assert_eq!(store.rows(2, "summary.csv").unwrap(), b"s2\n");
         let files = assemble(dir.path(), &m.headers, &[(&store, 0), (&store, 2)]).unwrap();
         assert_eq!(files.len(), 2);
         assert_eq!(
             fs::read_to_string(dir.path().join("runs.csv")).unwrap(),
             "scenario,trial,seed,point,nodes,x\nr0\nr2\n"
+        );
+        fs::write(
+            store.point_path(2),
+            "gossip-sim point rows 1\nruns.csv 9\nr2\n",
+        )
+        .unwrap();
+        assert!(
+            store.rows(2, "runs.csv").is_err(),
+            "a short point file is refused"
         );
 
         // Another sweep's store is refused on resume, and replaced without it.
