@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::plot::{self, ChartKind, PlotError};
 use crate::runner::{self, MemoryLimit, RunError, RunOptions};
 use crate::scenario::Sweep;
 use crate::store::{Shard, parse_shard};
@@ -42,6 +43,24 @@ pub enum Command {
     Check(CheckArgs),
     /// Combine the output of `run --shard I/N` shards into the files of one unsharded run.
     Merge(MergeArgs),
+    /// Draw SVG charts from a results folder: coverage against round, rounds_to_all against
+    /// nodes, messages and staleness against loss (each where the results allow it).
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A results folder (of `gossip-sim run` or `merge`).
+    #[arg(value_name = "RESULTS_DIR")]
+    pub dir: PathBuf,
+
+    /// Write the chart to this file instead of RESULTS_DIR/<chart>.svg (one chart only).
+    #[arg(long, short, value_name = "FILE.svg")]
+    pub out: Option<PathBuf>,
+
+    /// Draw only this chart.
+    #[arg(long, value_enum)]
+    pub chart: Option<ChartKind>,
 }
 
 #[derive(Debug, Args)]
@@ -257,7 +276,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check(&args),
         Command::Run(args) => run_scenario(&args),
         Command::Merge(args) => merge(&args),
+        Command::Plot(args) => plot_charts(&args),
     }
+}
+
+fn plot_charts(args: &PlotArgs) -> anyhow::Result<ExitCode> {
+    let written = plot::plot(&args.dir, args.out.as_deref(), args.chart)?;
+    let mut out = io::stdout().lock();
+    for path in written {
+        writeln!(out, "{}", path.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -479,7 +508,9 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(EXIT_INTERRUPTED);
     }
     let input = run_error.is_some_and(RunError::is_input_error)
-        || err.chain().any(|cause| cause.is::<UsageError>());
+        || err
+            .chain()
+            .any(|cause| cause.is::<UsageError>() || cause.is::<PlotError>());
     ExitCode::from(if input { EXIT_INPUT } else { EXIT_INTERNAL })
 }
 

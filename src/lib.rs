@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod engine;
 pub mod output;
+pub mod plot;
 pub mod report;
 pub mod runner;
 pub mod scenario;
