@@ -225,14 +225,16 @@ pub fn shard_from_env(
             Some(count) => count,
             None => number("SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
                 UsageError(
-                    "--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is                      not; pass --shard-count N"
+                    "--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is \
+                     not; pass --shard-count N"
                         .to_owned(),
                 )
             })?,
         };
         if id < min || (id - min) % step != 0 {
             return Err(UsageError(format!(
-                "--shard auto: SLURM_ARRAY_TASK_ID={id} is not in the array {min}, {}, ...                  (use a plain range such as --array=0-{})",
+                "--shard auto: SLURM_ARRAY_TASK_ID={id} is not in the array {min}, {}, ... \
+                 (use a plain range such as --array=0-{})",
                 min + step,
                 count.saturating_sub(1)
             )));
@@ -243,7 +245,8 @@ pub fn shard_from_env(
             Some(count) => count,
             None => number("GOSSIP_SHARD_COUNT")?.ok_or_else(|| {
                 UsageError(
-                    "--shard auto: JOB_COMPLETION_INDEX is set but not the shard count; pass                      --shard-count N or set GOSSIP_SHARD_COUNT to the Job's completions"
+                    "--shard auto: JOB_COMPLETION_INDEX is set but not the shard count; pass \
+                     --shard-count N or set GOSSIP_SHARD_COUNT to the Job's completions"
                         .to_owned(),
                 )
             })?,
@@ -251,7 +254,8 @@ pub fn shard_from_env(
         (index, count, "JOB_COMPLETION_INDEX")
     } else {
         return Err(UsageError(
-            "--shard auto: neither SLURM_ARRAY_TASK_ID (Slurm job array) nor              JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set; use --shard I/N"
+            "--shard auto: neither SLURM_ARRAY_TASK_ID (Slurm job array) nor \
+             JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set; use --shard I/N"
                 .to_owned(),
         ));
     };
@@ -601,5 +605,106 @@ mod tests {
         let err = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe)).context("stdout");
         assert!(is_broken_pipe(&err));
         assert!(!is_broken_pipe(&anyhow::anyhow!("no pipe here")));
+    }
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            vars.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        }
+    }
+
+    #[test]
+    fn shards_come_from_slurm_or_kubernetes() {
+        let shard = |vars: &[(&str, &str)], count| shard_from_env(env(vars), count);
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+        ];
+        assert_eq!(shard(&slurm, None).unwrap(), Shard { index: 5, count: 8 });
+        // --array=2-16:2 runs ids 2, 4, ..., 16: eight shards.
+        let stepped = [
+            ("SLURM_ARRAY_TASK_ID", "6"),
+            ("SLURM_ARRAY_TASK_MIN", "2"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+        ];
+        assert_eq!(shard(&stepped, None).unwrap(), Shard { index: 2, count: 8 });
+        let k8s = [("JOB_COMPLETION_INDEX", "3"), ("GOSSIP_SHARD_COUNT", "4")];
+        assert_eq!(shard(&k8s, None).unwrap(), Shard { index: 3, count: 4 });
+        assert_eq!(
+            shard(&k8s, Some(10)).unwrap(),
+            Shard {
+                index: 3,
+                count: 10
+            }
+        );
+        for (vars, count, wanted) in [
+            (&[][..], None, "neither SLURM_ARRAY_TASK_ID"),
+            (
+                &[("SLURM_ARRAY_TASK_ID", "x")][..],
+                None,
+                "SLURM_ARRAY_TASK_ID=x is not",
+            ),
+            (
+                &[
+                    ("SLURM_ARRAY_TASK_ID", "8"),
+                    ("SLURM_ARRAY_TASK_COUNT", "8"),
+                ][..],
+                None,
+                "gives shard 8, not below the shard count 8",
+            ),
+            (
+                &[("SLURM_ARRAY_TASK_ID", "9")][..],
+                Some(8),
+                "gives shard 9",
+            ),
+            (
+                &[("JOB_COMPLETION_INDEX", "1")][..],
+                None,
+                "set GOSSIP_SHARD_COUNT",
+            ),
+            (
+                &[("JOB_COMPLETION_INDEX", "4"), ("GOSSIP_SHARD_COUNT", "4")][..],
+                None,
+                "not below the shard count 4",
+            ),
+        ] {
+            let message = shard(vars, count).unwrap_err().to_string();
+            assert!(message.contains(wanted), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_first_difference_names_file_and_line() {
+        let one = tempfile::tempdir().unwrap();
+        let many = tempfile::tempdir().unwrap();
+        std::fs::write(one.path().join("runs.csv"), "h\na\nb\n").unwrap();
+        std::fs::write(many.path().join("runs.csv"), "h\na\nc\n").unwrap();
+        let difference = first_difference(one.path(), many.path()).unwrap().unwrap();
+        assert_eq!(
+            difference,
+            Difference {
+                file: "runs.csv".into(),
+                line: 3,
+                one: "b".into(),
+                many: "c".into()
+            }
+        );
+        assert!(
+            difference
+                .to_string()
+                .starts_with("runs.csv differs first at line 3:")
+        );
+        std::fs::write(many.path().join("runs.csv"), "h\na\nb\n").unwrap();
+        assert_eq!(first_difference(one.path(), many.path()).unwrap(), None);
+        std::fs::write(many.path().join("extra.csv"), "").unwrap();
+        let difference = first_difference(one.path(), many.path()).unwrap().unwrap();
+        assert_eq!(difference.file, "extra.csv");
     }
 }

@@ -2,4 +2,7 @@
 
 mod cli;
 mod literature;
+mod resume;
+mod shard;
 mod support;
+mod sweep;

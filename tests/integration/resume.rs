@@ -1,0 +1,120 @@
+//! Safe to interrupt: kill -9 in the middle of a sweep, then --resume, gives the bytes of an
+//! uninterrupted run.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::{files, gossip_sim, gossip_sim_path};
+use crate::sweep::write_scenario;
+
+/// 40 points of about 75 ms each in a debug build on one thread.
+const SLOW: &str = r#"
+name = "slow"
+seed = 5
+nodes = 3000
+trials = 3
+[protocol]
+kind = "push"
+[[updates]]
+product = "P1"
+price = 1.0
+origin = 0
+[sweep]
+nodes = { from = 3000, to = 3039, step = 1 }
+"#;
+
+#[test]
+fn kill_9_then_resume_gives_the_uninterrupted_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), "slow.toml", SLOW);
+    gossip_sim()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--out", "whole", "--jobs", "2", "--quiet"])
+        .current_dir(dir.path())
+        .assert()
+        .success();
+
+    let mut child = std::process::Command::new(gossip_sim_path())
+        .arg("run")
+        .arg(&scenario)
+        .args(["--out", "killed", "--jobs", "1", "--quiet"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let partial = dir.path().join("killed").join(".partial");
+    let finished = || {
+        std::fs::read_dir(&partial).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("point-"))
+                .count()
+        })
+    };
+    let start = Instant::now();
+    while finished() < 5 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no progress in 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL: no handler runs.
+    child.wait().unwrap();
+    let kept = finished();
+    assert!(
+        (5..40).contains(&kept),
+        "killed after {kept} of 40 points: not in the middle"
+    );
+    assert!(
+        !dir.path().join("killed").join("runs.csv").exists(),
+        "no final file before the sweep is done"
+    );
+
+    let output = gossip_sim()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--out", "killed", "--jobs", "2", "--quiet", "--resume"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        files(&dir.path().join("killed")),
+        files(&dir.path().join("whole"))
+    );
+    assert!(!partial.exists(), "the store is gone after the last point");
+}
+
+#[test]
+fn a_run_without_resume_starts_over_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        "small.toml",
+        &SLOW.replace("to = 3039", "to = 3001"),
+    );
+    // A store left by an interrupted run of the same sweep.
+    let mut child = std::process::Command::new(gossip_sim_path())
+        .arg("run")
+        .arg(&scenario)
+        .args(["--out", "out", "--jobs", "1", "--quiet"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.wait().unwrap();
+    let output = gossip_sim()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--out", "out", "--quiet"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    // Nothing was left over: no note.
+    assert!(output.stderr.is_empty(), "{output:?}");
+}
