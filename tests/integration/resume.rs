@@ -89,24 +89,36 @@ fn kill_9_then_resume_gives_the_uninterrupted_bytes() {
 }
 
 #[test]
-fn a_run_without_resume_starts_over_and_says_so() {
+fn ctrl_c_keeps_finished_points_and_a_run_without_resume_starts_over() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = write_scenario(
-        dir.path(),
-        "small.toml",
-        &SLOW.replace("to = 3039", "to = 3001"),
-    );
-    // A store left by an interrupted run of the same sweep.
-    let mut child = std::process::Command::new(gossip_sim_path())
+    let scenario = write_scenario(dir.path(), "slow.toml", SLOW);
+    let child = std::process::Command::new(gossip_sim_path())
         .arg("run")
         .arg(&scenario)
         .args(["--out", "out", "--jobs", "1", "--quiet"])
         .current_dir(dir.path())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.wait().unwrap();
+    let partial = dir.path().join("out").join(".partial");
+    let start = Instant::now();
+    while std::fs::read_dir(&partial).map_or(0, |entries| entries.count()) < 4 {
+        assert!(start.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("points finished and kept in"), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert!(!dir.path().join("out").join("runs.csv").exists());
+
     let output = gossip_sim()
         .arg("run")
         .arg(&scenario)
@@ -114,7 +126,8 @@ fn a_run_without_resume_starts_over_and_says_so() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(output.status.success());
-    // Nothing was left over: no note.
-    assert!(output.stderr.is_empty(), "{output:?}");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.starts_with("note: starting over;"), "{stderr}");
+    assert!(dir.path().join("out").join("runs.csv").exists());
 }
