@@ -78,7 +78,7 @@ pub enum PlotError {
     },
 
     #[error("--out names one file, but {} charts apply ({}); choose one with --chart", .charts.len(), .charts.join(", "))]
-    SeveralCharts { charts: Vec<&'static str> },
+    SeveralCharts { charts: Vec<String> },
 }
 
 /// A CSV file read into memory: the header and the rows, as text.
@@ -215,13 +215,20 @@ pub fn plot(
     only: Option<ChartKind>,
 ) -> Result<Vec<PathBuf>, PlotError> {
     let summary = Summary::read(dir)?;
-    let mut charts: Vec<(ChartKind, Chart)> = Vec::new();
+    // Each chart with its file name.
+    let mut charts: Vec<(ChartKind, String, Chart)> = Vec::new();
     for kind in ChartKind::ALL {
         if only.is_some_and(|only| only != kind) {
             continue;
         }
+        if kind == ChartKind::Coverage {
+            for (suffix, chart) in coverage_charts(dir)? {
+                charts.push((kind, format!("{}{suffix}.svg", kind.name()), chart));
+            }
+            continue;
+        }
         let chart = match kind {
-            ChartKind::Coverage => coverage_chart(dir)?,
+            ChartKind::Coverage => None,
             ChartKind::RoundsVsNodes => summary.as_ref().and_then(|s| {
                 metric_chart(
                     s,
@@ -257,7 +264,7 @@ pub fn plot(
             }),
         };
         if let Some(chart) = chart {
-            charts.push((kind, chart));
+            charts.push((kind, kind.file_name(), chart));
         }
     }
     if charts.is_empty() {
@@ -280,12 +287,12 @@ pub fn plot(
     }
     if out.is_some() && charts.len() > 1 {
         return Err(PlotError::SeveralCharts {
-            charts: charts.iter().map(|(kind, _)| kind.name()).collect(),
+            charts: charts.iter().map(|(_, name, _)| name.clone()).collect(),
         });
     }
     let mut written = Vec::new();
-    for (kind, chart) in charts {
-        let path = out.map_or_else(|| dir.join(kind.file_name()), Path::to_path_buf);
+    for (_, file_name, chart) in charts {
+        let path = out.map_or_else(|| dir.join(file_name), Path::to_path_buf);
         atomic::write_atomically(&path, |file| file.write_all(chart.to_svg().as_bytes()))?;
         written.push(path);
     }
@@ -400,16 +407,21 @@ fn metric_chart(
     })
 }
 
-/// Median and 5-95% band of coverage against rounds since injection, per sweep point.
-fn coverage_chart(dir: &Path) -> Result<Option<Chart>, PlotError> {
+/// Most lines one coverage chart takes; a larger sweep gets a chart per value of its first key.
+const COVERAGE_LINES: usize = 6;
+
+/// Median and 5-95% band of coverage against rounds since injection, per sweep point: one
+/// chart, or with more than [`COVERAGE_LINES`] points and two swept keys or more, one chart per
+/// value of the first key (file name suffix `-VALUE`).
+fn coverage_charts(dir: &Path) -> Result<Vec<(String, Chart)>, PlotError> {
     let Some(coverage) = Csv::read(dir, "coverage.csv")? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     if coverage.rows.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let Some(updates) = Csv::read(dir, "updates.csv")? else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     // Label of each point: its swept values, or the scenario name.
     let point_of = |csv: &Csv| csv.column("point").ok();
@@ -446,9 +458,20 @@ fn coverage_chart(dir: &Path) -> Result<Option<Chart>, PlotError> {
         coverage.column("informed")?,
         coverage.column("alive")?,
     );
-    // Point label -> pair -> samples (rounds since injection, coverage), in file order.
-    type Pairs = BTreeMap<(u64, u64), Vec<(f64, f64)>>;
-    let mut points: Vec<(String, String, Pairs)> = Vec::new();
+    // Points with their first key's value, the label of the rest, and per pair the samples
+    // (rounds since injection, coverage), in file order.
+    let split = c_params.len() >= 2 && {
+        let c = c_point.unwrap_or(0);
+        let mut ids: Vec<&str> = coverage
+            .rows
+            .iter()
+            .map(|r| r.get(c).unwrap_or(""))
+            .collect();
+        ids.dedup();
+        ids.len() > COVERAGE_LINES
+    };
+    let shown: &[usize] = if split { &c_params[1..] } else { &c_params };
+    let mut points: Vec<(String, String, String, Pairs)> = Vec::new();
     for row in &coverage.rows {
         let point = cell(row, c_point);
         let trial = cell(row, Some(c_trial));
@@ -463,11 +486,11 @@ fn coverage_chart(dir: &Path) -> Result<Option<Chart>, PlotError> {
         };
         let since = coverage.number(row, c_round)? - start;
         let key = (trial.parse().unwrap_or(0), update.parse().unwrap_or(0));
-        if points.last().is_none_or(|(p, _, _)| *p != point) {
-            let label: Vec<String> = c_params
+        if points.last().is_none_or(|(p, _, _, _)| *p != point) {
+            let label: Vec<String> = shown
                 .iter()
                 .map(|&c| {
-                    if c_params.len() == 1 {
+                    if shown.len() == 1 {
                         cell(row, Some(c))
                     } else {
                         format!("{}={}", short_key(&coverage.header[c]), cell(row, Some(c)))
@@ -479,15 +502,64 @@ fn coverage_chart(dir: &Path) -> Result<Option<Chart>, PlotError> {
             } else {
                 label.join(", ")
             };
-            points.push((point.clone(), label, BTreeMap::new()));
+            let group = if split {
+                cell(row, Some(c_params[0]))
+            } else {
+                String::new()
+            };
+            points.push((point.clone(), group, label, BTreeMap::new()));
         }
-        let pairs = &mut points.last_mut().expect("pushed above").2;
+        let pairs = &mut points.last_mut().expect("pushed above").3;
         pairs.entry(key).or_default().push((since, fraction));
     }
 
+    let mut groups: Vec<(String, Vec<(String, Pairs)>)> = Vec::new();
+    for (_, group, label, pairs) in points {
+        match groups.iter_mut().find(|(name, _)| *name == group) {
+            Some((_, members)) => members.push((label, pairs)),
+            None => groups.push((group, vec![(label, pairs)])),
+        }
+    }
+    let key = if split {
+        short_key(&coverage.header[c_params[0]]).to_owned()
+    } else {
+        String::new()
+    };
+    Ok(groups
+        .into_iter()
+        .map(|(group, members)| {
+            let suffix = if split {
+                let safe: String = group
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                format!("-{safe}")
+            } else {
+                String::new()
+            };
+            let title = if split {
+                format!("Coverage against rounds since injection, {key}={group}")
+            } else {
+                "Coverage against rounds since injection".to_owned()
+            };
+            (suffix, coverage_chart(title, &members))
+        })
+        .collect())
+}
+
+/// Pairs (trial, update) of one point with their samples.
+type Pairs = BTreeMap<(u64, u64), Vec<(f64, f64)>>;
+
+fn coverage_chart(title: String, points: &[(String, Pairs)]) -> Chart {
     let mut series = Vec::new();
     let mut end: f64 = 1.0;
-    for (i, (_, label, pairs)) in points.iter().enumerate() {
+    for (i, (label, pairs)) in points.iter().enumerate() {
         let last = pairs
             .values()
             .flat_map(|samples| samples.iter().map(|s| s.0))
@@ -522,8 +594,8 @@ fn coverage_chart(dir: &Path) -> Result<Option<Chart>, PlotError> {
             ..Series::default()
         });
     }
-    Ok(Some(Chart {
-        title: "Coverage against rounds since injection".to_owned(),
+    Chart {
+        title,
         note: "median over (trial, update) pairs; band: 5th to 95th percentile".to_owned(),
         x: Axis::fit(
             "rounds since injection",
@@ -538,7 +610,7 @@ fn coverage_chart(dir: &Path) -> Result<Option<Chart>, PlotError> {
             true,
         ),
         series,
-    }))
+    }
 }
 
 #[cfg(test)]

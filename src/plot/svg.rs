@@ -12,10 +12,10 @@ const RIGHT: f64 = 230.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 
-/// Colour-blind-safe qualitative palette (Okabe & Ito 2008), then greys.
+/// Colour-blind-safe qualitative palette (Okabe & Ito 2008), the pale yellow last.
 pub const PALETTE: [&str; 10] = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
-    "#666666", "#999999",
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999",
+    "#F0E442", "#666666",
 ];
 
 #[derive(Clone, Debug, PartialEq)]
