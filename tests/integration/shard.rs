@@ -158,3 +158,72 @@ fn kubernetes_indexed_job_shards_from_the_environment() {
     let output = run(dir.path(), &scenario, &["--shard", "auto"], &[]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// The shipped Slurm job file itself, run as each array task would run it.
+#[test]
+fn the_slurm_job_file_runs_its_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(dir.path(), "grid.toml", GRID);
+    let whole = unsharded(dir.path(), &scenario);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/slurm/sweep.sbatch");
+    let bin = crate::support::gossip_sim_path();
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for id in 0..2 {
+        let mut command = std::process::Command::new("bash");
+        command.arg(&script).arg(&scenario).arg("sbatch-out");
+        for var in SHARD_VARS {
+            command.env_remove(var);
+        }
+        let output = command
+            .env("PATH", &path)
+            .env("SLURM_ARRAY_TASK_ID", id.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", "2")
+            .env("SLURM_CPUS_PER_TASK", "2")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    assert_eq!(merged(dir.path(), "merged", &["sbatch-out"]), whole);
+}
+
+/// The shipped Indexed Job: GOSSIP_SHARD_COUNT must equal `completions`, or shards overlap.
+#[test]
+fn the_kubernetes_job_file_counts_its_completions() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/sweep-job.yaml");
+    let yaml = std::fs::read_to_string(path).unwrap();
+    let value = |key: &str| -> String {
+        let line = yaml
+            .lines()
+            .find(|line| line.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("no {key}"));
+        line.split_once(':')
+            .unwrap()
+            .1
+            .trim()
+            .trim_matches('"')
+            .to_owned()
+    };
+    assert_eq!(value("completionMode:"), "Indexed");
+    let completions = value("completions:");
+    let count_line = yaml
+        .lines()
+        .skip_while(|line| !line.contains("name: GOSSIP_SHARD_COUNT"))
+        .nth(1)
+        .expect("GOSSIP_SHARD_COUNT has a value");
+    assert_eq!(
+        count_line
+            .split_once(':')
+            .unwrap()
+            .1
+            .trim()
+            .trim_matches('"'),
+        completions
+    );
+    assert!(yaml.contains("- --shard\n            - auto\n"), "{yaml}");
+    assert!(yaml.contains("- --resume\n"));
+}
