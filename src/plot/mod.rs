@@ -387,9 +387,14 @@ fn metric_chart(
             ..Series::default()
         });
     }
+    let note = if theories.is_empty() {
+        "mean with 95% confidence interval of the mean"
+    } else {
+        "mean with 95% confidence interval of the mean; dashed: theory (see summary.csv)"
+    };
     series.extend(theories);
     let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-    let x = Axis::fit(x_label, xs, log_x, false);
+    let x = Axis::fit(x_label, xs, log_x, false).padded(0.03);
     let ys = series.iter().flat_map(|s| {
         s.points
             .iter()
@@ -399,8 +404,7 @@ fn metric_chart(
     let y = Axis::fit(y_label, ys, false, true);
     Some(Chart {
         title: title.to_owned(),
-        note: "mean with 95% confidence interval of the mean; dashed: theory (see summary.csv)"
-            .to_owned(),
+        note: note.to_owned(),
         x,
         y,
         series,

@@ -63,6 +63,17 @@ impl Axis {
         }
     }
 
+    /// The axis widened by `fraction` of its span at both ends (a log axis is left as it is,
+    /// it has room already), so markers at the ends show whole. Ticks stay where they were.
+    pub fn padded(mut self, fraction: f64) -> Axis {
+        if !self.log {
+            let pad = (self.max - self.min) * fraction;
+            self.min -= pad;
+            self.max += pad;
+        }
+        self
+    }
+
     /// Where `value` falls, from 0 (min) to 1 (max).
     fn fraction(&self, value: f64) -> f64 {
         if self.log {
@@ -82,7 +93,7 @@ impl Axis {
                 .collect();
         }
         let step = nice_step((self.max - self.min) / 8.0);
-        let first = (self.min / step).ceil() as i64;
+        let first = (self.min / step - 1e-9).ceil() as i64;
         let last = (self.max / step + 1e-9).floor() as i64;
         (first..=last)
             .map(|i| {
