@@ -691,6 +691,48 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
     }
 
     #[test]
+    fn a_large_sweep_gets_a_coverage_chart_per_value_of_its_first_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut updates = String::from(
+            "scenario,trial,seed,point,protocol.kind,sweep.nodes,update,injected_round\n",
+        );
+        let mut coverage = String::from(
+            "scenario,trial,seed,point,protocol.kind,sweep.nodes,update,round,informed,alive\n",
+        );
+        for point in 0..8 {
+            let kind = if point < 4 { "push" } else { "pull" };
+            let nodes = 10 * (point % 4 + 1);
+            updates.push_str(&format!("s,0,1,{point},{kind},{nodes},0,0\n"));
+            for round in 0..3 {
+                coverage.push_str(&format!(
+                    "s,0,1,{point},{kind},{nodes},0,{round},{},{nodes}\n",
+                    1 + round * 3
+                ));
+            }
+        }
+        write(dir.path(), "updates.csv", &updates);
+        write(dir.path(), "coverage.csv", &coverage);
+        let written = plot(dir.path(), None, None).unwrap();
+        assert_eq!(
+            written,
+            [
+                dir.path().join("coverage-push.svg"),
+                dir.path().join("coverage-pull.svg")
+            ]
+        );
+        let svg = std::fs::read_to_string(&written[1]).unwrap();
+        svg::tests::check_well_formed(&svg);
+        assert!(
+            svg.contains("kind=pull</text>"),
+            "the title names the value"
+        );
+        assert!(
+            svg.contains(">40</text>"),
+            "lines labelled by the other key"
+        );
+    }
+
+    #[test]
     fn a_folder_without_results_says_what_each_chart_needs() {
         let dir = tempfile::tempdir().unwrap();
         let err = plot(dir.path(), None, None).unwrap_err();
