@@ -7,11 +7,19 @@ use std::time::{Duration, Instant};
 use crate::support::{files, gossip_sim, gossip_sim_path};
 use crate::sweep::write_scenario;
 
-/// 40 points of about 75 ms each in a debug build on one thread.
-const SLOW: &str = r#"
+/// 40 points of 3 push trials: about 75 ms each on one thread in a debug build, and as long in
+/// a release build (CI's) with ten times the nodes, so that a signal lands mid-sweep.
+fn slow() -> String {
+    let nodes = if cfg!(debug_assertions) {
+        3_000
+    } else {
+        30_000
+    };
+    format!(
+        r#"
 name = "slow"
 seed = 5
-nodes = 3000
+nodes = {nodes}
 trials = 3
 [protocol]
 kind = "push"
@@ -20,13 +28,16 @@ product = "P1"
 price = 1.0
 origin = 0
 [sweep]
-nodes = { from = 3000, to = 3039, step = 1 }
-"#;
+nodes = {{ from = {nodes}, to = {}, step = 1 }}
+"#,
+        nodes + 39
+    )
+}
 
 #[test]
 fn kill_9_then_resume_gives_the_uninterrupted_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = write_scenario(dir.path(), "slow.toml", SLOW);
+    let scenario = write_scenario(dir.path(), "slow.toml", &slow());
     gossip_sim()
         .arg("run")
         .arg(&scenario)
@@ -91,7 +102,7 @@ fn kill_9_then_resume_gives_the_uninterrupted_bytes() {
 #[test]
 fn ctrl_c_keeps_finished_points_and_a_run_without_resume_starts_over() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = write_scenario(dir.path(), "slow.toml", SLOW);
+    let scenario = write_scenario(dir.path(), "slow.toml", &slow());
     let child = std::process::Command::new(gossip_sim_path())
         .arg("run")
         .arg(&scenario)
