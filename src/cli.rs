@@ -1,21 +1,30 @@
-//! The command line: `gossip-sim run` and `gossip-sim check`.
+//! The command line: `gossip-sim run`, `check` and `merge`.
 //!
 //! Exit codes: 0 on success (and when stdout is closed early, as by `| head`), 2 for bad input
-//! (scenario, flags, output folder, memory guard), 1 for an internal failure.
+//! (scenario, flags, output folder, memory guard), 1 for an internal failure or a failed
+//! determinism check, 130 when Ctrl-C stopped a run (its finished points are kept for
+//! `--resume`).
 
 use std::io::{self, IsTerminal as _, Write as _};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::plot::{self, ChartKind, PlotError};
 use crate::runner::{self, MemoryLimit, RunError, RunOptions};
+use crate::scenario::Sweep;
+use crate::store::{Shard, parse_shard};
 
 /// Bad input: the scenario, a flag, the output folder, the machine's limits.
 pub const EXIT_INPUT: u8 = 2;
-/// A bug in gossip-sim.
+/// A bug in gossip-sim, or runs that should match and do not.
 pub const EXIT_INTERNAL: u8 = 1;
+/// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Deterministic simulator of gossip protocols spreading price updates.
 #[derive(Debug, Parser)]
@@ -27,10 +36,31 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every trial of a scenario and write updates.csv, runs.csv (and coverage.csv).
+    /// Run every trial of a scenario (every point of its sweep) and write updates.csv,
+    /// runs.csv, coverage.csv and summary.csv.
     Run(RunArgs),
     /// Validate a scenario and print it resolved, every default filled in.
     Check(CheckArgs),
+    /// Combine the output of `run --shard I/N` shards into the files of one unsharded run.
+    Merge(MergeArgs),
+    /// Draw SVG charts from a results folder: coverage against round, rounds_to_all against
+    /// nodes, messages and staleness against loss (each where the results allow it).
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A results folder (of `gossip-sim run` or `merge`).
+    #[arg(value_name = "RESULTS_DIR")]
+    pub dir: PathBuf,
+
+    /// Write the chart to this file instead of RESULTS_DIR/<chart>.svg (one chart only).
+    #[arg(long, short, value_name = "FILE.svg")]
+    pub out: Option<PathBuf>,
+
+    /// Draw only this chart.
+    #[arg(long, value_enum)]
+    pub chart: Option<ChartKind>,
 }
 
 #[derive(Debug, Args)]
@@ -40,6 +70,7 @@ pub struct ScenarioArgs {
     pub scenario: PathBuf,
 
     /// Override a scenario key, e.g. `--set protocol.fanout=3`; repeatable, the last one wins.
+    /// Setting a swept key takes it out of the sweep.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
     pub overrides: Vec<String>,
 }
@@ -63,7 +94,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<String>,
 
-    /// Number of trials; same as `--set trials=N`, and wins over it.
+    /// Number of trials (per sweep point); same as `--set trials=N`, and wins over it.
     #[arg(long, value_name = "N")]
     pub trials: Option<String>,
 
@@ -86,7 +117,47 @@ pub struct RunArgs {
     /// Run even if the memory estimate exceeds the available memory.
     #[arg(long)]
     pub no_memory_guard: bool,
+
+    /// Continue an interrupted run: keep the sweep points it finished, run the others.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Run only the sweep points whose index is I modulo N, into OUT/shard-I-of-N/ (combine
+    /// the shards with `gossip-sim merge`). `auto` takes I and N from a Slurm job array
+    /// (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, with N from --shard-count or GOSSIP_SHARD_COUNT).
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
+
+    /// The number of shards, for `--shard auto` (wins over the environment).
+    #[arg(long, value_name = "N", requires = "shard")]
+    pub shard_count: Option<usize>,
+
+    /// Run the sweep twice, on one thread and on all, into temporary folders, and fail
+    /// naming the first differing file and line if the outputs differ. Writes no results.
+    #[arg(long, conflicts_with_all = ["resume", "shard"])]
+    pub check_determinism: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard folders (shard-I-of-N), or folders that hold them.
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+
+    /// Where to write the merged files.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Overwrite an output folder that holds another scenario's results.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A flag or environment problem found by the command line itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 impl RunArgs {
     /// `--set` overrides, then `--seed` and `--trials` as overrides too, so that scenario
@@ -109,6 +180,91 @@ impl RunArgs {
             (false, None) => MemoryLimit::Available,
         }
     }
+
+    /// The shard to run: `--shard I/N`, `--shard auto` from the environment `env`, or every
+    /// point.
+    pub fn shard(&self, env: impl Fn(&str) -> Option<String>) -> Result<Shard, UsageError> {
+        match self.shard.as_deref() {
+            None => Ok(Shard::WHOLE),
+            Some("auto") => shard_from_env(env, self.shard_count),
+            Some(_) if self.shard_count.is_some() => Err(UsageError(
+                "--shard-count only goes with --shard auto".to_owned(),
+            )),
+            Some(text) => {
+                parse_shard(text).map_err(|problem| UsageError(format!("--shard: {problem}")))
+            }
+        }
+    }
+}
+
+/// The shard of this job in a Slurm job array or a Kubernetes Indexed Job.
+///
+/// Slurm: the index is (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP
+/// (MIN 0 and STEP 1 when unset), the count SLURM_ARRAY_TASK_COUNT; so `--array=0-7` and
+/// `--array=1-8` both make 8 shards. Kubernetes: the index is JOB_COMPLETION_INDEX; the Job's
+/// `completions` is not in the pod's environment, so the count comes from `count` (the
+/// `--shard-count` flag) or GOSSIP_SHARD_COUNT. `count` wins over the environment in both.
+pub fn shard_from_env(
+    env: impl Fn(&str) -> Option<String>,
+    count: Option<usize>,
+) -> Result<Shard, UsageError> {
+    let number = |name: &str| -> Result<Option<usize>, UsageError> {
+        match env(name) {
+            None => Ok(None),
+            Some(text) => text.trim().parse().map(Some).map_err(|_| {
+                UsageError(format!(
+                    "--shard auto: {name}={text} is not a non-negative integer"
+                ))
+            }),
+        }
+    };
+    let (index, count, source) = if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
+        let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let step = number("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+        let count = match count {
+            Some(count) => count,
+            None => number("SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
+                UsageError(
+                    "--shard auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is \
+                     not; pass --shard-count N"
+                        .to_owned(),
+                )
+            })?,
+        };
+        if id < min || (id - min) % step != 0 {
+            return Err(UsageError(format!(
+                "--shard auto: SLURM_ARRAY_TASK_ID={id} is not in the array {min}, {}, ... \
+                 (use a plain range such as --array=0-{})",
+                min + step,
+                count.saturating_sub(1)
+            )));
+        }
+        ((id - min) / step, count, "SLURM_ARRAY_TASK_ID")
+    } else if let Some(index) = number("JOB_COMPLETION_INDEX")? {
+        let count = match count {
+            Some(count) => count,
+            None => number("GOSSIP_SHARD_COUNT")?.ok_or_else(|| {
+                UsageError(
+                    "--shard auto: JOB_COMPLETION_INDEX is set but not the shard count; pass \
+                     --shard-count N or set GOSSIP_SHARD_COUNT to the Job's completions"
+                        .to_owned(),
+                )
+            })?,
+        };
+        (index, count, "JOB_COMPLETION_INDEX")
+    } else {
+        return Err(UsageError(
+            "--shard auto: neither SLURM_ARRAY_TASK_ID (Slurm job array) nor \
+             JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set; use --shard I/N"
+                .to_owned(),
+        ));
+    };
+    if count == 0 || index >= count {
+        return Err(UsageError(format!(
+            "--shard auto: {source} gives shard {index}, not below the shard count {count}"
+        )));
+    }
+    Ok(Shard { index, count })
 }
 
 fn parse_override(text: &str) -> Result<String, String> {
@@ -123,40 +279,242 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Run(args) => run_scenario(&args),
+        Command::Merge(args) => merge(&args),
+        Command::Plot(args) => plot_charts(&args),
     }
 }
 
-fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let scenario = runner::load(&args.scenario.scenario, &args.scenario.overrides)?;
-    // TODO(scenario branch): print with the resolved-TOML `Display` once it lands.
-    write!(io::stdout().lock(), "{scenario}")?;
+fn plot_charts(args: &PlotArgs) -> anyhow::Result<ExitCode> {
+    let written = plot::plot(&args.dir, args.out.as_deref(), args.chart)?;
+    let mut out = io::stdout().lock();
+    for path in written {
+        writeln!(out, "{}", path.display())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
+fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let sweep = runner::load(&args.scenario.scenario, &args.scenario.overrides)?;
+    let mut out = io::stdout().lock();
+    if sweep.is_sweep() {
+        writeln!(
+            out,
+            "# sweep: {} points over {}",
+            sweep.points.len(),
+            sweep.keys.join(", ")
+        )?;
+        for point in &sweep.points {
+            let params: Vec<String> = point
+                .params
+                .iter()
+                .map(|(key, value)| format!("{key} = {value}"))
+                .collect();
+            writeln!(out, "# point {}: {}", point.index, params.join(", "))?;
+        }
+        writeln!(out, "# point 0, resolved:")?;
+    }
+    write!(out, "{}", sweep.points[0].scenario)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets `interrupt` on Ctrl-C, so the runner starts no new trial and keeps the finished
+/// points; a second Ctrl-C quits at once. The `ctrlc` crate runs the handler on a thread of its
+/// own, so it may print and touch an `Arc`, which a raw signal handler may not.
+fn catch_ctrl_c() -> Arc<AtomicBool> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupt);
+    // Fails only if a handler is already set (a second run in one process): then the first
+    // one's flag stays in charge, which is fine for a command line.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        eprintln!(
+            "\ninterrupted: finishing the running trials, keeping finished points \
+             (Ctrl-C again to quit now)"
+        );
+    });
+    interrupt
+}
+
 fn run_scenario(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = runner::load(&args.scenario.scenario, &args.overrides())?;
+    let shard = args.shard(|name| std::env::var(name).ok())?;
+    let sweep = runner::load(&args.scenario.scenario, &args.overrides())?;
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
+        .unwrap_or_else(|| PathBuf::from("results").join(&sweep.points[0].scenario.name));
     let opts = RunOptions {
         out_dir,
         jobs: args.jobs,
         force: args.force,
         memory_limit: args.memory_limit(),
         progress: !args.quiet && io::stderr().is_terminal(),
+        resume: args.resume,
+        shard,
+        interrupt: Some(catch_ctrl_c()),
     };
-    let summary = runner::run_scenario(&scenario, &opts)?;
+    if args.check_determinism {
+        return check_determinism(&sweep, &opts);
+    }
+    if !opts.resume {
+        let left = runner::unfinished_run(&opts.out_dir, shard);
+        if left > 0 {
+            eprintln!(
+                "note: starting over; an interrupted run had finished {left} point(s) in {} \
+                 (pass --resume to keep them)",
+                runner::store_dir(&opts.out_dir, shard).display()
+            );
+        }
+    }
+    let summary = runner::run_sweep(&sweep, &opts)?;
     write!(io::stdout().lock(), "{summary}")?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The exit code for an error: 2 when the input is at fault, 1 otherwise.
+fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let summary = runner::merge(&args.dirs, &args.out, args.force)?;
+    write!(io::stdout().lock(), "{summary}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the sweep on one thread and on `opts.jobs` (default: every core) into two temporary
+/// folders and compares every file byte for byte.
+fn check_determinism(sweep: &Sweep, opts: &RunOptions) -> anyhow::Result<ExitCode> {
+    let many = opts.workers();
+    let temp = tempfile::Builder::new()
+        .prefix("gossip-sim-determinism-")
+        .tempdir()?;
+    let one_dir = temp.path().join("jobs-1");
+    let many_dir = temp.path().join(format!("jobs-{many}"));
+    for (dir, jobs) in [(&one_dir, 1), (&many_dir, many)] {
+        let run = RunOptions {
+            out_dir: dir.clone(),
+            jobs: NonZeroUsize::new(jobs),
+            force: true,
+            ..opts.clone()
+        };
+        runner::run_sweep(sweep, &run)?;
+    }
+    match first_difference(&one_dir, &many_dir)? {
+        None => {
+            let (files, bytes) = dir_size(&one_dir)?;
+            let threads = if many == 1 {
+                "one thread twice (this machine has one core)".to_owned()
+            } else {
+                format!("--jobs 1 and --jobs {many}")
+            };
+            writeln!(
+                io::stdout().lock(),
+                "determinism check passed: {files} files, {bytes} bytes, identical with {threads}"
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(difference) => {
+            eprintln!("error: determinism check FAILED: {difference}");
+            Ok(ExitCode::from(EXIT_INTERNAL))
+        }
+    }
+}
+
+/// The first place two output folders differ, for the determinism check.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Difference {
+    pub file: String,
+    /// 1-based; 0 when a file is missing from one side.
+    pub line: usize,
+    pub one: String,
+    pub many: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            return write!(f, "{}: {} vs {}", self.file, self.one, self.many);
+        }
+        write!(
+            f,
+            "{} differs first at line {}:\n  one thread:   {}\n  all threads:  {}",
+            self.file, self.line, self.one, self.many
+        )
+    }
+}
+
+fn file_names(dir: &Path) -> io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+fn dir_size(dir: &Path) -> io::Result<(usize, u64)> {
+    let names = file_names(dir)?;
+    let mut bytes = 0;
+    for name in &names {
+        bytes += std::fs::metadata(dir.join(name))?.len();
+    }
+    Ok((names.len(), bytes))
+}
+
+/// Compares the files of two folders: same names, same bytes.
+pub fn first_difference(one: &Path, many: &Path) -> io::Result<Option<Difference>> {
+    let (one_names, many_names) = (file_names(one)?, file_names(many)?);
+    for name in one_names.iter().chain(&many_names) {
+        let (in_one, in_many) = (one_names.contains(name), many_names.contains(name));
+        if !in_one || !in_many {
+            let state = |present: bool| if present { "present" } else { "missing" };
+            return Ok(Some(Difference {
+                file: name.clone(),
+                line: 0,
+                one: format!("{} with one thread", state(in_one)),
+                many: format!("{} with all threads", state(in_many)),
+            }));
+        }
+    }
+    for name in &one_names {
+        let (a, b) = (
+            std::fs::read(one.join(name))?,
+            std::fs::read(many.join(name))?,
+        );
+        if a == b {
+            continue;
+        }
+        let a = String::from_utf8_lossy(&a);
+        let b = String::from_utf8_lossy(&b);
+        let mut lines_a = a.split('\n');
+        let mut lines_b = b.split('\n');
+        let mut line = 1;
+        loop {
+            match (lines_a.next(), lines_b.next()) {
+                (Some(x), Some(y)) if x == y => line += 1,
+                (x, y) => {
+                    return Ok(Some(Difference {
+                        file: name.clone(),
+                        line,
+                        one: x.unwrap_or("(end of file)").to_owned(),
+                        many: y.unwrap_or("(end of file)").to_owned(),
+                    }));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The exit code for an error: 2 when the input is at fault, 130 for Ctrl-C, 1 otherwise.
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
-    let input = err
+    let run_error = err
         .chain()
-        .find_map(|cause| cause.downcast_ref::<RunError>())
-        .is_some_and(RunError::is_input_error);
+        .find_map(|cause| cause.downcast_ref::<RunError>());
+    if let Some(RunError::Interrupted { .. }) = run_error {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    let input = run_error.is_some_and(RunError::is_input_error)
+        || err
+            .chain()
+            .any(|cause| cause.is::<UsageError>() || cause.is::<PlotError>());
     ExitCode::from(if input { EXIT_INPUT } else { EXIT_INTERNAL })
 }
 
@@ -231,6 +589,7 @@ mod tests {
         });
         assert_eq!(exit_code(&input), ExitCode::from(EXIT_INPUT));
         let internal = anyhow::Error::new(RunError::TrialFailed {
+            point: None,
             trial: 0,
             message: "bug".into(),
         });
@@ -246,5 +605,106 @@ mod tests {
         let err = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe)).context("stdout");
         assert!(is_broken_pipe(&err));
         assert!(!is_broken_pipe(&anyhow::anyhow!("no pipe here")));
+    }
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            vars.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        }
+    }
+
+    #[test]
+    fn shards_come_from_slurm_or_kubernetes() {
+        let shard = |vars: &[(&str, &str)], count| shard_from_env(env(vars), count);
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+        ];
+        assert_eq!(shard(&slurm, None).unwrap(), Shard { index: 5, count: 8 });
+        // --array=2-16:2 runs ids 2, 4, ..., 16: eight shards.
+        let stepped = [
+            ("SLURM_ARRAY_TASK_ID", "6"),
+            ("SLURM_ARRAY_TASK_MIN", "2"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "8"),
+        ];
+        assert_eq!(shard(&stepped, None).unwrap(), Shard { index: 2, count: 8 });
+        let k8s = [("JOB_COMPLETION_INDEX", "3"), ("GOSSIP_SHARD_COUNT", "4")];
+        assert_eq!(shard(&k8s, None).unwrap(), Shard { index: 3, count: 4 });
+        assert_eq!(
+            shard(&k8s, Some(10)).unwrap(),
+            Shard {
+                index: 3,
+                count: 10
+            }
+        );
+        for (vars, count, wanted) in [
+            (&[][..], None, "neither SLURM_ARRAY_TASK_ID"),
+            (
+                &[("SLURM_ARRAY_TASK_ID", "x")][..],
+                None,
+                "SLURM_ARRAY_TASK_ID=x is not",
+            ),
+            (
+                &[
+                    ("SLURM_ARRAY_TASK_ID", "8"),
+                    ("SLURM_ARRAY_TASK_COUNT", "8"),
+                ][..],
+                None,
+                "gives shard 8, not below the shard count 8",
+            ),
+            (
+                &[("SLURM_ARRAY_TASK_ID", "9")][..],
+                Some(8),
+                "gives shard 9",
+            ),
+            (
+                &[("JOB_COMPLETION_INDEX", "1")][..],
+                None,
+                "set GOSSIP_SHARD_COUNT",
+            ),
+            (
+                &[("JOB_COMPLETION_INDEX", "4"), ("GOSSIP_SHARD_COUNT", "4")][..],
+                None,
+                "not below the shard count 4",
+            ),
+        ] {
+            let message = shard(vars, count).unwrap_err().to_string();
+            assert!(message.contains(wanted), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_first_difference_names_file_and_line() {
+        let one = tempfile::tempdir().unwrap();
+        let many = tempfile::tempdir().unwrap();
+        std::fs::write(one.path().join("runs.csv"), "h\na\nb\n").unwrap();
+        std::fs::write(many.path().join("runs.csv"), "h\na\nc\n").unwrap();
+        let difference = first_difference(one.path(), many.path()).unwrap().unwrap();
+        assert_eq!(
+            difference,
+            Difference {
+                file: "runs.csv".into(),
+                line: 3,
+                one: "b".into(),
+                many: "c".into()
+            }
+        );
+        assert!(
+            difference
+                .to_string()
+                .starts_with("runs.csv differs first at line 3:")
+        );
+        std::fs::write(many.path().join("runs.csv"), "h\na\nb\n").unwrap();
+        assert_eq!(first_difference(one.path(), many.path()).unwrap(), None);
+        std::fs::write(many.path().join("extra.csv"), "").unwrap();
+        let difference = first_difference(one.path(), many.path()).unwrap().unwrap();
+        assert_eq!(difference.file, "extra.csv");
     }
 }

@@ -4,8 +4,10 @@
 pub mod cli;
 pub mod engine;
 pub mod output;
+pub mod plot;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod seed;
+pub mod store;
 pub mod time;

@@ -1,12 +1,20 @@
-//! Runs every trial of a scenario in parallel and writes the results, all-or-nothing.
+//! Runs every point and trial of a sweep in parallel and writes the results, all-or-nothing.
 //!
 //! Order of work: memory guard, output folder checks, simulation, then the files. Nothing is
-//! simulated before the inputs are known to be good, and nothing is written before every trial
-//! has finished: a failed or interrupted run leaves the output folder as it was.
+//! simulated before the inputs are known to be good, and the output files only appear when every
+//! point has finished.
 //!
-//! Determinism: each trial depends only on the scenario and its index (the engine derives the
-//! trial's seed), reports are collected by index, and the writers sort by trial. The files are
-//! therefore byte-identical for any `--jobs`.
+//! Points and trials share one queue of (point, trial) tasks, taken in order by `--jobs`
+//! workers, so points finish roughly in order and only a few are in memory at once. The worker
+//! that finishes a point's last trial renders its rows and records the point in the
+//! [`store`](crate::store) under the output folder; an interrupted run (Ctrl-C, a kill, a power
+//! cut) keeps its finished points there, and `--resume` runs only the others.
+//!
+//! Determinism: each trial depends only on its point's scenario and its index (the engine derives
+//! the trial's seed from the point's master seed, so points that share a seed share their random
+//! streams: common random numbers across the grid), rows are rendered from reports sorted by
+//! trial, and the files are the points' rows in point order. The files are therefore
+//! byte-identical for any `--jobs`, for a resumed run, and for merged shards.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -14,21 +22,21 @@ use std::io::{self, IsTerminal as _};
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 
 use crate::engine;
 use crate::output::{self, WriteError, push_decimal};
 use crate::report::TrialReport;
-use crate::scenario::{Catalog, Scenario, ScenarioError};
-use crate::time::Time;
+use crate::scenario::{Catalog, Point, Scenario, ScenarioError, Sweep};
+use crate::store::{self, Manifest, Shard, Store, StoreError};
 
-/// How to run a scenario.
+/// How to run a sweep.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Where the CSV files go; created if missing.
@@ -40,10 +48,18 @@ pub struct RunOptions {
     pub memory_limit: MemoryLimit,
     /// Draw a progress bar on stderr (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Keep the points an interrupted run of the same sweep finished, and run only the others.
+    pub resume: bool,
+    /// Run only these points, and leave them in `OUT/shard-I-of-N/` for `gossip-sim merge`.
+    pub shard: Shard,
+    /// When set, workers start no new trial: the run stops once the running trials are done,
+    /// keeping the finished points.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl RunOptions {
-    /// Defaults: one worker per core, the memory guard on, no progress bar.
+    /// Defaults: one worker per core, the memory guard on, no progress bar, a fresh run of
+    /// every point.
     pub fn new(out_dir: impl Into<PathBuf>) -> RunOptions {
         RunOptions {
             out_dir: out_dir.into(),
@@ -51,7 +67,17 @@ impl RunOptions {
             force: false,
             memory_limit: MemoryLimit::Available,
             progress: false,
+            resume: false,
+            shard: Shard::WHOLE,
+            interrupt: None,
         }
+    }
+
+    /// The worker threads this run uses.
+    pub fn workers(&self) -> usize {
+        self.jobs
+            .or_else(|| thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
     }
 }
 
@@ -122,6 +148,23 @@ pub enum RunError {
     #[error(transparent)]
     Write(#[from] WriteError),
 
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    #[error(
+        "interrupted: {finished} of {points} points finished and kept in {}; run the same \
+         command with --resume to continue",
+        dir.display()
+    )]
+    Interrupted {
+        finished: usize,
+        points: usize,
+        dir: PathBuf,
+    },
+
+    #[error("merge: {0}")]
+    Merge(String),
+
     #[error("cannot start {jobs} worker thread(s): {error}")]
     ThreadPool {
         jobs: usize,
@@ -131,11 +174,20 @@ pub enum RunError {
     #[error("internal error: the engine failed to estimate memory: {message}")]
     EstimateFailed { message: String },
 
-    #[error("internal error: the engine failed on trial {trial}: {message}")]
-    TrialFailed { trial: u32, message: String },
+    #[error("internal error: the engine failed on trial {trial}{}: {message}", point_suffix(*point))]
+    TrialFailed {
+        /// `None` outside a sweep.
+        point: Option<usize>,
+        trial: u32,
+        message: String,
+    },
 
     #[error("internal error: the engine returned trial {returned} when asked for trial {trial}")]
     WrongTrial { trial: u32, returned: u32 },
+}
+
+fn point_suffix(point: Option<usize>) -> String {
+    point.map_or_else(String::new, |point| format!(" of sweep point {point}"))
 }
 
 impl RunError {
@@ -150,8 +202,11 @@ impl RunError {
             | RunError::ForeignResults { .. }
             | RunError::UnrecognisedResults { .. }
             | RunError::MemoryGuard { .. }
-            | RunError::Write(_) => true,
-            RunError::ThreadPool { .. }
+            | RunError::Write(_)
+            | RunError::Store(_)
+            | RunError::Merge(_) => true,
+            RunError::Interrupted { .. }
+            | RunError::ThreadPool { .. }
             | RunError::EstimateFailed { .. }
             | RunError::TrialFailed { .. }
             | RunError::WrongTrial { .. } => false,
@@ -159,149 +214,121 @@ impl RunError {
     }
 }
 
-/// Loads a scenario file, applies `KEY=VALUE` overrides, validates. The one place that calls the
-/// scenario loader.
-pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, RunError> {
-    Ok(crate::scenario::load(path, overrides)?)
+/// Loads a scenario file, applies `KEY=VALUE` overrides, expands its sweep and validates every
+/// point. The one place that calls the scenario loader.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Sweep, RunError> {
+    Ok(crate::scenario::load_sweep(path, overrides)?)
 }
 
-/// What a finished run produced.
+/// What a finished run (or merge) produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSummary {
     pub scenario: String,
-    pub trials: u32,
-    pub nodes: u32,
     pub out_dir: PathBuf,
-    /// The files written, in the order written.
+    /// The files written, in the order written; for a shard, its folder.
     pub files: Vec<PathBuf>,
-    pub spread: SpreadSummary,
-    /// Trial 0's final price tables, one line per node, for small scenarios that ask for
-    /// `output.tables` (at most [`SHOWN_TABLES`] nodes).
+    /// For a shard run, which one.
+    pub shard: Option<Shard>,
+    /// Points in the whole sweep.
+    pub total_points: usize,
+    /// The statistics of each point this run covers, from its `summary.csv` rows.
+    pub points: Vec<PointSummary>,
+    /// Trial 0's final price tables, one line per node, for a small scenario without sweep
+    /// that asks for `output.tables` (at most [`SHOWN_TABLES`] nodes).
     pub final_tables: Vec<String>,
 }
 
 /// Largest scenario whose final price tables the summary prints.
 pub const SHOWN_TABLES: u32 = 20;
 
-/// How updates spread over the whole run: every (trial, update) pair.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpreadSummary {
-    /// (trial, update) pairs.
-    pub updates: u64,
-    /// Pairs that never reached every live node.
-    pub never_completed: u64,
-    /// Of those, the pairs whose origin was down at injection.
-    pub never_injected: u64,
-    /// Median rounds from injection to every live node, over the pairs that got there.
-    pub median_rounds_to_all: Option<Exact>,
-    /// Median messages carrying the update, over all pairs.
-    pub median_update_messages: Option<Exact>,
-    /// Median messages sent from injection until every live node had it, over the pairs that
-    /// got there.
-    pub median_messages_to_all: Option<Exact>,
+/// One point's rows of `summary.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointSummary {
+    /// The `point` column and the swept keys with their values; empty outside a sweep.
+    pub params: Vec<(String, String)>,
+    /// One row per metric: the cells from `metric` to `theory`.
+    pub rows: Vec<Vec<String>>,
 }
 
-/// An exact fraction, printed like the CSV files print rounds: up to 3 decimals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Exact {
-    pub num: u128,
-    pub den: u128,
-}
-
-impl fmt::Display for Exact {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = String::new();
-        push_decimal(&mut text, self.num, self.den, output::ROUND_DECIMALS);
-        f.pad(&text)
-    }
-}
-
-/// The median of `values` (sorted in place): the middle one, or the mean of the two middle ones.
-fn median(values: &mut [u128]) -> Option<Exact> {
-    values.sort_unstable();
-    let n = values.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(Exact {
-            num: values[n / 2],
-            den: 1,
-        }),
-        _ => Some(Exact {
-            num: values[n / 2 - 1] + values[n / 2],
-            den: 2,
-        }),
-    }
-}
-
-impl SpreadSummary {
-    pub fn new(reports: &[TrialReport], period: Time) -> SpreadSummary {
-        let mut rounds_to_all = Vec::new();
-        let mut update_messages = Vec::new();
-        let mut messages_to_all = Vec::new();
-        let mut never_injected = 0;
-        for update in reports.iter().flat_map(|report| &report.updates) {
-            update_messages.push(u128::from(update.update_messages));
-            if let Some(at) = update.reached_all {
-                rounds_to_all.push(u128::from(output::elapsed(update.injected_at, at).micros()));
+impl PointSummary {
+    /// Reads a point's summary rows, given the `summary.csv` header line.
+    pub fn parse(header: &str, rows: &[u8]) -> Result<PointSummary, String> {
+        let header: Vec<String> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(header.as_bytes())
+            .records()
+            .next()
+            .and_then(Result::ok)
+            .map(|record| record.iter().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let metric = header
+            .iter()
+            .position(|cell| cell == "metric")
+            .ok_or("summary header without a metric column")?;
+        let mut summary = PointSummary {
+            params: Vec::new(),
+            rows: Vec::new(),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(rows);
+        for record in reader.records() {
+            let record = record.map_err(|err| err.to_string())?;
+            if summary.rows.is_empty() {
+                summary.params = (1..metric)
+                    .map(|i| (header[i].clone(), record.get(i).unwrap_or("").to_owned()))
+                    .collect();
             }
-            if let Some(messages) = update.messages_to_all {
-                messages_to_all.push(u128::from(messages));
-            }
-            if !update.injected {
-                never_injected += 1;
-            }
+            summary
+                .rows
+                .push(record.iter().skip(metric).map(str::to_owned).collect());
         }
-        let updates = update_messages.len() as u64;
-        SpreadSummary {
-            updates,
-            never_completed: updates - rounds_to_all.len() as u64,
-            never_injected,
-            median_rounds_to_all: median(&mut rounds_to_all).map(|m| Exact {
-                num: m.num,
-                den: m.den * u128::from(period.micros()),
-            }),
-            median_update_messages: median(&mut update_messages),
-            median_messages_to_all: median(&mut messages_to_all),
-        }
+        Ok(summary)
     }
 }
 
 impl fmt::Display for RunSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let spread = &self.spread;
-        let completed = spread.updates - spread.never_completed;
-        let or_dash =
-            |value: Option<Exact>| value.map_or_else(|| "-".to_string(), |v| v.to_string());
-        writeln!(f, "scenario         {}", self.scenario)?;
-        writeln!(f, "trials           {}", self.trials)?;
-        writeln!(f, "nodes            {}", self.nodes)?;
-        writeln!(f, "output           {}", self.out_dir.display())?;
+        writeln!(f, "scenario  {}", self.scenario)?;
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .filter_map(|path| path.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
         writeln!(
             f,
-            "rounds to all    {:<10} median over the {completed} updates that reached every live node",
-            or_dash(spread.median_rounds_to_all),
+            "output    {} ({})",
+            self.out_dir.display(),
+            names.join(", ")
         )?;
-        write!(
-            f,
-            "never completed  {:<10} of {} updates (all trials)",
-            spread.never_completed, spread.updates
-        )?;
-        if spread.never_injected > 0 {
-            write!(f, ", {} never injected: origin down", spread.never_injected)?;
+        if let Some(shard) = self.shard {
+            writeln!(
+                f,
+                "shard     {shard}: {} of {} points; combine the shards with gossip-sim merge",
+                self.points.len(),
+                self.total_points
+            )?;
+        } else if self.total_points > 1 {
+            writeln!(f, "points    {}", self.total_points)?;
         }
-        writeln!(f)?;
-        writeln!(
-            f,
-            "update messages  {:<10} median per update",
-            or_dash(spread.median_update_messages)
-        )?;
-        writeln!(
-            f,
-            "messages to all  {:<10} median, all messages from injection until every live node had it",
-            or_dash(spread.median_messages_to_all)
-        )?;
+        for point in &self.points {
+            writeln!(f)?;
+            if !point.params.is_empty() {
+                let mut heading = String::new();
+                for (i, (key, value)) in point.params.iter().enumerate() {
+                    match i {
+                        0 => heading.push_str(&format!("{key} {value}:")),
+                        1 => heading.push_str(&format!(" {key} = {value}")),
+                        _ => heading.push_str(&format!(", {key} = {value}")),
+                    }
+                }
+                writeln!(f, "{heading}")?;
+            }
+            write_table(f, &point.rows)?;
+        }
         if !self.final_tables.is_empty() {
-            writeln!(f, "final prices     trial 0")?;
+            writeln!(f, "\nfinal prices, trial 0")?;
             for line in &self.final_tables {
                 writeln!(f, "  {line}")?;
             }
@@ -310,39 +337,97 @@ impl fmt::Display for RunSummary {
     }
 }
 
-/// One line per node: `node 0 (up): P001 = 99.99 (v1)`.
-fn final_tables(
-    scenario: &Scenario,
-    catalog: &Catalog,
-    report: Option<&TrialReport>,
-) -> Vec<String> {
-    let Some(report) = report.filter(|_| scenario.output.tables && scenario.nodes <= SHOWN_TABLES)
-    else {
-        return Vec::new();
-    };
+/// The summary rows as a table: the metric left-aligned, numbers right-aligned, `-` for none.
+fn write_table(f: &mut fmt::Formatter<'_>, rows: &[Vec<String>]) -> fmt::Result {
+    let header: Vec<String> = output::summary::COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let cells: Vec<Vec<String>> = std::iter::once(header)
+        .chain(rows.iter().map(|row| {
+            row.iter()
+                .map(|cell| match cell.as_str() {
+                    "" => "-".to_owned(),
+                    cell => cell.to_owned(),
+                })
+                .collect()
+        }))
+        .collect();
+    let columns = cells.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            cells
+                .iter()
+                .filter_map(|row| row.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &cells {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c == 0 {
+                line.push_str(&format!("{cell:<width$}", width = widths[c]));
+            } else {
+                line.push_str(&format!("  {cell:>width$}", width = widths[c]));
+            }
+        }
+        writeln!(f, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// One line per node, from trial 0's `tables.csv` rows: `node 0 (up): P001 = 99.99 (v1)`.
+fn final_tables(rows: &[u8]) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut current = None;
-    for entry in &report.tables {
-        if current != Some(entry.node) {
-            current = Some(entry.node);
-            let state = if entry.up { "up" } else { "down" };
-            lines.push(format!("node {} ({state}):", entry.node));
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(rows);
+    // scenario,trial,seed,node,up,product,version,price
+    for record in reader.records().map_while(Result::ok) {
+        let cell = |i: usize| record.get(i).unwrap_or("");
+        if cell(1) != "0" {
+            break;
+        }
+        if current.as_deref() != Some(cell(3)) {
+            current = Some(cell(3).to_owned());
+            let state = if cell(4) == "true" { "up" } else { "down" };
+            lines.push(format!("node {} ({state}):", cell(3)));
         }
         let line = lines.last_mut().expect("pushed above");
-        let product = catalog.name(entry.product);
-        match (entry.version, entry.price) {
-            (Some(v), Some(price)) => line.push_str(&format!(" {product} = {price} (v{v})")),
-            (Some(v), None) => line.push_str(&format!(" {product} = initial price (v{v})")),
-            (None, _) => line.push_str(&format!(" {product} = none (table lost)")),
+        let product = cell(5);
+        match (cell(6), cell(7)) {
+            ("", _) => line.push_str(&format!(" {product} = none (table lost)")),
+            (v, "") => line.push_str(&format!(" {product} = initial price (v{v})")),
+            (v, price) => line.push_str(&format!(" {product} = {price} (v{v})")),
         }
     }
     lines
 }
 
-/// Runs trials `0..scenario.trials` and writes `updates.csv`, `runs.csv` and (if asked for)
-/// `coverage.csv` into `opts.out_dir`.
+/// Runs trials `0..scenario.trials` of one scenario, as a sweep of one point.
 pub fn run_scenario(scenario: &Scenario, opts: &RunOptions) -> Result<RunSummary, RunError> {
-    run_with(scenario, opts, &Engine)
+    run_sweep(&single(scenario), opts)
+}
+
+fn single(scenario: &Scenario) -> Sweep {
+    Sweep {
+        keys: Vec::new(),
+        points: vec![Point {
+            index: 0,
+            params: Vec::new(),
+            scenario: scenario.clone(),
+        }],
+    }
+}
+
+/// Runs every point of `sweep` that `opts.shard` selects and writes `updates.csv`, `runs.csv`,
+/// `coverage.csv` and `tables.csv` (if asked for) and `summary.csv` into `opts.out_dir`; a shard
+/// leaves its points in `OUT/shard-I-of-N/` instead.
+pub fn run_sweep(sweep: &Sweep, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    run_with(sweep, opts, &Engine)
 }
 
 /// The engine as the runner sees it, so tests can substitute a fake one.
@@ -375,87 +460,344 @@ impl TrialEngine for Engine {
     }
 }
 
+/// The columns a sweep adds after `scenario,trial,seed`: `point` and the swept keys. A key
+/// that is also a column of some output file (`nodes` is one of `runs.csv`, `seed` of every
+/// file) is named `sweep.KEY`, in every file, so no file has two columns of one name.
+fn point_columns(sweep: &Sweep) -> Vec<String> {
+    if !sweep.is_sweep() {
+        return Vec::new();
+    }
+    let taken: Vec<String> = output::headers(&sweep.points[0].scenario, &[])
+        .into_iter()
+        .flat_map(|(_, header)| header.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .chain(std::iter::once("point".to_owned()))
+        .collect();
+    std::iter::once("point".to_owned())
+        .chain(sweep.keys.iter().map(|key| {
+            if taken.contains(key) {
+                format!("sweep.{key}")
+            } else {
+                key.clone()
+            }
+        }))
+        .collect()
+}
+
+/// The cells of `point_columns` for one point.
+fn point_cells(sweep: &Sweep, point: &Point) -> Vec<String> {
+    if !sweep.is_sweep() {
+        return Vec::new();
+    }
+    std::iter::once(point.index.to_string())
+        .chain(point.params.iter().map(|(_, value)| value.clone()))
+        .collect()
+}
+
+/// Recognises the sweep in a store: every resolved point, and the program version (a new
+/// version may simulate differently).
+fn sweep_fingerprint(sweep: &Sweep) -> String {
+    let mut text = format!(
+        "gossip-sim {}\nkeys {:?}\n",
+        env!("CARGO_PKG_VERSION"),
+        sweep.keys
+    );
+    for point in &sweep.points {
+        text.push_str(&format!(
+            "point {} {:?}\n{}\n",
+            point.index, point.params, point.scenario
+        ));
+    }
+    store::fingerprint(&text)
+}
+
+/// Where a run keeps its finished points while it runs.
+pub fn store_dir(out_dir: &Path, shard: Shard) -> PathBuf {
+    if shard.is_whole() {
+        out_dir.join(".partial")
+    } else {
+        out_dir.join(format!(".partial-{}", shard.dir_name()))
+    }
+}
+
+/// Finished points an interrupted run left in `out_dir` for `shard`, which a run without
+/// `--resume` discards.
+pub fn unfinished_run(out_dir: &Path, shard: Shard) -> usize {
+    Store::read(&store_dir(out_dir, shard))
+        .and_then(|store| store.finished())
+        .map_or(0, |points| points.len())
+}
+
 fn run_with(
-    scenario: &Scenario,
+    sweep: &Sweep,
     opts: &RunOptions,
     engine: &impl TrialEngine,
 ) -> Result<RunSummary, RunError> {
-    let jobs = opts
-        .jobs
-        .or_else(|| thread::available_parallelism().ok())
-        .map_or(1, NonZeroUsize::get);
-    let workers = jobs.min(scenario.trials as usize);
-    check_memory(scenario, workers, opts.memory_limit, engine)?;
-    prepare_output_dir(&opts.out_dir, &scenario.name, opts.force)?;
+    let shard = opts.shard;
+    let first = &sweep.points[0].scenario;
+    let selected: Vec<&Point> = sweep
+        .points
+        .iter()
+        .filter(|point| shard.selects(point.index))
+        .collect();
+    let jobs = opts.workers();
+    let trials: u64 = selected.iter().map(|p| u64::from(p.scenario.trials)).sum();
+    let workers = jobs.min(trials.max(1) as usize);
+    check_memory(
+        selected.iter().map(|point| &point.scenario),
+        workers,
+        opts.memory_limit,
+        engine,
+    )?;
+    prepare_output_dir(&opts.out_dir, &first.name, opts.force, shard)?;
 
-    let catalog = Catalog::new(&scenario.workload);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|error| RunError::ThreadPool { jobs, error })?;
-    let rounds = AtomicU64::new(0);
-    let finished = AtomicU64::new(0);
-    let failed = AtomicBool::new(false);
-    let outcomes: Vec<Outcome> =
-        with_progress(opts.progress, scenario.trials, &rounds, &finished, || {
-            pool.install(|| {
-                (0..scenario.trials)
-                    .into_par_iter()
-                    .map(|trial| {
-                        // After one failure the rest is wasted work (and more panic messages).
-                        if failed.load(Ordering::Relaxed) {
-                            return Outcome::Skipped;
-                        }
-                        let run = || engine.run_trial(scenario, &catalog, trial, &rounds);
-                        match catch_unwind(AssertUnwindSafe(run)) {
-                            Ok(report) => {
-                                finished.fetch_add(1, Ordering::Relaxed);
-                                Outcome::Done(Box::new(report))
-                            }
-                            Err(panic) => {
-                                failed.store(true, Ordering::Relaxed);
-                                Outcome::Failed(panic_message(panic.as_ref()))
-                            }
-                        }
-                    })
-                    .collect()
+    let columns = point_columns(sweep);
+    let headers: Vec<(String, String)> = output::headers(first, &columns)
+        .into_iter()
+        .map(|(file, header)| (file.to_owned(), header))
+        .collect();
+    let manifest = Manifest {
+        fingerprint: sweep_fingerprint(sweep),
+        scenario: first.name.clone(),
+        points: sweep.points.len(),
+        shard,
+        headers,
+    };
+    let store = Store::open(&store_dir(&opts.out_dir, shard), manifest, opts.resume)?;
+    let finished = store.finished()?;
+    let todo: Vec<&Point> = selected
+        .iter()
+        .copied()
+        .filter(|point| finished.binary_search(&point.index).is_err())
+        .collect();
+
+    simulate(sweep, &todo, &store, engine, opts, jobs, selected.len())?;
+
+    let indices: Vec<usize> = selected.iter().map(|point| point.index).collect();
+    let summary_header = store
+        .manifest()
+        .headers
+        .iter()
+        .find(|(file, _)| file == output::SUMMARY_FILE)
+        .map(|(_, header)| header.clone())
+        .unwrap_or_default();
+    let points = indices
+        .iter()
+        .map(|&index| {
+            let rows = store.rows(index, output::SUMMARY_FILE)?;
+            PointSummary::parse(&summary_header, &rows).map_err(|message| {
+                RunError::Merge(format!("point {index}: unreadable summary: {message}"))
             })
-        });
+        })
+        .collect::<Result<Vec<_>, RunError>>()?;
+    let final_tables = if !sweep.is_sweep()
+        && first.output.tables
+        && first.nodes <= SHOWN_TABLES
+        && shard.is_whole()
+    {
+        final_tables(&store.rows(0, "tables.csv")?)
+    } else {
+        Vec::new()
+    };
 
-    // The first failure in trial order is the one reported.
-    let mut reports = Vec::with_capacity(outcomes.len());
-    for (trial, outcome) in (0..).zip(outcomes) {
-        match outcome {
-            Outcome::Done(report) if report.trial == trial => reports.push(*report),
-            Outcome::Done(report) => {
-                return Err(RunError::WrongTrial {
-                    trial,
-                    returned: report.trial,
-                });
-            }
-            Outcome::Failed(message) => return Err(RunError::TrialFailed { trial, message }),
-            // Some later trial failed; the loop gets to it.
-            Outcome::Skipped => {}
-        }
-    }
-
-    let files = output::write_tables(&opts.out_dir, scenario, &catalog, &reports)?;
+    let files = if shard.is_whole() {
+        let parts: Vec<(&Store, usize)> = indices.iter().map(|&index| (&store, index)).collect();
+        let files = store::assemble(&opts.out_dir, &store.manifest().headers, &parts)?;
+        store.remove()?;
+        files
+    } else {
+        let store = store.rename(&opts.out_dir.join(shard.dir_name()))?;
+        vec![store.dir().to_path_buf()]
+    };
     Ok(RunSummary {
-        scenario: scenario.name.clone(),
-        trials: scenario.trials,
-        nodes: scenario.nodes,
+        scenario: first.name.clone(),
         out_dir: opts.out_dir.clone(),
         files,
-        spread: SpreadSummary::new(&reports, scenario.period),
-        final_tables: final_tables(scenario, &catalog, reports.first()),
+        shard: (!shard.is_whole()).then_some(shard),
+        total_points: sweep.points.len(),
+        points,
+        final_tables,
     })
 }
 
-enum Outcome {
-    Done(Box<TrialReport>),
-    Failed(String),
-    /// Not run because another trial had failed.
-    Skipped,
+/// One point in progress.
+struct Slot<'p> {
+    point: &'p Point,
+    catalog: OnceLock<Catalog>,
+    reports: Mutex<Vec<Option<TrialReport>>>,
+    remaining: AtomicU32,
+}
+
+/// Counters the progress bar reads.
+#[derive(Default)]
+struct Progress {
+    rounds: AtomicU64,
+    trials: AtomicU64,
+    points: AtomicUsize,
+    /// Simulated events: the engine's count, or in `rounds` timing one per node and round.
+    events: AtomicU64,
+}
+
+/// Runs the trials of `todo` and records each point in `store` as it finishes.
+fn simulate(
+    sweep: &Sweep,
+    todo: &[&Point],
+    store: &Store,
+    engine: &impl TrialEngine,
+    opts: &RunOptions,
+    jobs: usize,
+    selected: usize,
+) -> Result<(), RunError> {
+    let slots: Vec<Slot> = todo
+        .iter()
+        .map(|point| Slot {
+            point,
+            catalog: OnceLock::new(),
+            reports: Mutex::new((0..point.scenario.trials).map(|_| None).collect()),
+            remaining: AtomicU32::new(point.scenario.trials),
+        })
+        .collect();
+    let tasks: Vec<(usize, u32)> = slots
+        .iter()
+        .enumerate()
+        .flat_map(|(slot, s)| (0..s.point.scenario.trials).map(move |trial| (slot, trial)))
+        .collect();
+    let workers = jobs.min(tasks.len()).max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .build()
+        .map_err(|error| RunError::ThreadPool { jobs, error })?;
+
+    let progress = Progress {
+        points: AtomicUsize::new(selected - todo.len()),
+        ..Progress::default()
+    };
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let failures: Mutex<Vec<(usize, u32, RunError)>> = Mutex::new(Vec::new());
+    let interrupted = || {
+        opts.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst))
+    };
+    let fail = |point: usize, trial: u32, error: RunError| {
+        stop.store(true, Ordering::SeqCst);
+        failures
+            .lock()
+            .expect("no panic while holding the lock")
+            .push((point, trial, error));
+    };
+
+    let worker = || {
+        while !stop.load(Ordering::SeqCst) && !interrupted() {
+            let task = next.fetch_add(1, Ordering::SeqCst);
+            let Some(&(slot_index, trial)) = tasks.get(task) else {
+                break;
+            };
+            let slot = &slots[slot_index];
+            let scenario = &slot.point.scenario;
+            let index = slot.point.index;
+            let catalog = slot
+                .catalog
+                .get_or_init(|| Catalog::new(&scenario.workload));
+            let run = || engine.run_trial(scenario, catalog, trial, &progress.rounds);
+            let report = match catch_unwind(AssertUnwindSafe(run)) {
+                Ok(report) if report.trial == trial => report,
+                Ok(report) => {
+                    fail(
+                        index,
+                        trial,
+                        RunError::WrongTrial {
+                            trial,
+                            returned: report.trial,
+                        },
+                    );
+                    break;
+                }
+                Err(panic) => {
+                    let point = sweep.is_sweep().then_some(index);
+                    let message = panic_message(panic.as_ref());
+                    fail(
+                        index,
+                        trial,
+                        RunError::TrialFailed {
+                            point,
+                            trial,
+                            message,
+                        },
+                    );
+                    break;
+                }
+            };
+            let events = match report.run.events {
+                0 => {
+                    let rounds = report.run.end.micros() / scenario.period.micros().max(1);
+                    rounds * u64::from(report.run.nodes)
+                }
+                events => events,
+            };
+            progress.events.fetch_add(events, Ordering::Relaxed);
+            progress.trials.fetch_add(1, Ordering::Relaxed);
+            slot.reports
+                .lock()
+                .expect("no panic while holding the lock")[trial as usize] = Some(report);
+            if slot.remaining.fetch_sub(1, Ordering::SeqCst) != 1 {
+                continue;
+            }
+            // The point's last trial: render its rows and record it.
+            let reports: Vec<TrialReport> = std::mem::take(
+                &mut *slot
+                    .reports
+                    .lock()
+                    .expect("no panic while holding the lock"),
+            )
+            .into_iter()
+            .map(|report| report.expect("every trial finished"))
+            .collect();
+            let cells = point_cells(sweep, slot.point);
+            let files = output::point_rows(scenario, catalog, &cells, &reports);
+            drop(reports);
+            if let Err(error) = store.write_point(index, &files) {
+                fail(index, u32::MAX, error.into());
+                break;
+            }
+            progress.points.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+
+    with_progress(
+        opts.progress,
+        tasks.len() as u64,
+        selected,
+        &progress,
+        || {
+            pool.scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(|_| worker());
+                }
+            })
+        },
+    );
+
+    let mut failures = failures
+        .into_inner()
+        .expect("no panic while holding the lock");
+    failures.sort_by_key(|(point, trial, _)| (*point, *trial));
+    if let Some((_, _, error)) = failures.into_iter().next() {
+        if !error.is_input_error() {
+            // A bug: finished points are no use to a fixed program.
+            let _ = fs::remove_dir_all(store.dir());
+        }
+        return Err(error);
+    }
+    let finished = progress.points.load(Ordering::SeqCst);
+    if finished < selected {
+        return Err(RunError::Interrupted {
+            finished,
+            points: selected,
+            dir: store.dir().to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -468,9 +810,118 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Refuses a run whose workers would together need more memory than the limit.
-fn check_memory(
-    scenario: &Scenario,
+/// Merges the shard folders found in `dirs` (each a `shard-I-of-N` folder, or a folder holding
+/// some) into the files of an unsharded run in `out_dir`.
+pub fn merge(dirs: &[PathBuf], out_dir: &Path, force: bool) -> Result<RunSummary, RunError> {
+    let mut stores: Vec<Store> = Vec::new();
+    for dir in dirs {
+        if dir.join("manifest.txt").is_file() {
+            stores.push(Store::read(dir)?);
+            continue;
+        }
+        let entries = fs::read_dir(dir).map_err(|error| RunError::ReadExisting {
+            path: dir.clone(),
+            error,
+        })?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with("shard-"))
+                    && path.join("manifest.txt").is_file()
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(RunError::Merge(format!(
+                "no shard output in {} (expected shard-I-of-N folders from gossip-sim run --shard)",
+                dir.display()
+            )));
+        }
+        found.sort();
+        for path in found {
+            stores.push(Store::read(&path)?);
+        }
+    }
+    let first = stores[0].manifest().clone();
+    let count = first.shard.count;
+    let mut by_index: Vec<Option<&Store>> = vec![None; count];
+    for store in &stores {
+        let m = store.manifest();
+        if m.fingerprint != first.fingerprint
+            || m.scenario != first.scenario
+            || m.points != first.points
+            || m.shard.count != count
+            || m.headers != first.headers
+        {
+            return Err(RunError::Merge(format!(
+                "{} and {} are shards of different sweeps (or of different shard counts)",
+                stores[0].dir().display(),
+                store.dir().display()
+            )));
+        }
+        if let Some(other) = by_index[m.shard.index].replace(store) {
+            return Err(RunError::Merge(format!(
+                "shard {} is given twice: {} and {}",
+                m.shard,
+                other.dir().display(),
+                store.dir().display()
+            )));
+        }
+    }
+    let missing: Vec<String> = (0..count)
+        .filter(|&i| by_index[i].is_none())
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(RunError::Merge(format!(
+            "missing shard(s) {} of {}",
+            missing.join(", "),
+            first.scenario
+        )));
+    }
+    let mut parts: Vec<(&Store, usize)> = Vec::with_capacity(first.points);
+    for index in 0..first.points {
+        let store = by_index[index % count].expect("every shard checked above");
+        if !store.point_path(index).is_file() {
+            return Err(RunError::Merge(format!(
+                "point {index} is missing from {}",
+                store.dir().display()
+            )));
+        }
+        parts.push((store, index));
+    }
+    prepare_output_dir(out_dir, &first.scenario, force, Shard::WHOLE)?;
+    let files = store::assemble(out_dir, &first.headers, &parts)?;
+    let summary_header = first
+        .headers
+        .iter()
+        .find(|(file, _)| file == output::SUMMARY_FILE)
+        .map(|(_, header)| header.clone())
+        .unwrap_or_default();
+    let points = parts
+        .iter()
+        .map(|(store, index)| {
+            let rows = store.rows(*index, output::SUMMARY_FILE)?;
+            PointSummary::parse(&summary_header, &rows).map_err(RunError::Merge)
+        })
+        .collect::<Result<Vec<_>, RunError>>()?;
+    Ok(RunSummary {
+        scenario: first.scenario.clone(),
+        out_dir: out_dir.to_path_buf(),
+        files,
+        shard: None,
+        total_points: first.points,
+        points,
+        final_tables: Vec::new(),
+    })
+}
+
+/// Refuses a run whose workers would together need more memory than the limit, each running
+/// the largest of `scenarios`.
+fn check_memory<'s>(
+    scenarios: impl Iterator<Item = &'s Scenario>,
     workers: usize,
     limit: MemoryLimit,
     engine: &impl TrialEngine,
@@ -483,12 +934,14 @@ fn check_memory(
             None => return Ok(()),
         },
     };
-    let per_worker =
-        catch_unwind(AssertUnwindSafe(|| engine.estimate_memory(scenario))).map_err(|panic| {
-            RunError::EstimateFailed {
+    let mut per_worker = 0;
+    for scenario in scenarios {
+        let estimate = catch_unwind(AssertUnwindSafe(|| engine.estimate_memory(scenario)))
+            .map_err(|panic| RunError::EstimateFailed {
                 message: panic_message(panic.as_ref()),
-            }
-        })?;
+            })?;
+        per_worker = per_worker.max(estimate);
+    }
     if per_worker.saturating_mul(workers as u64) > limit {
         return Err(RunError::MemoryGuard {
             per_worker,
@@ -527,12 +980,22 @@ fn mib(bytes: u64) -> String {
 
 /// Creates the output folder if needed, checks it is writable, and refuses one that holds
 /// another scenario's results unless `force`.
-fn prepare_output_dir(dir: &Path, scenario: &str, force: bool) -> Result<(), RunError> {
+fn prepare_output_dir(
+    dir: &Path,
+    scenario: &str,
+    force: bool,
+    shard: Shard,
+) -> Result<(), RunError> {
     fs::create_dir_all(dir).map_err(|error| RunError::CreateOutput {
         path: dir.to_path_buf(),
         error,
     })?;
-    let probe = dir.join(format!(".gossip-sim-probe-{}", std::process::id()));
+    // Shards of one sweep may share a folder on a cluster file system.
+    let probe = dir.join(format!(
+        ".gossip-sim-probe-{}-{}",
+        shard.dir_name(),
+        std::process::id()
+    ));
     File::create(&probe).map_err(|error| RunError::OutputNotWritable {
         path: dir.to_path_buf(),
         error,
@@ -593,33 +1056,50 @@ fn results_owner(runs: &Path) -> Result<Owner, RunError> {
 
 fn progress_style() -> ProgressStyle {
     ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} trials, {msg} rounds simulated, ETA {eta}",
+        "{elapsed_precise} [{bar:30}] {pos}/{len} trials, {msg}, ETA {eta}",
     )
     .expect("the progress template is valid")
     .progress_chars("=> ")
 }
 
-/// Runs `work` while a ticker thread draws a bar over finished trials, with the simulated rounds
-/// so far and an ETA. Wall-clock time only ever reaches stderr, never a result file.
+/// `value` with a k, M or G suffix: `1234567` -> `1.2M`.
+fn si(value: f64) -> String {
+    match value {
+        v if v >= 1e9 => format!("{:.1}G", v / 1e9),
+        v if v >= 1e6 => format!("{:.1}M", v / 1e6),
+        v if v >= 1e3 => format!("{:.1}k", v / 1e3),
+        v => format!("{v:.0}"),
+    }
+}
+
+/// Runs `work` while a ticker thread draws a bar over finished trials, with finished points,
+/// simulated events per second and an ETA. Wall-clock time only ever reaches stderr, never a
+/// result file.
 fn with_progress<R>(
     enabled: bool,
-    trials: u32,
-    rounds: &AtomicU64,
-    finished: &AtomicU64,
+    trials: u64,
+    points: usize,
+    progress: &Progress,
     work: impl FnOnce() -> R,
 ) -> R {
     if !enabled || !io::stderr().is_terminal() {
         return work();
     }
-    let bar = ProgressBar::with_draw_target(Some(u64::from(trials)), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(Some(trials), ProgressDrawTarget::stderr());
     bar.set_style(progress_style());
     let (stop, stopped) = mpsc::channel::<()>();
     let result = thread::scope(|scope| {
         let bar = &bar;
         scope.spawn(move || {
             loop {
-                bar.set_position(finished.load(Ordering::Relaxed));
-                bar.set_message(rounds.load(Ordering::Relaxed).to_string());
+                bar.set_position(progress.trials.load(Ordering::Relaxed));
+                let seconds = bar.elapsed().as_secs_f64().max(1e-3);
+                let rate = progress.events.load(Ordering::Relaxed) as f64 / seconds;
+                bar.set_message(format!(
+                    "{}/{points} points, {} events/s",
+                    progress.points.load(Ordering::Relaxed),
+                    si(rate)
+                ));
                 match stopped.recv_timeout(Duration::from_millis(100)) {
                     Err(RecvTimeoutError::Timeout) => {}
                     Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
@@ -633,7 +1113,6 @@ fn with_progress<R>(
     bar.finish_and_clear();
     result
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -642,6 +1121,15 @@ mod tests {
         ExchangeMode, Latency, Network, OutputOptions, Protocol, ProtocolKind, SizeModel, Timing,
         Workload,
     };
+    use crate::time::Time;
+
+    fn run_one(
+        scenario: &Scenario,
+        opts: &RunOptions,
+        engine: &impl TrialEngine,
+    ) -> Result<RunSummary, RunError> {
+        run_with(&single(scenario), opts, engine)
+    }
 
     fn scenario(name: &str, trials: u32) -> Scenario {
         Scenario {
@@ -739,11 +1227,14 @@ mod tests {
         let scenario = scenario("baseline", 8);
         let one = tempfile::tempdir().unwrap();
         let four = tempfile::tempdir().unwrap();
-        run_with(&scenario, &options(one.path(), 1), &FAKE).unwrap();
-        run_with(&scenario, &options(four.path(), 4), &FAKE).unwrap();
+        run_one(&scenario, &options(one.path(), 1), &FAKE).unwrap();
+        run_one(&scenario, &options(four.path(), 4), &FAKE).unwrap();
         let files = read(one.path());
         let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
-        assert_eq!(names, ["coverage.csv", "runs.csv", "updates.csv"]);
+        assert_eq!(
+            names,
+            ["coverage.csv", "runs.csv", "summary.csv", "updates.csv"]
+        );
         assert_eq!(files, read(four.path()));
     }
 
@@ -751,7 +1242,7 @@ mod tests {
     fn rows_come_in_trial_order_though_late_trials_finish_first() {
         let scenario = scenario("baseline", 6);
         let dir = tempfile::tempdir().unwrap();
-        run_with(&scenario, &options(dir.path(), 3), &FAKE).unwrap();
+        run_one(&scenario, &options(dir.path(), 3), &FAKE).unwrap();
         let runs = fs::read_to_string(dir.path().join("runs.csv")).unwrap();
         let trials: Vec<&str> = runs
             .lines()
@@ -762,35 +1253,222 @@ mod tests {
     }
 
     #[test]
-    fn summary_medians_cover_every_trial_and_update() {
+    fn the_summary_is_a_table_per_point() {
         let scenario = scenario("baseline", 4);
         let dir = tempfile::tempdir().unwrap();
-        let summary = run_with(&scenario, &options(dir.path(), 2), &FAKE).unwrap();
-        assert_eq!(summary.files.len(), 3);
-        let spread = &summary.spread;
-        assert_eq!(spread.updates, 8);
-        assert_eq!(spread.never_completed, 4);
-        assert_eq!(spread.never_injected, 0);
-        // Update 0 reaches all in 4 rounds in every trial.
-        assert_eq!(spread.median_rounds_to_all.unwrap().to_string(), "4");
-        // update_messages: 25, 26, 27, 28 and 18 (x4): median (18 + 25) / 2.
-        assert_eq!(spread.median_update_messages.unwrap().to_string(), "21.5");
-        assert_eq!(spread.median_messages_to_all.unwrap().to_string(), "31");
+        let summary = run_one(&scenario, &options(dir.path(), 2), &FAKE).unwrap();
+        assert_eq!(summary.files.len(), 4);
+        assert_eq!(summary.points.len(), 1);
         let text = summary.to_string();
         assert!(
-            text.contains("\nnever completed  4          of 8 updates (all trials)\n"),
+            text.contains("\nmetric             n      mean       std   ci95_low  ci95_high"),
+            "{text}"
+        );
+        // Update 0 reaches all in 4 rounds in every trial; update 1 never does.
+        assert!(
+            text.contains(
+                "\nrounds_to_all      4         4         0          4          4     4     4"
+            ),
             "{text}"
         );
         assert!(text.lines().all(|line| line == line.trim_end()), "{text}");
     }
 
+    /// A sweep of `points` points over `nodes` (10, 11, ...), `trials` trials each.
+    fn sweep(points: usize, trials: u32) -> Sweep {
+        Sweep {
+            keys: vec!["nodes".to_owned(), "protocol.kind".to_owned()],
+            points: (0..points)
+                .map(|index| {
+                    let mut scenario = scenario("grid", trials);
+                    scenario.nodes = 10 + index as u32;
+                    Point {
+                        index,
+                        params: vec![
+                            ("nodes".to_owned(), scenario.nodes.to_string()),
+                            ("protocol.kind".to_owned(), "push".to_owned()),
+                        ],
+                        scenario,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn sweep_rows_carry_the_point_and_its_params_in_point_then_trial_order() {
+        let sweep = sweep(3, 2);
+        let one = tempfile::tempdir().unwrap();
+        let three = tempfile::tempdir().unwrap();
+        let summary = run_with(&sweep, &options(one.path(), 1), &FAKE).unwrap();
+        run_with(&sweep, &options(three.path(), 3), &FAKE).unwrap();
+        assert_eq!(read(one.path()), read(three.path()));
+        assert_eq!(summary.points.len(), 3);
+        let runs = fs::read_to_string(one.path().join("runs.csv")).unwrap();
+        let lines: Vec<&str> = runs.lines().collect();
+        // `nodes` is a column of runs.csv: the swept key becomes `sweep.nodes` everywhere.
+        assert!(
+            lines[0].starts_with("scenario,trial,seed,point,sweep.nodes,protocol.kind,nodes,"),
+            "{}",
+            lines[0]
+        );
+        let keys: Vec<String> = lines[1..]
+            .iter()
+            .map(|line| line.split(',').take(6).collect::<Vec<_>>().join(","))
+            .map(|row| {
+                let cells: Vec<&str> = row.split(',').collect();
+                format!("{}:{}:{}", cells[3], cells[1], cells[4])
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            ["0:0:10", "0:1:10", "1:0:11", "1:1:11", "2:0:12", "2:1:12"]
+        );
+        let summary_csv = fs::read_to_string(one.path().join("summary.csv")).unwrap();
+        assert!(summary_csv.starts_with("scenario,point,sweep.nodes,protocol.kind,metric,n,"));
+        let text = summary.to_string();
+        assert!(
+            text.contains("\npoint 2: sweep.nodes = 12, protocol.kind = push\n"),
+            "{text}"
+        );
+    }
+
+    /// Raises the interrupt flag when asked for a trial of the point with `nodes` nodes.
+    struct Interrupting {
+        flag: Arc<AtomicBool>,
+        nodes: u32,
+    }
+
+    impl TrialEngine for Interrupting {
+        fn estimate_memory(&self, _: &Scenario) -> u64 {
+            0
+        }
+        fn run_trial(&self, s: &Scenario, c: &Catalog, t: u32, p: &AtomicU64) -> TrialReport {
+            if s.nodes == self.nodes {
+                self.flag.store(true, Ordering::SeqCst);
+            }
+            FAKE.run_trial(s, c, t, p)
+        }
+    }
+
+    #[test]
+    fn an_interrupted_sweep_resumes_to_the_same_bytes() {
+        let sweep = sweep(5, 3);
+        let whole = tempfile::tempdir().unwrap();
+        run_with(&sweep, &options(whole.path(), 2), &FAKE).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let opts = RunOptions {
+            interrupt: Some(Arc::clone(&flag)),
+            ..options(dir.path(), 1)
+        };
+        let engine = Interrupting {
+            flag: Arc::clone(&flag),
+            nodes: 12,
+        };
+        let err = run_with(&sweep, &opts, &engine).unwrap_err();
+        let RunError::Interrupted {
+            finished, points, ..
+        } = err
+        else {
+            panic!("{err}")
+        };
+        assert_eq!((finished, points), (2, 5));
+        assert!(
+            !dir.path().join("runs.csv").exists(),
+            "no final file before the end"
+        );
+        assert_eq!(unfinished_run(dir.path(), Shard::WHOLE), 2);
+
+        // Resuming runs only points 2, 3 and 4.
+        struct Counting(AtomicU64);
+        impl TrialEngine for Counting {
+            fn estimate_memory(&self, _: &Scenario) -> u64 {
+                0
+            }
+            fn run_trial(&self, s: &Scenario, c: &Catalog, t: u32, p: &AtomicU64) -> TrialReport {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                FAKE.run_trial(s, c, t, p)
+            }
+        }
+        let counting = Counting(AtomicU64::new(0));
+        let resume = RunOptions {
+            resume: true,
+            ..options(dir.path(), 2)
+        };
+        run_with(&sweep, &resume, &counting).unwrap();
+        assert_eq!(counting.0.load(Ordering::SeqCst), 9);
+        assert_eq!(read(dir.path()), read(whole.path()));
+    }
+
+    #[test]
+    fn resuming_another_sweep_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let opts = RunOptions {
+            interrupt: Some(Arc::clone(&flag)),
+            ..options(dir.path(), 1)
+        };
+        let engine = Interrupting { flag, nodes: 11 };
+        run_with(&sweep(3, 1), &opts, &engine).unwrap_err();
+        let resume = RunOptions {
+            resume: true,
+            ..options(dir.path(), 1)
+        };
+        let err = run_with(&sweep(4, 1), &resume, &FAKE).unwrap_err();
+        assert!(
+            matches!(err, RunError::Store(StoreError::ResumeMismatch { .. })),
+            "{err}"
+        );
+        assert!(err.is_input_error());
+    }
+
+    #[test]
+    fn merged_shards_are_the_unsharded_bytes() {
+        let sweep = sweep(5, 2);
+        let whole = tempfile::tempdir().unwrap();
+        run_with(&sweep, &options(whole.path(), 2), &FAKE).unwrap();
+        let shards = tempfile::tempdir().unwrap();
+        for index in [2, 0, 1] {
+            let opts = RunOptions {
+                shard: Shard { index, count: 3 },
+                ..options(shards.path(), 1)
+            };
+            let summary = run_with(&sweep, &opts, &FAKE).unwrap();
+            assert_eq!(
+                summary.files,
+                [shards.path().join(format!("shard-{index}-of-3"))]
+            );
+        }
+        let merged = tempfile::tempdir().unwrap();
+        let summary = merge(&[shards.path().to_path_buf()], merged.path(), false).unwrap();
+        assert_eq!(summary.points.len(), 5);
+        assert_eq!(read(merged.path()), read(whole.path()));
+
+        // A missing shard is named.
+        fs::remove_dir_all(shards.path().join("shard-1-of-3")).unwrap();
+        let err = merge(&[shards.path().to_path_buf()], merged.path(), false).unwrap_err();
+        assert_eq!(err.to_string(), "merge: missing shard(s) 1/3 of grid");
+        // So is a shard given twice.
+        let twice = [
+            shards.path().join("shard-0-of-3"),
+            shards.path().to_path_buf(),
+        ];
+        let err = merge(&twice, merged.path(), false).unwrap_err();
+        assert!(
+            err.to_string().contains("shard 0/3 is given twice"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn a_folder_with_another_scenarios_results_is_refused_unless_forced() {
         let dir = tempfile::tempdir().unwrap();
-        run_with(&scenario("first", 2), &options(dir.path(), 1), &FAKE).unwrap();
+        run_one(&scenario("first", 2), &options(dir.path(), 1), &FAKE).unwrap();
         let before = read(dir.path());
 
-        let err = run_with(&scenario("second", 2), &options(dir.path(), 1), &FAKE).unwrap_err();
+        let err = run_one(&scenario("second", 2), &options(dir.path(), 1), &FAKE).unwrap_err();
         let message = err.to_string();
         assert!(err.is_input_error());
         assert!(
@@ -800,12 +1478,12 @@ mod tests {
         assert_eq!(read(dir.path()), before);
 
         // Same scenario again: fine.
-        run_with(&scenario("first", 2), &options(dir.path(), 1), &FAKE).unwrap();
+        run_one(&scenario("first", 2), &options(dir.path(), 1), &FAKE).unwrap();
         let forced = RunOptions {
             force: true,
             ..options(dir.path(), 1)
         };
-        run_with(&scenario("second", 2), &forced, &FAKE).unwrap();
+        run_one(&scenario("second", 2), &forced, &FAKE).unwrap();
         let runs = fs::read_to_string(dir.path().join("runs.csv")).unwrap();
         assert!(runs.lines().nth(1).unwrap().starts_with("second,"));
     }
@@ -814,7 +1492,7 @@ mod tests {
     fn a_runs_csv_of_another_tool_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("runs.csv"), "when,what\n1,2\n").unwrap();
-        let err = run_with(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap_err();
+        let err = run_one(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap_err();
         assert!(matches!(err, RunError::UnrecognisedResults { .. }), "{err}");
     }
 
@@ -824,7 +1502,7 @@ mod tests {
         let file = dir.path().join("file");
         fs::write(&file, "").unwrap();
         let out = file.join("results");
-        let err = run_with(&scenario("s", 1), &options(&out, 1), &FAKE).unwrap_err();
+        let err = run_one(&scenario("s", 1), &options(&out, 1), &FAKE).unwrap_err();
         assert!(err.is_input_error());
         assert!(
             err.to_string().contains(&out.display().to_string()),
@@ -840,7 +1518,7 @@ mod tests {
             ..options(dir.path(), 4)
         };
         // 4 workers x 1 MiB fit in 3 MiB? No.
-        let err = run_with(&scenario("s", 8), &opts, &FAKE).unwrap_err();
+        let err = run_one(&scenario("s", 8), &opts, &FAKE).unwrap_err();
         assert!(err.is_input_error());
         assert_eq!(
             err.to_string(),
@@ -853,7 +1531,7 @@ mod tests {
             "refused before touching the folder"
         );
         // Only as many workers as trials.
-        run_with(&scenario("s", 3), &opts, &FAKE).unwrap();
+        run_one(&scenario("s", 3), &opts, &FAKE).unwrap();
     }
 
     #[test]
@@ -872,7 +1550,7 @@ mod tests {
             memory_limit: MemoryLimit::Unlimited,
             ..options(dir.path(), 1)
         };
-        run_with(&scenario("s", 1), &opts, &NoEstimate).unwrap();
+        run_one(&scenario("s", 1), &opts, &NoEstimate).unwrap();
     }
 
     #[test]
@@ -882,7 +1560,7 @@ mod tests {
             memory: 0,
             panic_on: Some(1),
         };
-        let err = run_with(&scenario("s", 3), &options(dir.path(), 1), &engine).unwrap_err();
+        let err = run_one(&scenario("s", 3), &options(dir.path(), 1), &engine).unwrap_err();
         assert!(!err.is_input_error());
         assert_eq!(
             err.to_string(),
@@ -894,13 +1572,13 @@ mod tests {
     #[test]
     fn a_run_without_coverage_removes_a_stale_coverage_file() {
         let dir = tempfile::tempdir().unwrap();
-        run_with(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap();
+        run_one(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap();
         let mut without = scenario("s", 1);
         without.output.coverage = false;
-        let summary = run_with(&without, &options(dir.path(), 1), &FAKE).unwrap();
-        assert_eq!(summary.files.len(), 2);
+        let summary = run_one(&without, &options(dir.path(), 1), &FAKE).unwrap();
+        assert_eq!(summary.files.len(), 3);
         let names: Vec<String> = read(dir.path()).into_iter().map(|(name, _)| name).collect();
-        assert_eq!(names, ["runs.csv", "updates.csv"]);
+        assert_eq!(names, ["runs.csv", "summary.csv", "updates.csv"]);
     }
 
     #[test]
@@ -914,12 +1592,5 @@ mod tests {
     #[test]
     fn the_progress_template_is_valid() {
         progress_style();
-    }
-
-    #[test]
-    fn medians_of_odd_and_even_counts() {
-        assert_eq!(median(&mut []), None);
-        assert_eq!(median(&mut [3, 1, 2]), Some(Exact { num: 2, den: 1 }));
-        assert_eq!(median(&mut [4, 1, 3, 2]), Some(Exact { num: 5, den: 2 }));
     }
 }

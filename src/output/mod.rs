@@ -4,17 +4,18 @@
 //! finished in, and every number is formatted by [`push_decimal`]: exact integer arithmetic, no
 //! locale, no float rounding, so the same reports always give the same bytes.
 //!
-//! [`write_tables`] puts the files of a run into a folder all-or-nothing (see [`atomic`]).
+//! A run renders each sweep point's rows with [`point_rows`] and puts the files together under
+//! the [`headers`]; [`atomic`] makes every file appear complete or not at all.
 
 pub mod atomic;
 mod coverage;
 mod runs;
+pub mod summary;
 mod tables;
 mod updates;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 
 pub use atomic::{StagedFile, WriteError};
 pub use coverage::CoverageTable;
@@ -49,99 +50,186 @@ pub trait Table {
 
 /// Writes `table` for `trials` into `out`: the header, then every trial's rows in trial order.
 pub fn write_table<T: Table>(table: &T, trials: &[TrialReport], out: impl Write) -> io::Result<()> {
-    let mut ordered: Vec<&TrialReport> = trials.iter().collect();
-    ordered.sort_by_key(|report| report.trial);
-
     let mut out = CsvOut::new(out);
     out.csv.write_record(table.header())?;
-    for report in ordered {
-        table.write_trial(report, &mut out)?;
-    }
+    write_trials(table, trials, &mut out)?;
     out.csv.flush()
 }
 
-/// Writes the CSV files of a run into `dir` (which must exist): `updates.csv`, `runs.csv` and,
-/// when the scenario asks for it, `coverage.csv`.
-///
-/// All-or-nothing: every file is first written and synced under a temporary name; only when all
-/// of them are complete are they renamed over the final names. A `coverage.csv` left by an
-/// earlier run of a scenario that no longer asks for it is removed, so the folder never mixes
-/// two runs. Returns the paths written, in that order.
-pub fn write_tables(
-    dir: &Path,
-    scenario: &Scenario,
-    catalog: &Catalog,
-    trials: &[TrialReport],
-) -> Result<Vec<PathBuf>, WriteError> {
-    let name = scenario.name.as_str();
-    let period = scenario.period;
-
-    let mut staged = vec![
-        stage(dir, &UpdatesTable::new(name, period, catalog), trials)?,
-        stage(dir, &RunsTable::new(name, period), trials)?,
-    ];
-    let coverage = CoverageTable::new(name, period);
-    if scenario.output.coverage {
-        staged.push(stage(dir, &coverage, trials)?);
-    }
-    let tables = TablesTable::new(name, catalog);
-    if scenario.output.tables {
-        staged.push(stage(dir, &tables, trials)?);
-    }
-
-    let mut written = Vec::with_capacity(staged.len());
-    for file in staged {
-        written.push(file.commit()?);
-    }
-    // A folder never mixes two runs: an optional file this run did not write goes.
-    for (wanted, file_name) in [
-        (scenario.output.coverage, coverage.file_name()),
-        (scenario.output.tables, tables.file_name()),
-    ] {
-        if wanted {
-            continue;
-        }
-        let stale = dir.join(file_name);
-        match std::fs::remove_file(&stale) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(error) => {
-                return Err(WriteError { path: stale, error });
-            }
-        }
-    }
-    Ok(written)
-}
-
-fn stage<T: Table>(
-    dir: &Path,
+/// Writes the rows of `trials` (no header) in trial order, each with `point` (the point's index
+/// and parameter values; empty outside a sweep) right after `scenario,trial,seed`.
+pub fn write_rows<T: Table>(
     table: &T,
     trials: &[TrialReport],
-) -> Result<StagedFile, WriteError> {
-    atomic::stage(&dir.join(table.file_name()), |out| {
-        write_table(table, trials, out)
-    })
+    point: &[String],
+    out: impl Write,
+) -> io::Result<()> {
+    let mut out = CsvOut::new(out);
+    out.point = point.to_vec();
+    write_trials(table, trials, &mut out)?;
+    out.csv.flush()
+}
+
+fn write_trials<T: Table, W: Write>(
+    table: &T,
+    trials: &[TrialReport],
+    out: &mut CsvOut<W>,
+) -> io::Result<()> {
+    let mut ordered: Vec<&TrialReport> = trials.iter().collect();
+    ordered.sort_by_key(|report| report.trial);
+    for report in ordered {
+        table.write_trial(report, out)?;
+    }
+    Ok(())
+}
+
+/// `header` with `point_columns` (`point` and the swept keys; none outside a sweep) inserted
+/// after `scenario,trial,seed`, as one CSV line without its line end.
+pub fn header_line(header: &[&str], point_columns: &[String]) -> String {
+    let at = header.len().min(ROW_PREFIX.len());
+    let mut cells: Vec<&str> = header[..at].to_vec();
+    cells.extend(point_columns.iter().map(String::as_str));
+    cells.extend(&header[at..]);
+    csv_line(&cells)
+}
+
+/// One CSV record, quoted as the tables quote, without its line end.
+pub fn csv_line(cells: &[&str]) -> String {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(cells)
+        .expect("writing to a Vec cannot fail");
+    let mut line = String::from_utf8(csv.into_inner().expect("writing to a Vec cannot fail"))
+        .expect("the cells are UTF-8");
+    line.truncate(line.trim_end_matches(['\n', '\r']).len());
+    line
+}
+
+/// The file of per-point statistics, written by every run after the per-trial files.
+pub const SUMMARY_FILE: &str = "summary.csv";
+
+/// Files that only some scenarios write: a folder never mixes two runs, so a run that does not
+/// write one removes an old copy.
+pub const OPTIONAL_FILES: [&str; 2] = ["coverage.csv", "tables.csv"];
+
+/// Each file `scenario` writes with its header line, `point_columns` (`point` and the swept
+/// keys, or nothing outside a sweep) after `scenario,trial,seed`.
+pub fn headers(scenario: &Scenario, point_columns: &[String]) -> Vec<(&'static str, String)> {
+    let catalog = Catalog::new(&scenario.workload);
+    let name = scenario.name.as_str();
+    let period = scenario.period;
+    let line = |table: &dyn Fn() -> (&'static str, Vec<&'static str>)| {
+        let (file, header) = table();
+        (file, header_line(&header, point_columns))
+    };
+    let mut headers = vec![
+        line(&|| {
+            let t = UpdatesTable::new(name, period, &catalog);
+            (t.file_name(), t.header())
+        }),
+        line(&|| {
+            let t = RunsTable::new(name, period);
+            (t.file_name(), t.header())
+        }),
+    ];
+    if scenario.output.coverage {
+        headers.push(line(&|| {
+            let t = CoverageTable::new(name, period);
+            (t.file_name(), t.header())
+        }));
+    }
+    if scenario.output.tables {
+        headers.push(line(&|| {
+            let t = TablesTable::new(name, &catalog);
+            (t.file_name(), t.header())
+        }));
+    }
+    let summary = summary::header(point_columns);
+    let cells: Vec<&str> = summary.iter().map(String::as_str).collect();
+    headers.push((SUMMARY_FILE, csv_line(&cells)));
+    headers
+}
+
+/// One point's rows of every file `scenario` writes, in the order of [`headers`]: the rows of
+/// `trials` in trial order, each with the `point` cells (empty outside a sweep).
+pub fn point_rows(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    point: &[String],
+    trials: &[TrialReport],
+) -> Vec<(&'static str, Vec<u8>)> {
+    let name = scenario.name.as_str();
+    let period = scenario.period;
+    let rows = |table: &dyn Fn(&mut Vec<u8>) -> io::Result<()>| {
+        let mut out = Vec::new();
+        table(&mut out).expect("writing to a Vec cannot fail");
+        out
+    };
+    let mut files = vec![
+        (
+            "updates.csv",
+            rows(&|out| {
+                write_rows(
+                    &UpdatesTable::new(name, period, catalog),
+                    trials,
+                    point,
+                    out,
+                )
+            }),
+        ),
+        (
+            "runs.csv",
+            rows(&|out| write_rows(&RunsTable::new(name, period), trials, point, out)),
+        ),
+    ];
+    if scenario.output.coverage {
+        files.push((
+            "coverage.csv",
+            rows(&|out| write_rows(&CoverageTable::new(name, period), trials, point, out)),
+        ));
+    }
+    if scenario.output.tables {
+        files.push((
+            "tables.csv",
+            rows(&|out| write_rows(&TablesTable::new(name, catalog), trials, point, out)),
+        ));
+    }
+    files.push((
+        SUMMARY_FILE,
+        rows(&|out| summary::write_rows(scenario, point, trials, out)),
+    ));
+    files
 }
 
 /// A CSV writer that formats numbers the one way this crate formats them.
 pub struct CsvOut<W: Write> {
     csv: csv::Writer<W>,
     scratch: String,
+    /// Cells after `scenario,trial,seed` in every row: the sweep point and its parameters.
+    point: Vec<String>,
 }
 
 impl<W: Write> CsvOut<W> {
-    fn new(out: W) -> CsvOut<W> {
+    pub(crate) fn new(out: W) -> CsvOut<W> {
         CsvOut {
             csv: csv::Writer::from_writer(out),
             scratch: String::new(),
+            point: Vec::new(),
         }
     }
 
-    /// Starts a row with `scenario,trial,seed`.
+    /// Starts a row with `scenario,trial,seed`, then the sweep point's cells, if any.
     pub fn row_prefix(&mut self, scenario: &str, report: &TrialReport) -> io::Result<()> {
         self.text(scenario)?;
         self.int(report.trial)?;
-        self.int(report.seed)
+        self.int(report.seed)?;
+        for cell in &self.point {
+            self.csv.write_field(cell)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.csv.flush()
     }
 
     pub fn text(&mut self, value: &str) -> io::Result<()> {

@@ -193,6 +193,16 @@ pub enum ScenarioError {
 
     #[error("{at}no price updates: add [[updates]] or set workload.updates")]
     NoUpdates { at: Location },
+
+    /// One point of a `[sweep]` grid does not validate. `error` says why, without a location of
+    /// its own; `params` lists the point's swept values.
+    #[error("{at}{error} (sweep point {point}: {params})")]
+    SweepPoint {
+        at: Location,
+        point: usize,
+        params: String,
+        error: Box<ScenarioError>,
+    },
 }
 
 impl ScenarioError {
@@ -207,7 +217,8 @@ impl ScenarioError {
             | ScenarioError::MissingOneOf { at, .. }
             | ScenarioError::Invalid { at, .. }
             | ScenarioError::Override { at, .. }
-            | ScenarioError::NoUpdates { at } => Some(at),
+            | ScenarioError::NoUpdates { at }
+            | ScenarioError::SweepPoint { at, .. } => Some(at),
         }
     }
 
@@ -221,7 +232,8 @@ impl ScenarioError {
             | ScenarioError::MissingOneOf { at, .. }
             | ScenarioError::Invalid { at, .. }
             | ScenarioError::Override { at, .. }
-            | ScenarioError::NoUpdates { at } => Some(at),
+            | ScenarioError::NoUpdates { at }
+            | ScenarioError::SweepPoint { at, .. } => Some(at),
         }
     }
 
@@ -230,6 +242,7 @@ impl ScenarioError {
         match self {
             ScenarioError::MissingKey { key, .. } | ScenarioError::Invalid { key, .. } => Some(key),
             ScenarioError::MissingOneOf { table, .. } => Some(table),
+            ScenarioError::SweepPoint { error, .. } => error.key(),
             _ => None,
         }
     }

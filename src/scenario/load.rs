@@ -45,38 +45,82 @@ pub fn parse(
     source_name: &str,
     overrides: &[String],
 ) -> Result<Scenario, ScenarioError> {
-    let mut sources = Sources {
-        name: source_name,
-        text,
-        flags: Vec::new(),
-    };
-    let document = DeTable::parse(text).map_err(|error| {
-        let at = match error.span() {
-            Some(span) => sources.location(span),
-            None => Location::file(source_name),
-        };
-        ScenarioError::Syntax {
-            at,
-            message: one_line(error.message()),
-        }
-    })?;
-    let mut root = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
+    let document = Document::parse(text, source_name, overrides)?;
+    if let DeValue::Table(table) = document.root.get_ref()
+        && let Some(sweep) = table.get("sweep")
+    {
+        return Err(ScenarioError::Invalid {
+            at: document.location(sweep.span()),
+            key: KeyPath::from("sweep"),
+            value: render(sweep.get_ref()),
+            problem: "a sweep is a grid of scenarios: load the file with load_sweep".to_owned(),
+        });
+    }
+    document.resolve(&document.root)
+}
 
-    // Flag `i` occupies the virtual text right after flag `i - 1`, one separator byte apart, so
-    // no span of one touches another or the file.
-    let mut start = text.len() + 1;
-    for flag in overrides {
-        apply_override(&mut root, flag, start).map_err(|problem| ScenarioError::Override {
-            at: Location::file(source_name).with_origin(Origin::Flag(flag.clone())),
-            problem,
+/// A scenario file with its `--set` flags spliced in, before deserialization: what both a
+/// single scenario and every point of a sweep are resolved from.
+pub(super) struct Document<'a> {
+    sources: Sources<'a>,
+    pub(super) root: Spanned<DeValue<'a>>,
+}
+
+impl<'a> Document<'a> {
+    /// Parses `text` and applies `overrides` in order.
+    pub(super) fn parse(
+        text: &'a str,
+        source_name: &'a str,
+        overrides: &'a [String],
+    ) -> Result<Document<'a>, ScenarioError> {
+        let mut sources = Sources {
+            name: source_name,
+            text,
+            flags: Vec::new(),
+        };
+        let document = DeTable::parse(text).map_err(|error| {
+            let at = match error.span() {
+                Some(span) => sources.location(span),
+                None => Location::file(source_name),
+            };
+            ScenarioError::Syntax {
+                at,
+                message: one_line(error.message()),
+            }
         })?;
-        sources.flags.push((start, flag));
-        start += flag.len() + 1;
+        let mut root = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
+
+        // Flag `i` occupies the virtual text right after flag `i - 1`, one separator byte apart,
+        // so no span of one touches another or the file.
+        let mut start = text.len() + 1;
+        for flag in overrides {
+            apply_override(&mut root, flag, start).map_err(|problem| ScenarioError::Override {
+                at: Location::file(source_name).with_origin(Origin::Flag(flag.clone())),
+                problem,
+            })?;
+            sources.flags.push((start, flag));
+            start += flag.len() + 1;
+        }
+        Ok(Document { sources, root })
     }
 
-    let raw = RawScenario::deserialize(ValueDeserializer::from(root.clone()))
-        .map_err(|error| sources.serde_error(&root, error))?;
-    validate(raw).map_err(|error| sources.place(&root, error))
+    /// Deserializes and validates `root`: this document's root, or a copy of it with values
+    /// spliced in.
+    pub(super) fn resolve(&self, root: &Spanned<DeValue<'_>>) -> Result<Scenario, ScenarioError> {
+        let raw = RawScenario::deserialize(ValueDeserializer::from(root.clone()))
+            .map_err(|error| self.sources.serde_error(root, error))?;
+        validate(raw).map_err(|error| self.sources.place(root, error))
+    }
+
+    /// The file position, or the flag, that `span` points into.
+    pub(super) fn location(&self, span: Range<usize>) -> Location {
+        self.sources.location(span)
+    }
+
+    /// The file alone, for problems with no position.
+    pub(super) fn file(&self) -> Location {
+        Location::file(self.sources.name)
+    }
 }
 
 /// The file and the flags, laid end to end in one virtual text that spans index into.
@@ -171,7 +215,7 @@ fn apply_override<'a>(
                 "`{key}` has an empty part; write a dotted key like protocol.fanout"
             ));
         }
-        segments.push((segment, offset..offset + segment.len()));
+        segments.push((Cow::Borrowed(segment), offset..offset + segment.len()));
         offset += segment.len() + 1;
     }
     let value_start = start + flag.len() - value.trim_start().len();
@@ -221,10 +265,10 @@ fn shift(value: Spanned<DeValue<'_>>, by: usize) -> Spanned<DeValue<'_>> {
     Spanned::new(span.start + by..span.end + by, inner)
 }
 
-fn set_path<'a>(
+pub(super) fn set_path<'a>(
     node: &mut DeValue<'a>,
     path: &KeyPath,
-    segments: &[(&'a str, Range<usize>)],
+    segments: &[(Cow<'a, str>, Range<usize>)],
     value: Spanned<DeValue<'a>>,
 ) -> Result<(), String> {
     let Some(((segment, span), rest)) = segments.split_first() else {
@@ -232,12 +276,15 @@ fn set_path<'a>(
     };
     match node {
         DeValue::Table(table) => {
-            let key = Spanned::new(span.clone(), Cow::Borrowed(*segment));
+            let key = Spanned::new(span.clone(), segment.clone());
             if rest.is_empty() {
                 // `--set crashes.0.at_ms=3000` replaces the crash time whichever way the file
                 // wrote it; leaving `at_round` would make the pair a conflict.
-                if let Some(group) = EXCLUSIVE.iter().find(|group| group.contains(segment)) {
-                    for other in group.iter().filter(|other| *other != segment) {
+                if let Some(group) = EXCLUSIVE
+                    .iter()
+                    .find(|group| group.contains(&segment.as_ref()))
+                {
+                    for other in group.iter().filter(|other| **other != segment.as_ref()) {
                         table.remove(*other);
                     }
                 }
@@ -406,11 +453,11 @@ fn type_problem(message: &str) -> String {
 }
 
 /// A value as TOML on one line, for messages; long values are cut.
-fn render(value: &DeValue<'_>) -> String {
+pub(super) fn render(value: &DeValue<'_>) -> String {
     shorten(render_full(value))
 }
 
-fn render_full(value: &DeValue<'_>) -> String {
+pub(super) fn render_full(value: &DeValue<'_>) -> String {
     match value {
         DeValue::String(text) => toml_string(text),
         DeValue::Integer(integer) => integer.to_string(),

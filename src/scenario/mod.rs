@@ -4,7 +4,8 @@
 //! [`RawScenario`] (the file exactly as written) and [`validate`]s that into a [`Scenario`] (every
 //! default filled, every time in microseconds). A [`ScenarioError`] is one line naming the file,
 //! the line or flag, the dotted key and the bad value. A `Scenario` displays as a scenario file
-//! that parses back to the same scenario.
+//! that parses back to the same scenario. [`load_sweep`] expands a file's `[sweep]` table into
+//! a grid of scenarios, one [`Point`] each.
 
 mod catalog;
 mod display;
@@ -12,6 +13,7 @@ mod error;
 mod load;
 mod model;
 mod raw;
+mod sweep;
 mod validate;
 
 pub use catalog::Catalog;
@@ -22,4 +24,5 @@ pub use raw::{
     RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawProtocol, RawScenario, RawSizes,
     RawUpdate, RawWorkload,
 };
+pub use sweep::{MAX_POINTS, Point, Sweep, load_sweep, parse_sweep};
 pub use validate::{default_ctr_max, validate};

@@ -3,6 +3,9 @@
 mod cli;
 mod determinism;
 mod literature;
+mod resume;
 mod rumor;
+mod shard;
 mod shipped;
 mod support;
+mod sweep;

@@ -69,3 +69,30 @@ coverage = false
 "#
     ))
 }
+
+/// The gossip-sim binary under test.
+pub fn gossip_sim() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("gossip-sim").unwrap()
+}
+
+/// Its path, for a child process the test kills.
+pub fn gossip_sim_path() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("gossip-sim")
+}
+
+/// Every file of an output folder (hidden ones too) with its text, sorted by name, so two
+/// folders compare byte for byte.
+pub fn files(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let text =
+                std::fs::read_to_string(entry.path()).unwrap_or_else(|err| panic!("{name}: {err}"));
+            (name, text)
+        })
+        .collect();
+    files.sort();
+    files
+}

@@ -1,0 +1,741 @@
+//! `gossip-sim plot`: SVG charts from a results folder.
+//!
+//! - `coverage.svg` (from `coverage.csv` and `updates.csv`): the fraction of live nodes holding
+//!   an update against rounds since its injection; per sweep point, the median over every
+//!   (trial, update) pair and a band from the 5th to the 95th percentile (nearest rank). A pair
+//!   keeps its last coverage after its last sample.
+//! - `rounds-vs-nodes.svg` (from `summary.csv`, when the sweep varies `nodes`): mean
+//!   `rounds_to_all` with its 95% confidence interval against n on a log axis, one line per
+//!   combination of the other swept values, and the theory column as a dashed line where there is
+//!   one.
+//! - `messages-vs-loss.svg` and `staleness-vs-loss.svg` (when the sweep varies `network.loss`):
+//!   mean `update_messages` and mean `stale_node_rounds` with their intervals against the loss
+//!   rate.
+
+pub mod svg;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::output::atomic;
+use svg::{Axis, Chart, PALETTE, Series};
+
+/// The charts `plot` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum ChartKind {
+    Coverage,
+    RoundsVsNodes,
+    MessagesVsLoss,
+    StalenessVsLoss,
+}
+
+impl ChartKind {
+    pub const ALL: [ChartKind; 4] = [
+        ChartKind::Coverage,
+        ChartKind::RoundsVsNodes,
+        ChartKind::MessagesVsLoss,
+        ChartKind::StalenessVsLoss,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ChartKind::Coverage => "coverage",
+            ChartKind::RoundsVsNodes => "rounds-vs-nodes",
+            ChartKind::MessagesVsLoss => "messages-vs-loss",
+            ChartKind::StalenessVsLoss => "staleness-vs-loss",
+        }
+    }
+
+    pub fn file_name(self) -> String {
+        format!("{}.svg", self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error("cannot read {}: {error}", path.display())]
+    Read { path: PathBuf, error: io::Error },
+
+    #[error("{}: {message}", path.display())]
+    Csv { path: PathBuf, message: String },
+
+    #[error(transparent)]
+    Write(#[from] atomic::WriteError),
+
+    #[error(
+        "no chart applies to {}: coverage needs coverage.csv; rounds-vs-nodes a sweep over \
+         nodes; messages-vs-loss and staleness-vs-loss a sweep over network.loss",
+        dir.display()
+    )]
+    NothingToPlot { dir: PathBuf },
+
+    #[error("chart {chart} does not apply to {}: {why}", dir.display())]
+    NotApplicable {
+        chart: &'static str,
+        dir: PathBuf,
+        why: &'static str,
+    },
+
+    #[error("--out names one file, but {} charts apply ({}); choose one with --chart", .charts.len(), .charts.join(", "))]
+    SeveralCharts { charts: Vec<String> },
+}
+
+/// A CSV file read into memory: the header and the rows, as text.
+struct Csv {
+    path: PathBuf,
+    header: Vec<String>,
+    rows: Vec<csv::StringRecord>,
+}
+
+impl Csv {
+    /// Reads `dir/name`; `None` if there is no such file.
+    fn read(dir: &Path, name: &str) -> Result<Option<Csv>, PlotError> {
+        let path = dir.join(name);
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(PlotError::Read { path, error }),
+        };
+        let mut reader = csv::Reader::from_reader(io::BufReader::new(file));
+        let bad = |err: csv::Error| PlotError::Csv {
+            path: path.clone(),
+            message: err.to_string(),
+        };
+        let header = reader
+            .headers()
+            .map_err(bad)?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let rows = reader
+            .records()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad)?;
+        Ok(Some(Csv { path, header, rows }))
+    }
+
+    fn column(&self, name: &str) -> Result<usize, PlotError> {
+        self.header
+            .iter()
+            .position(|column| column == name)
+            .ok_or_else(|| PlotError::Csv {
+                path: self.path.clone(),
+                message: format!("no column `{name}`"),
+            })
+    }
+
+    fn number(&self, row: &csv::StringRecord, column: usize) -> Result<f64, PlotError> {
+        let cell = row.get(column).unwrap_or("");
+        cell.parse().map_err(|_| PlotError::Csv {
+            path: self.path.clone(),
+            message: format!("`{cell}` in column {} is not a number", self.header[column]),
+        })
+    }
+}
+
+/// `summary.csv`: the parameter columns and, per row, their values and the statistics.
+struct Summary {
+    /// Swept keys, without `point`, as the columns name them.
+    params: Vec<String>,
+    rows: Vec<SummaryRow>,
+}
+
+struct SummaryRow {
+    params: Vec<String>,
+    metric: String,
+    mean: Option<f64>,
+    ci: Option<(f64, f64)>,
+    theory: Option<f64>,
+}
+
+impl Summary {
+    fn read(dir: &Path) -> Result<Option<Summary>, PlotError> {
+        let Some(csv) = Csv::read(dir, crate::output::SUMMARY_FILE)? else {
+            return Ok(None);
+        };
+        let metric = csv.column("metric")?;
+        let param_columns: Vec<usize> = (1..metric).filter(|&c| csv.header[c] != "point").collect();
+        let optional = |row: &csv::StringRecord, name: &str| -> Result<Option<f64>, PlotError> {
+            let column = csv.column(name)?;
+            match row.get(column).unwrap_or("") {
+                "" => Ok(None),
+                _ => csv.number(row, column).map(Some),
+            }
+        };
+        let mut rows = Vec::with_capacity(csv.rows.len());
+        for row in &csv.rows {
+            let ci = match (optional(row, "ci95_low")?, optional(row, "ci95_high")?) {
+                (Some(low), Some(high)) => Some((low, high)),
+                _ => None,
+            };
+            rows.push(SummaryRow {
+                params: param_columns
+                    .iter()
+                    .map(|&c| row.get(c).unwrap_or("").to_owned())
+                    .collect(),
+                metric: row.get(metric).unwrap_or("").to_owned(),
+                mean: optional(row, "mean")?,
+                ci,
+                theory: optional(row, "theory")?,
+            });
+        }
+        Ok(Some(Summary {
+            params: param_columns
+                .iter()
+                .map(|&c| csv.header[c].clone())
+                .collect(),
+            rows,
+        }))
+    }
+
+    /// The column of swept key `key` (`nodes` may be named `sweep.nodes`), if it takes at least
+    /// two numeric values.
+    fn axis_param(&self, key: &str) -> Option<usize> {
+        let column = self
+            .params
+            .iter()
+            .position(|name| name == key || name.strip_prefix("sweep.") == Some(key))?;
+        let mut values: Vec<f64> = self
+            .rows
+            .iter()
+            .filter_map(|row| row.params[column].parse().ok())
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        (values.len() >= 2).then_some(column)
+    }
+}
+
+/// Writes every chart that applies to the results in `dir` into `dir` (or only `only`; or one
+/// chart into `out`). Returns the files written.
+pub fn plot(
+    dir: &Path,
+    out: Option<&Path>,
+    only: Option<ChartKind>,
+) -> Result<Vec<PathBuf>, PlotError> {
+    let summary = Summary::read(dir)?;
+    // Each chart with its file name.
+    let mut charts: Vec<(ChartKind, String, Chart)> = Vec::new();
+    for kind in ChartKind::ALL {
+        if only.is_some_and(|only| only != kind) {
+            continue;
+        }
+        if kind == ChartKind::Coverage {
+            for (suffix, chart) in coverage_charts(dir)? {
+                charts.push((kind, format!("{}{suffix}.svg", kind.name()), chart));
+            }
+            continue;
+        }
+        let chart = match kind {
+            ChartKind::Coverage => None,
+            ChartKind::RoundsVsNodes => summary.as_ref().and_then(|s| {
+                metric_chart(
+                    s,
+                    "nodes",
+                    "rounds_to_all",
+                    "Rounds until every live node has the update",
+                    "nodes (log scale)",
+                    "rounds to all",
+                    true,
+                )
+            }),
+            ChartKind::MessagesVsLoss => summary.as_ref().and_then(|s| {
+                metric_chart(
+                    s,
+                    "network.loss",
+                    "update_messages",
+                    "Messages carrying each update against message loss",
+                    "network.loss (probability a message is lost)",
+                    "update messages",
+                    false,
+                )
+            }),
+            ChartKind::StalenessVsLoss => summary.as_ref().and_then(|s| {
+                metric_chart(
+                    s,
+                    "network.loss",
+                    "stale_node_rounds",
+                    "Staleness against message loss",
+                    "network.loss (probability a message is lost)",
+                    "stale node-rounds per trial",
+                    false,
+                )
+            }),
+        };
+        if let Some(chart) = chart {
+            charts.push((kind, kind.file_name(), chart));
+        }
+    }
+    if charts.is_empty() {
+        return Err(match only {
+            Some(kind) => PlotError::NotApplicable {
+                chart: kind.name(),
+                dir: dir.to_path_buf(),
+                why: match kind {
+                    ChartKind::Coverage => "it has no coverage.csv rows (output.coverage = false?)",
+                    ChartKind::RoundsVsNodes => "its summary.csv has no sweep over nodes",
+                    ChartKind::MessagesVsLoss | ChartKind::StalenessVsLoss => {
+                        "its summary.csv has no sweep over network.loss"
+                    }
+                },
+            },
+            None => PlotError::NothingToPlot {
+                dir: dir.to_path_buf(),
+            },
+        });
+    }
+    if out.is_some() && charts.len() > 1 {
+        return Err(PlotError::SeveralCharts {
+            charts: charts.iter().map(|(_, name, _)| name.clone()).collect(),
+        });
+    }
+    let mut written = Vec::new();
+    for (_, file_name, chart) in charts {
+        let path = out.map_or_else(|| dir.join(file_name), Path::to_path_buf);
+        atomic::write_atomically(&path, |file| file.write_all(chart.to_svg().as_bytes()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The last part of a swept key, for legends: `protocol.kind` -> `kind`, `sweep.nodes` ->
+/// `nodes`.
+fn short_key(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
+}
+
+/// One x value of a line: the mean, its interval and the theory.
+type Measured = (f64, Option<f64>, Option<(f64, f64)>, Option<f64>);
+
+/// `metric`'s mean and 95% interval against swept key `x_key`, a line per combination of the
+/// other swept values, with the theory as dashed lines.
+fn metric_chart(
+    summary: &Summary,
+    x_key: &str,
+    metric: &str,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    log_x: bool,
+) -> Option<Chart> {
+    let x_column = summary.axis_param(x_key)?;
+    // Group label -> (x, mean, ci, theory), in first-appearance order of the groups.
+    let mut groups: Vec<(String, Vec<Measured>)> = Vec::new();
+    for row in summary.rows.iter().filter(|row| row.metric == metric) {
+        let Ok(x) = row.params[x_column].parse::<f64>() else {
+            continue;
+        };
+        let label: Vec<String> = summary
+            .params
+            .iter()
+            .zip(&row.params)
+            .enumerate()
+            .filter(|(c, _)| *c != x_column)
+            .map(|(_, (key, value))| {
+                if summary.params.len() == 2 {
+                    value.clone()
+                } else {
+                    format!("{}={value}", short_key(key))
+                }
+            })
+            .collect();
+        let label = if label.is_empty() {
+            metric.to_owned()
+        } else {
+            label.join(", ")
+        };
+        let entry = (x, row.mean, row.ci, row.theory);
+        match groups.iter_mut().find(|(name, _)| *name == label) {
+            Some((_, points)) => points.push(entry),
+            None => groups.push((label, vec![entry])),
+        }
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let mut series = Vec::new();
+    let mut theories = Vec::new();
+    for (i, (label, mut points)) in groups.into_iter().enumerate() {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let color = PALETTE[i % PALETTE.len()].to_owned();
+        let theory: Vec<(f64, f64)> = points
+            .iter()
+            .filter_map(|(x, _, _, theory)| theory.map(|t| (*x, t)))
+            .collect();
+        if !theory.is_empty() {
+            theories.push(Series {
+                label: format!("{label}: theory"),
+                color: color.clone(),
+                points: theory,
+                dashed: true,
+                ..Series::default()
+            });
+        }
+        series.push(Series {
+            label,
+            color,
+            points: points
+                .iter()
+                .filter_map(|(x, mean, _, _)| mean.map(|m| (*x, m)))
+                .collect(),
+            error_bars: points
+                .iter()
+                .filter_map(|(x, _, ci, _)| ci.map(|(lo, hi)| (*x, lo, hi)))
+                .collect(),
+            markers: true,
+            ..Series::default()
+        });
+    }
+    let note = if theories.is_empty() {
+        "mean with 95% confidence interval of the mean"
+    } else {
+        "mean with 95% confidence interval of the mean; dashed: theory (see summary.csv)"
+    };
+    series.extend(theories);
+    let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let x = Axis::fit(x_label, xs, log_x, false).padded(0.03);
+    let ys = series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .map(|p| p.1)
+            .chain(s.error_bars.iter().flat_map(|e| [e.1, e.2]))
+    });
+    let y = Axis::fit(y_label, ys, false, true);
+    Some(Chart {
+        title: title.to_owned(),
+        note: note.to_owned(),
+        x,
+        y,
+        series,
+    })
+}
+
+/// Most lines one coverage chart takes; a larger sweep gets a chart per value of its first key.
+const COVERAGE_LINES: usize = 6;
+
+/// Median and 5-95% band of coverage against rounds since injection, per sweep point: one
+/// chart, or with more than [`COVERAGE_LINES`] points and two swept keys or more, one chart per
+/// value of the first key (file name suffix `-VALUE`).
+fn coverage_charts(dir: &Path) -> Result<Vec<(String, Chart)>, PlotError> {
+    let Some(coverage) = Csv::read(dir, "coverage.csv")? else {
+        return Ok(Vec::new());
+    };
+    if coverage.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(updates) = Csv::read(dir, "updates.csv")? else {
+        return Ok(Vec::new());
+    };
+    // Label of each point: its swept values, or the scenario name.
+    let point_of = |csv: &Csv| csv.column("point").ok();
+    let (u_point, c_point) = (point_of(&updates), point_of(&coverage));
+    let param_range = |csv: &Csv, end: &str| -> Result<Vec<usize>, PlotError> {
+        let end = csv.column(end)?;
+        Ok(match point_of(csv) {
+            Some(point) => (point + 1..end).collect(),
+            None => Vec::new(),
+        })
+    };
+    let c_params = param_range(&coverage, "update")?;
+    let u_trial = updates.column("trial")?;
+    let u_update = updates.column("update")?;
+    let u_injected = updates.column("injected_round")?;
+    let cell = |row: &csv::StringRecord, column: Option<usize>| {
+        column.map_or(String::new(), |c| row.get(c).unwrap_or("").to_owned())
+    };
+    let mut injected: BTreeMap<(String, String, String), f64> = BTreeMap::new();
+    for row in &updates.rows {
+        injected.insert(
+            (
+                cell(row, u_point),
+                cell(row, Some(u_trial)),
+                cell(row, Some(u_update)),
+            ),
+            updates.number(row, u_injected)?,
+        );
+    }
+
+    let (c_trial, c_update) = (coverage.column("trial")?, coverage.column("update")?);
+    let (c_round, c_informed, c_alive) = (
+        coverage.column("round")?,
+        coverage.column("informed")?,
+        coverage.column("alive")?,
+    );
+    // Points with their first key's value, the label of the rest, and per pair the samples
+    // (rounds since injection, coverage), in file order.
+    let split = c_params.len() >= 2 && {
+        let c = c_point.unwrap_or(0);
+        let mut ids: Vec<&str> = coverage
+            .rows
+            .iter()
+            .map(|r| r.get(c).unwrap_or(""))
+            .collect();
+        ids.dedup();
+        ids.len() > COVERAGE_LINES
+    };
+    let shown: &[usize] = if split { &c_params[1..] } else { &c_params };
+    let mut points: Vec<(String, String, String, Pairs)> = Vec::new();
+    for row in &coverage.rows {
+        let point = cell(row, c_point);
+        let trial = cell(row, Some(c_trial));
+        let update = cell(row, Some(c_update));
+        let Some(&start) = injected.get(&(point.clone(), trial.clone(), update.clone())) else {
+            continue;
+        };
+        let alive = coverage.number(row, c_alive)?;
+        let fraction = match alive {
+            0.0 => 0.0,
+            alive => coverage.number(row, c_informed)? / alive,
+        };
+        let since = coverage.number(row, c_round)? - start;
+        let key = (trial.parse().unwrap_or(0), update.parse().unwrap_or(0));
+        if points.last().is_none_or(|(p, _, _, _)| *p != point) {
+            let label: Vec<String> = shown
+                .iter()
+                .map(|&c| {
+                    if shown.len() == 1 {
+                        cell(row, Some(c))
+                    } else {
+                        format!("{}={}", short_key(&coverage.header[c]), cell(row, Some(c)))
+                    }
+                })
+                .collect();
+            let label = if label.is_empty() {
+                row.get(0).unwrap_or("").to_owned()
+            } else {
+                label.join(", ")
+            };
+            let group = if split {
+                cell(row, Some(c_params[0]))
+            } else {
+                String::new()
+            };
+            points.push((point.clone(), group, label, BTreeMap::new()));
+        }
+        let pairs = &mut points.last_mut().expect("pushed above").3;
+        pairs.entry(key).or_default().push((since, fraction));
+    }
+
+    let mut groups: Vec<(String, Vec<(String, Pairs)>)> = Vec::new();
+    for (_, group, label, pairs) in points {
+        match groups.iter_mut().find(|(name, _)| *name == group) {
+            Some((_, members)) => members.push((label, pairs)),
+            None => groups.push((group, vec![(label, pairs)])),
+        }
+    }
+    let key = if split {
+        short_key(&coverage.header[c_params[0]]).to_owned()
+    } else {
+        String::new()
+    };
+    Ok(groups
+        .into_iter()
+        .map(|(group, members)| {
+            let suffix = if split {
+                let safe: String = group
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                format!("-{safe}")
+            } else {
+                String::new()
+            };
+            let title = if split {
+                format!("Coverage against rounds since injection, {key}={group}")
+            } else {
+                "Coverage against rounds since injection".to_owned()
+            };
+            (suffix, coverage_chart(title, &members))
+        })
+        .collect())
+}
+
+/// Pairs (trial, update) of one point with their samples.
+type Pairs = BTreeMap<(u64, u64), Vec<(f64, f64)>>;
+
+fn coverage_chart(title: String, points: &[(String, Pairs)]) -> Chart {
+    let mut series = Vec::new();
+    let mut end: f64 = 1.0;
+    for (i, (label, pairs)) in points.iter().enumerate() {
+        let last = pairs
+            .values()
+            .flat_map(|samples| samples.iter().map(|s| s.0))
+            .fold(0.0, f64::max)
+            .ceil();
+        end = end.max(last);
+        let mut median = Vec::new();
+        let mut band = Vec::new();
+        for step in 0..=(last as u64) {
+            let x = step as f64;
+            let mut values: Vec<f64> = pairs
+                .values()
+                .map(|samples| {
+                    samples
+                        .iter()
+                        .take_while(|(since, _)| *since <= x + 1e-9)
+                        .last()
+                        .or(samples.first())
+                        .map_or(0.0, |s| s.1)
+                })
+                .collect();
+            values.sort_by(f64::total_cmp);
+            let rank = |p: usize| values[(p * values.len()).div_ceil(100).max(1) - 1];
+            median.push((x, rank(50)));
+            band.push((x, rank(5), rank(95)));
+        }
+        series.push(Series {
+            label: label.clone(),
+            color: PALETTE[i % PALETTE.len()].to_owned(),
+            points: median,
+            band,
+            ..Series::default()
+        });
+    }
+    Chart {
+        title,
+        note: "median over (trial, update) pairs; band: 5th to 95th percentile".to_owned(),
+        x: Axis::fit(
+            "rounds since injection",
+            [0.0, end].into_iter(),
+            false,
+            true,
+        ),
+        y: Axis::fit(
+            "fraction of live nodes holding the update",
+            [0.0, 1.0].into_iter(),
+            false,
+            true,
+        ),
+        series,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    const SUMMARY: &str = "scenario,point,protocol.kind,sweep.nodes,metric,n,mean,std,ci95_low,ci95_high,min,p50,p90,p99,max,theory
+s,0,push,1000,rounds_to_all,2,18,0,17,19,18,18,18,18,18,16.87
+s,1,push,10000,rounds_to_all,2,24,1,23,25,23,23,25,25,25,22.5
+s,2,pull,1000,rounds_to_all,2,14,1,13,15,13,13,15,15,15,
+s,3,pull,10000,rounds_to_all,2,16.5,0.7,16,17,16,16,17,17,17,
+s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
+";
+
+    #[test]
+    fn rounds_against_nodes_has_a_line_per_protocol_and_theory() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "summary.csv", SUMMARY);
+        let written = plot(dir.path(), None, None).unwrap();
+        assert_eq!(written, [dir.path().join("rounds-vs-nodes.svg")]);
+        let svg = std::fs::read_to_string(&written[0]).unwrap();
+        svg::tests::check_well_formed(&svg);
+        for text in [
+            ">push</text>",
+            ">pull</text>",
+            ">push: theory</text>",
+            ">1k</text>",
+            ">10k</text>",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+        assert!(!svg.contains("pull: theory"), "pull has no theory");
+        // Only one chart applies: --out may name it; another is refused clearly.
+        let out = dir.path().join("x.svg");
+        assert_eq!(
+            plot(dir.path(), Some(&out), None).unwrap(),
+            std::slice::from_ref(&out)
+        );
+        let err = plot(dir.path(), None, Some(ChartKind::MessagesVsLoss)).unwrap_err();
+        assert!(
+            err.to_string().contains("no sweep over network.loss"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn coverage_has_a_median_and_band_per_point() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "summary.csv", SUMMARY);
+        write(
+            dir.path(),
+            "updates.csv",
+            "scenario,trial,seed,point,nodes,update,product,version,price,origin,injected_round\n\
+             s,0,1,0,4,0,P,1,1,0,0\ns,1,2,0,4,0,P,1,1,0,1\n",
+        );
+        write(
+            dir.path(),
+            "coverage.csv",
+            "scenario,trial,seed,point,nodes,update,round,informed,alive\n\
+             s,0,1,0,4,0,0,1,4\ns,0,1,0,4,0,1,2,4\ns,0,1,0,4,0,2,4,4\n\
+             s,1,2,0,4,0,1,1,4\ns,1,2,0,4,0,2,3,4\n",
+        );
+        let written = plot(dir.path(), None, Some(ChartKind::Coverage)).unwrap();
+        let svg = std::fs::read_to_string(&written[0]).unwrap();
+        let tags = svg::tests::check_well_formed(&svg);
+        assert!(tags.contains(&"polygon".to_owned()), "the band");
+        assert!(svg.contains(">4</text>"), "labelled by the swept value");
+        let err = plot(dir.path(), Some(&dir.path().join("one.svg")), None).unwrap_err();
+        assert!(err.to_string().contains("choose one with --chart"), "{err}");
+    }
+
+    #[test]
+    fn a_large_sweep_gets_a_coverage_chart_per_value_of_its_first_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut updates = String::from(
+            "scenario,trial,seed,point,protocol.kind,sweep.nodes,update,injected_round\n",
+        );
+        let mut coverage = String::from(
+            "scenario,trial,seed,point,protocol.kind,sweep.nodes,update,round,informed,alive\n",
+        );
+        for point in 0..8 {
+            let kind = if point < 4 { "push" } else { "pull" };
+            let nodes = 10 * (point % 4 + 1);
+            updates.push_str(&format!("s,0,1,{point},{kind},{nodes},0,0\n"));
+            for round in 0..3 {
+                coverage.push_str(&format!(
+                    "s,0,1,{point},{kind},{nodes},0,{round},{},{nodes}\n",
+                    1 + round * 3
+                ));
+            }
+        }
+        write(dir.path(), "updates.csv", &updates);
+        write(dir.path(), "coverage.csv", &coverage);
+        let written = plot(dir.path(), None, None).unwrap();
+        assert_eq!(
+            written,
+            [
+                dir.path().join("coverage-push.svg"),
+                dir.path().join("coverage-pull.svg")
+            ]
+        );
+        let svg = std::fs::read_to_string(&written[1]).unwrap();
+        svg::tests::check_well_formed(&svg);
+        assert!(
+            svg.contains("kind=pull</text>"),
+            "the title names the value"
+        );
+        assert!(
+            svg.contains(">40</text>"),
+            "lines labelled by the other key"
+        );
+    }
+
+    #[test]
+    fn a_folder_without_results_says_what_each_chart_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = plot(dir.path(), None, None).unwrap_err();
+        assert!(err.to_string().starts_with("no chart applies"), "{err}");
+    }
+}
