@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Regenerates results/ from every shipped scenario (one run each, default seeds), in release.
-# A test (tests/integration/shipped.rs) reruns one of them and compares bytes.
+# Regenerates results/ from every shipped scenario (one run each, default seeds), in release,
+# and draws the charts of the sweeps. A test (tests/integration/shipped.rs) reruns some of them
+# and compares bytes. Takes a few minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 for scenario in scenarios/*.toml; do
     name=$(basename "$scenario" .toml)
     echo "== $name"
+    mkdir -p "results/$name"
     ./target/release/gossip-sim run "$scenario" --quiet --force --out "results/$name" > "results/$name/stdout.txt"
-    cat "results/$name/stdout.txt"
+    if grep -q '^\[sweep\]' "$scenario"; then
+        ./target/release/gossip-sim plot "results/$name"
+    fi
 done
