@@ -639,8 +639,8 @@ mod tests {
     use super::*;
     use crate::output::tests::report;
     use crate::scenario::{
-        ExchangeMode, Latency, Network, OutputOptions, Protocol, ProtocolKind, SizeModel, Timing,
-        Workload,
+        ExchangeMode, Latency, Network, OutputOptions, Overlay, Protocol, ProtocolKind, SizeModel,
+        Timing, Workload,
     };
 
     fn scenario(name: &str, trials: u32) -> Scenario {
@@ -656,6 +656,7 @@ mod tests {
                 exchange: ExchangeMode::Digest,
                 anti_entropy_every: None,
             },
+            overlay: Overlay::Full,
             timing: Timing::Rounds,
             period: Time::from_millis(100),
             network: Network {

@@ -3,6 +3,7 @@
 mod cli;
 mod determinism;
 mod literature;
+mod plumtree;
 mod rumor;
 mod shipped;
 mod support;
