@@ -27,6 +27,7 @@ fn scenario(nodes: u32) -> Scenario {
             exchange: ExchangeMode::Digest,
             anti_entropy_every: None,
         },
+        overlay: Overlay::Full,
         timing: Timing::Rounds,
         period: Time::from_millis(1000),
         network: Network {

@@ -21,10 +21,21 @@ pub enum MessageKind {
     ExchangeReply = 4,
     /// Anti-entropy close: the entries the responder lacks (digest mode only).
     ExchangeClose = 5,
+    /// Plumtree GOSSIP: the update's payload, eager-pushed or sent in answer to a GRAFT.
+    Gossip = 6,
+    /// Plumtree IHAVE: a lazy announcement (one update id, no payload).
+    IHave = 7,
+    /// Plumtree GRAFT: a request for a missing update that also turns the link eager.
+    Graft = 8,
+    /// Plumtree PRUNE: turns the link lazy.
+    Prune = 9,
+    /// HyParView membership after the warm-up: JOIN, FORWARD_JOIN, DISCONNECT, NEIGHBOR and its
+    /// reply, SHUFFLE and SHUFFLE_REPLY (one hop of a random walk is one message).
+    Membership = 10,
 }
 
 impl MessageKind {
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 11;
     pub const ALL: [MessageKind; MessageKind::COUNT] = [
         MessageKind::Push,
         MessageKind::PullRequest,
@@ -32,7 +43,15 @@ impl MessageKind {
         MessageKind::ExchangeOpen,
         MessageKind::ExchangeReply,
         MessageKind::ExchangeClose,
+        MessageKind::Gossip,
+        MessageKind::IHave,
+        MessageKind::Graft,
+        MessageKind::Prune,
+        MessageKind::Membership,
     ];
+    /// The kinds whose columns follow `messages` in `runs.csv`; the later kinds' columns come
+    /// at the end of the row (they were added later, and columns are only ever appended).
+    pub const FIRST_COLUMNS: usize = 6;
 
     pub fn column(self) -> &'static str {
         match self {
@@ -42,6 +61,11 @@ impl MessageKind {
             MessageKind::ExchangeOpen => "exchange_opens",
             MessageKind::ExchangeReply => "exchange_replies",
             MessageKind::ExchangeClose => "exchange_closes",
+            MessageKind::Gossip => "gossip_messages",
+            MessageKind::IHave => "ihave_messages",
+            MessageKind::Graft => "graft_messages",
+            MessageKind::Prune => "prune_messages",
+            MessageKind::Membership => "membership_messages",
         }
     }
 }
@@ -100,6 +124,9 @@ pub struct RunReport {
     pub alive_at_end: u64,
     /// Events the engine processed (for events/s in benchmarks; not written to CSV).
     pub events: u64,
+    /// HyParView messages of the warm-up before time 0 (joins and shuffles), counted apart:
+    /// they are not in `messages`, `bytes` or any update's figures.
+    pub warmup_messages: u64,
 }
 
 /// Coverage of one update at the end of one round (or one period in async timing).

@@ -1118,8 +1118,8 @@ mod tests {
     use super::*;
     use crate::output::tests::report;
     use crate::scenario::{
-        ExchangeMode, Latency, Network, OutputOptions, Protocol, ProtocolKind, SizeModel, Timing,
-        Workload,
+        ExchangeMode, Latency, Network, OutputOptions, Overlay, Protocol, ProtocolKind, SizeModel,
+        Timing, Workload,
     };
     use crate::time::Time;
 
@@ -1144,6 +1144,7 @@ mod tests {
                 exchange: ExchangeMode::Digest,
                 anti_entropy_every: None,
             },
+            overlay: Overlay::Full,
             timing: Timing::Rounds,
             period: Time::from_millis(100),
             network: Network {

@@ -158,8 +158,12 @@ impl Driver<'_, '_> {
         }
         let kind = self.trial.scenario.protocol.kind;
         match kind {
-            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. } => {
-                unreachable!("validation keeps rumor mongering and median-counter in rounds timing")
+            ProtocolKind::Rumor(_)
+            | ProtocolKind::MedianCounter { .. }
+            | ProtocolKind::Plumtree { .. } => {
+                unreachable!(
+                    "validation keeps rumor mongering, median-counter and plumtree in rounds timing"
+                )
             }
             ProtocolKind::Push => {
                 if !self.trial.world.holds_any(node) {
@@ -295,6 +299,13 @@ impl Driver<'_, '_> {
                 }
                 world.count_carried(&reply.payload);
                 self.transmit(r, at);
+            }
+            MessageKind::Gossip
+            | MessageKind::IHave
+            | MessageKind::Graft
+            | MessageKind::Prune
+            | MessageKind::Membership => {
+                unreachable!("Plumtree and HyParView run in rounds timing only")
             }
             MessageKind::ExchangeReply => {
                 world.deliver(to, from, &payload, at);

@@ -13,6 +13,7 @@ use crate::time::Time;
 
 use super::median::MedianCounter;
 use super::peers::PeerSampler;
+use super::plumtree::Plumtree;
 use super::rumor::Rumor;
 use super::trial::Trial;
 use super::world::World;
@@ -22,6 +23,7 @@ pub enum Stopping {
     None,
     Rumor(Box<Rumor>),
     MedianCounter(MedianCounter),
+    Plumtree(Box<Plumtree>),
 }
 
 impl Stopping {
@@ -34,7 +36,22 @@ impl Stopping {
             ProtocolKind::MedianCounter { ctr_max } => {
                 Stopping::MedianCounter(MedianCounter::new(ctr_max))
             }
+            ProtocolKind::Plumtree { ihave_timeout } => {
+                Stopping::Plumtree(Box::new(Plumtree::new(
+                    ihave_timeout,
+                    trial.scenario.nodes,
+                    trial.world.updates.len(),
+                )))
+            }
             ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => Stopping::None,
+        }
+    }
+
+    /// Whether the protocol still has sends due or timers running.
+    fn busy(&self) -> bool {
+        match self {
+            Stopping::Plumtree(plumtree) => plumtree.busy(),
+            _ => false,
         }
     }
 }
@@ -54,7 +71,7 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         let world = &trial.world;
         let settled = if stops_spreading {
             // Rumors may die out before everyone has the update: that residue is the result.
-            !world.spreading() && (!backed || world.quiescent())
+            !world.spreading() && !stopping.busy() && (!backed || world.quiescent())
         } else {
             world.quiescent()
         };
@@ -79,6 +96,13 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
         }
         let (t, event) = trial.queue.pop().expect("peeked");
         trial.handle_scheduled(event, t);
+    }
+    // HyParView's periodic link check, fill-up and shuffle (its warm-up ran before round 0).
+    if let Some(overlay) = &mut trial.peers.overlay {
+        let every = u64::from(overlay.params().shuffle_every);
+        if r > 0 && r.is_multiple_of(every) {
+            overlay.maintain_all();
+        }
     }
     let at = start + period;
     let Trial {
@@ -111,6 +135,7 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
                 }
             }
         }
+        Stopping::Plumtree(plumtree) => plumtree.round(world, peers, transport, r, at),
     }
     // The backing anti-entropy round (Demers et al. 1987, section 1.5): every live node also
     // runs one digest exchange with a random partner.
@@ -119,7 +144,9 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
         let mut lost = || transport.lost();
         for node in 0..world.nodes {
             if world.is_up(node) {
-                let partner = peers.one(node);
+                let Some(partner) = peers.one(node) else {
+                    continue;
+                };
                 if world.one_word_rows() {
                     world.exchange_contact::<false>(node, partner, full_table, at, &mut lost);
                 } else {
@@ -132,7 +159,11 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
     match stopping {
         Stopping::Rumor(rumor) => rumor.end_round(world),
         Stopping::MedianCounter(median) => median.end_round(world),
+        Stopping::Plumtree(plumtree) => plumtree.end_round(world),
         Stopping::None => {}
+    }
+    if let Some(overlay) = &mut peers.overlay {
+        world.count_membership(overlay.take_messages());
     }
     world.close_period(at);
 }
@@ -171,7 +202,9 @@ fn contacts<const WIDE: bool>(
                     world.exchange_contact::<WIDE>(node, partner, full_table, at, lost);
                 }
             }
-            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. } => {
+            ProtocolKind::Rumor(_)
+            | ProtocolKind::MedianCounter { .. }
+            | ProtocolKind::Plumtree { .. } => {
                 unreachable!("protocols that stop spreading have their own contacts")
             }
         }

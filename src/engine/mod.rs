@@ -7,10 +7,12 @@
 pub mod bench;
 mod bitset;
 mod event_driven;
+mod hyparview;
 mod lockstep;
 mod median;
 mod network;
 mod peers;
+mod plumtree;
 pub mod queue;
 mod rows;
 mod rumor;
@@ -56,6 +58,27 @@ pub fn run_trial(
         coverage,
         tables,
     }
+}
+
+/// The HyParView active views trial `trial` of `scenario` starts with (after its warm-up), or
+/// `None` without a HyParView overlay. For tests that need the overlay's links.
+#[doc(hidden)]
+pub fn initial_active_views(scenario: &Scenario, trial: u32) -> Option<Vec<Vec<u32>>> {
+    let crate::scenario::Overlay::HyParView(params) = scenario.overlay else {
+        return None;
+    };
+    let trial_seed = seed::trial_seed(scenario.seed, trial);
+    let mut overlay = hyparview::HyParView::new(
+        scenario.nodes,
+        params,
+        seed::stream(trial_seed, seed::Purpose::Overlay),
+    );
+    overlay.build();
+    Some(
+        (0..scenario.nodes)
+            .map(|v| overlay.active(v).to_vec())
+            .collect(),
+    )
 }
 
 /// Bytes the engine will allocate for one trial of `scenario` (per worker thread), so the

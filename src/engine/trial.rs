@@ -5,10 +5,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};
 
-use crate::scenario::{Catalog, CrashTarget, NodeId, Scenario, Timing};
+use crate::scenario::{Catalog, CrashTarget, NodeId, Overlay, Scenario, Timing};
 use crate::seed::{self, Purpose};
 use crate::time::Time;
 
+use super::hyparview::HyParView;
 use super::network::Transport;
 use super::peers::PeerSampler;
 use super::queue::{Event, EventQueue};
@@ -70,6 +71,15 @@ impl<'s> Trial<'s> {
             lock_step,
             scratch_up: Vec::new(),
         };
+        if let Overlay::HyParView(params) = scenario.overlay {
+            let mut overlay = HyParView::new(
+                scenario.nodes,
+                params,
+                seed::stream(trial_seed, Purpose::Overlay),
+            );
+            trial.world.run.warmup_messages = overlay.build();
+            trial.peers.overlay = Some(Box::new(overlay));
+        }
         for i in 0..trial.planned.len() {
             let at = trial.planned[i].at;
             trial.schedule(at, Event::Inject(i as u32));
@@ -117,7 +127,14 @@ impl<'s> Trial<'s> {
         match event {
             Event::Inject(i) => self.inject(i as usize, at),
             Event::CrashPlan(i) => self.crash_plan(i as usize, at),
-            Event::Recover(node) => self.world.recover(node),
+            Event::Recover(node) => {
+                if !self.world.is_up(node) {
+                    self.world.recover(node);
+                    if let Some(overlay) = &mut self.peers.overlay {
+                        overlay.node_recovered(node);
+                    }
+                }
+            }
             Event::Churn => self.churn(at),
             Event::Timer(_) | Event::Deliver(_) | Event::Tick => return false,
         }
@@ -178,10 +195,13 @@ impl<'s> Trial<'s> {
             }
         }
         for &node in &victims {
-            if self.world.crash(node, at, recover_at.is_some(), keep_state)
-                && let Some(t) = recover_at
-            {
-                self.schedule(t, Event::Recover(node));
+            if self.world.crash(node, at, recover_at.is_some(), keep_state) {
+                if let Some(overlay) = &mut self.peers.overlay {
+                    overlay.node_crashed(node);
+                }
+                if let Some(t) = recover_at {
+                    self.schedule(t, Event::Recover(node));
+                }
             }
         }
         self.scratch_up = victims;
@@ -204,6 +224,9 @@ impl<'s> Trial<'s> {
                 .map_or(0.0, |d| d.sample(&mut self.faults));
             let back = Time(at.0.saturating_add(downtime as u64));
             self.world.crash(node, at, true, keep_state);
+            if let Some(overlay) = &mut self.peers.overlay {
+                overlay.node_crashed(node);
+            }
             self.schedule(back, Event::Recover(node));
         }
         self.schedule_next_churn(at.0 as f64);

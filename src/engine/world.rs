@@ -89,6 +89,9 @@ pub struct World {
     scratch: Vec<u64>,
     /// Who still spreads what, for protocols that stop by themselves.
     pub(super) spreaders: Option<Spreaders>,
+    /// Set by a protocol with sends still due (Plumtree's pushes of the next round): no update
+    /// retires meanwhile, so the redundant messages of the last round are still sent and counted.
+    pub(super) hold_retirement: bool,
 }
 
 impl World {
@@ -170,8 +173,12 @@ impl World {
                 ProtocolKind::MedianCounter { .. } => {
                     Some(Spreaders::new(n, super::median::STARTING_STATE))
                 }
-                ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => None,
+                ProtocolKind::Push
+                | ProtocolKind::Pull
+                | ProtocolKind::PushPull
+                | ProtocolKind::Plumtree { .. } => None,
             },
+            hold_retirement: false,
         }
     }
 
@@ -744,6 +751,40 @@ impl World {
         spreaders.now.word(node, w) & self.top_word(node, w, 0)
     }
 
+    /// Whether `node` holds `slot` now: including what it learnt earlier in this round.
+    #[inline(always)]
+    pub(super) fn holds_now(&self, node: NodeId, slot: usize) -> bool {
+        if self.in_round {
+            self.next.has(node, slot)
+        } else {
+            self.rows.has(node, slot)
+        }
+    }
+
+    /// The update in `slot`, or [`NONE`] for a free slot.
+    pub(super) fn slot_update(&self, slot: usize) -> u32 {
+        self.slots.update.get(slot).copied().unwrap_or(NONE)
+    }
+
+    /// Every slot in flight with its update, in slot order.
+    pub(super) fn active_updates(&self, out: &mut Vec<(u32, u32)>) {
+        out.clear();
+        for (w, &bits) in self.slots.active.iter().enumerate() {
+            for_each_bit(bits, |b| {
+                let slot = w * 64 + b;
+                out.push((slot as u32, self.slots.update[slot]));
+            });
+        }
+    }
+
+    /// Counts `count` HyParView membership messages of `header` bytes each (their node lists
+    /// are not modelled in `bytes`).
+    pub(super) fn count_membership(&mut self, count: u64) {
+        self.run.messages += count;
+        self.run.messages_by_kind[MessageKind::Membership as usize] += count;
+        self.run.bytes += count * self.sizes.header;
+    }
+
     /// Whether anyone still spreads anything (at the start of the next round).
     pub fn spreading(&self) -> bool {
         self.spreaders.as_ref().is_some_and(Spreaders::any)
@@ -939,7 +980,7 @@ impl World {
         }
         // A rumor keeps spreading (and costing traffic) after everyone has it, until its
         // spreaders lose interest: retiring it earlier would cut that traffic short.
-        if self.spreading() {
+        if self.spreading() || self.hold_retirement {
             return;
         }
         let mut retiring = std::mem::take(&mut self.scratch);

@@ -491,6 +491,7 @@ pub(crate) mod tests {
                 lost: 3,
                 dropped_at_crashed: 1,
                 in_flight_at_end: 0,
+                warmup_messages: 0,
                 crashes: 1,
                 recoveries: 0,
                 stale_node_rounds: 12,

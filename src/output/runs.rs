@@ -25,7 +25,8 @@ impl Table for RunsTable<'_> {
     fn header(&self) -> Vec<&'static str> {
         let mut header = ROW_PREFIX.to_vec();
         header.extend(["nodes", "rounds", "messages"]);
-        header.extend(MessageKind::ALL.map(MessageKind::column));
+        let (first, later) = MessageKind::ALL.split_at(MessageKind::FIRST_COLUMNS);
+        header.extend(first.iter().map(|k| k.column()));
         header.extend([
             "bytes",
             "delivered",
@@ -37,6 +38,8 @@ impl Table for RunsTable<'_> {
             "stale_node_rounds",
             "alive_at_end",
         ]);
+        header.extend(later.iter().map(|k| k.column()));
+        header.push("warmup_messages");
         header
     }
 
@@ -46,7 +49,8 @@ impl Table for RunsTable<'_> {
         out.int(run.nodes)?;
         out.rounds(run.end, self.period)?;
         out.int(run.messages)?;
-        for kind in MessageKind::ALL {
+        let (first, later) = MessageKind::ALL.split_at(MessageKind::FIRST_COLUMNS);
+        for &kind in first {
             out.int(run.messages_by_kind[kind as usize])?;
         }
         for value in [
@@ -62,6 +66,10 @@ impl Table for RunsTable<'_> {
         ] {
             out.int(value)?;
         }
+        for &kind in later {
+            out.int(run.messages_by_kind[kind as usize])?;
+        }
+        out.int(run.warmup_messages)?;
         out.end_row()
     }
 }
@@ -81,9 +89,10 @@ mod tests {
             "scenario,trial,seed,nodes,rounds,messages,push_messages,pull_requests,pull_replies,\
              exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,\
              dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,\
-             alive_at_end\n\
-             baseline,0,1000,10,10,43,40,3,0,0,0,0,4096,40,3,1,0,1,0,12,9\n\
-             baseline,1,1001,10,12.346,44,41,3,0,0,0,0,4096,40,3,1,0,1,0,12,9\n"
+             alive_at_end,gossip_messages,ihave_messages,graft_messages,prune_messages,\
+             membership_messages,warmup_messages\n\
+             baseline,0,1000,10,10,43,40,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0\n\
+             baseline,1,1001,10,12.346,44,41,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0\n"
         );
     }
 }

@@ -7,7 +7,8 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use super::model::{
-    CrashTarget, ExchangeMode, GeneratedUpdates, Latency, ProtocolKind, Scenario, Timing, Workload,
+    CrashTarget, ExchangeMode, GeneratedUpdates, Latency, Overlay, ProtocolKind, Scenario, Timing,
+    Workload,
 };
 use crate::time::Time;
 
@@ -44,10 +45,27 @@ impl Display for Scenario {
                 writeln!(f, "k = {}", rules.k)?;
             }
             ProtocolKind::MedianCounter { ctr_max } => writeln!(f, "ctr_max = {ctr_max}")?,
+            ProtocolKind::Plumtree { ihave_timeout } => {
+                writeln!(f, "ihave_timeout = {ihave_timeout}")?
+            }
             ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => {}
         }
         if let Some(every) = self.protocol.anti_entropy_every {
             writeln!(f, "anti_entropy_every = {every}")?;
+        }
+
+        // Full membership, the default, prints nothing: files without overlays stay as they were.
+        if let Overlay::HyParView(p) = self.overlay {
+            writeln!(f, "\n[overlay]")?;
+            writeln!(f, "kind = \"hyparview\"")?;
+            writeln!(f, "active_size = {}", p.active_size)?;
+            writeln!(f, "passive_size = {}", p.passive_size)?;
+            writeln!(f, "arwl = {}", p.arwl)?;
+            writeln!(f, "prwl = {}", p.prwl)?;
+            writeln!(f, "shuffle_every = {}", p.shuffle_every)?;
+            writeln!(f, "shuffle_active = {}", p.shuffle_active)?;
+            writeln!(f, "shuffle_passive = {}", p.shuffle_passive)?;
+            writeln!(f, "warmup_rounds = {}", p.warmup_rounds)?;
         }
 
         writeln!(f, "\n[network]")?;
@@ -248,6 +266,15 @@ mod tests {
                 "seed=18446744073709551615",
                 "protocol.kind=pull",
             ],
+            &[
+                "protocol.kind=plumtree",
+                "protocol.ihave_timeout=3",
+                "overlay.kind=hyparview",
+                "overlay.active_size=7",
+                "overlay.prwl=0",
+                "overlay.warmup_rounds=0",
+            ],
+            &["protocol.kind=rumor", "overlay.kind=hyparview"],
         ];
         for overrides in variants {
             let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();

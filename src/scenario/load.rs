@@ -899,7 +899,7 @@ mod tests {
         assert_eq!(
             error(&doc("", "fanot = 3", ""), &[]),
             "scenarios/x.toml:5:1: unknown key `fanot` in [protocol] (expected one of `kind`, \
-             `fanout`, `timing`, `period_ms`, `jitter_ms`, `exchange`, `mode`, `termination`, `removal`, `k`, `ctr_max`, `anti_entropy_every`)"
+             `fanout`, `timing`, `period_ms`, `jitter_ms`, `exchange`, `mode`, `termination`, `removal`, `k`, `ctr_max`, `anti_entropy_every`, `ihave_timeout`)"
         );
         assert_eq!(
             error(&doc("", "fanout = \"three\"", ""), &[]),
@@ -1066,6 +1066,11 @@ mod tests {
         "workload.zipf",
         "workload.min_price",
         "workload.max_price",
+        "overlay",
+        "overlay.kind",
+        "overlay.active_size",
+        "overlay.warmup_rounds",
+        "protocol.ihave_timeout",
         "sizes",
         "sizes.header",
         "sizes.entry",

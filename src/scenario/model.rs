@@ -16,6 +16,8 @@ pub struct Scenario {
     /// The run ends at `max_rounds * period` at the latest.
     pub max_rounds: u32,
     pub protocol: Protocol,
+    /// Who may be a node's partner: everyone, or its HyParView active view.
+    pub overlay: Overlay,
     pub timing: Timing,
     /// The gossip period; in `rounds` timing, the length of one round.
     pub period: Time,
@@ -43,6 +45,14 @@ pub enum ProtocolKind {
         /// Rounds of the counter phase, and of the final phase (`ctr_max` in the paper).
         ctr_max: u32,
     },
+    /// Plumtree (Leitão, Pereira, Rodrigues 2007, "Epidemic Broadcast Trees"): eager push along
+    /// a spanning tree of the overlay, lazy IHAVE announcements on the other links, GRAFT and
+    /// PRUNE to repair and trim the tree.
+    Plumtree {
+        /// Rounds a node waits after an IHAVE for a missing update before it sends GRAFT (and
+        /// between two GRAFTs for the same update).
+        ihave_timeout: u32,
+    },
 }
 
 impl ProtocolKind {
@@ -53,6 +63,7 @@ impl ProtocolKind {
             ProtocolKind::PushPull => "push-pull",
             ProtocolKind::Rumor(_) => "rumor",
             ProtocolKind::MedianCounter { .. } => "median-counter",
+            ProtocolKind::Plumtree { .. } => "plumtree",
         }
     }
 
@@ -60,7 +71,9 @@ impl ProtocolKind {
     pub fn stops_spreading(self) -> bool {
         matches!(
             self,
-            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. }
+            ProtocolKind::Rumor(_)
+                | ProtocolKind::MedianCounter { .. }
+                | ProtocolKind::Plumtree { .. }
         )
     }
 }
@@ -114,6 +127,55 @@ pub struct Protocol {
     /// Rumor mongering or median-counter backed by a push-pull anti-entropy round every this
     /// many rounds (Demers et al. 1987, section 1.5).
     pub anti_entropy_every: Option<u32>,
+}
+
+/// The membership overlay: whom a node may pick as a partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    /// Every other node (uniform partners), the model of the analytic literature.
+    Full,
+    /// HyParView partial views (Leitão, Pereira, Rodrigues, DSN 2007): partners come from the
+    /// node's active view.
+    HyParView(HyParViewParams),
+}
+
+/// HyParView's parameters (the paper's names in brackets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HyParViewParams {
+    /// Capacity of the active view (the symmetric links used for gossip).
+    pub active_size: u32,
+    /// Capacity of the passive view (backup nodes).
+    pub passive_size: u32,
+    /// Active random walk length [ARWL]: hops a FORWARD_JOIN travels.
+    pub arwl: u32,
+    /// Passive random walk length [PRWL]: the hop at which a FORWARD_JOIN also leaves the new
+    /// node in a passive view.
+    pub prwl: u32,
+    /// A shuffle every this many rounds.
+    pub shuffle_every: u32,
+    /// Active-view entries in a shuffle [ka].
+    pub shuffle_active: u32,
+    /// Passive-view entries in a shuffle [kp].
+    pub shuffle_passive: u32,
+    /// Rounds of shuffling after the sequential joins, before the trial's time 0.
+    pub warmup_rounds: u32,
+}
+
+impl Default for HyParViewParams {
+    /// The paper's configuration for 10,000 nodes (section 5): active 5, passive 30, ARWL 6,
+    /// PRWL 3, shuffles of 3 active and 4 passive entries.
+    fn default() -> Self {
+        HyParViewParams {
+            active_size: 5,
+            passive_size: 30,
+            arwl: 6,
+            prwl: 3,
+            shuffle_every: 10,
+            shuffle_active: 3,
+            shuffle_passive: 4,
+            warmup_rounds: 50,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,6 +19,7 @@ pub struct RawScenario {
     pub trials: Option<i64>,
     pub max_rounds: Option<i64>,
     pub protocol: Option<RawProtocol>,
+    pub overlay: Option<RawOverlay>,
     pub network: Option<RawNetwork>,
     #[serde(default)]
     pub crashes: Vec<RawCrash>,
@@ -45,6 +46,21 @@ pub struct RawProtocol {
     pub k: Option<i64>,
     pub ctr_max: Option<i64>,
     pub anti_entropy_every: Option<i64>,
+    pub ihave_timeout: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOverlay {
+    pub kind: Option<String>,
+    pub active_size: Option<i64>,
+    pub passive_size: Option<i64>,
+    pub arwl: Option<i64>,
+    pub prwl: Option<i64>,
+    pub shuffle_every: Option<i64>,
+    pub shuffle_active: Option<i64>,
+    pub shuffle_passive: Option<i64>,
+    pub warmup_rounds: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -150,6 +166,17 @@ mod tests {
         period_ms = 100
         jitter_ms = 10
         exchange = "full-table"
+        ihave_timeout = 2
+        [overlay]
+        kind = "hyparview"
+        active_size = 5
+        passive_size = 30
+        arwl = 6
+        prwl = 3
+        shuffle_every = 10
+        shuffle_active = 3
+        shuffle_passive = 4
+        warmup_rounds = 20
         [network]
         loss = 0.5
         latency = { dist = "uniform", ms = 1, min_ms = 1, max_ms = 2.5, mean_ms = 3, median_ms = 4, sigma = 0.5 }

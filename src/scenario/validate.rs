@@ -7,13 +7,13 @@
 use super::display::{toml_float, toml_string};
 use super::error::{KeyPath, ScenarioError};
 use super::model::{
-    Churn, CrashPlan, CrashTarget, ExchangeMode, ExplicitUpdate, GeneratedUpdates, Latency,
-    Network, NodeId, OutputOptions, Protocol, ProtocolKind, RumorMode, RumorRules, Scenario,
-    SizeModel, Timing, Workload,
+    Churn, CrashPlan, CrashTarget, ExchangeMode, ExplicitUpdate, GeneratedUpdates, HyParViewParams,
+    Latency, Network, NodeId, OutputOptions, Overlay, Protocol, ProtocolKind, RumorMode,
+    RumorRules, Scenario, SizeModel, Timing, Workload,
 };
 use super::raw::{
-    RawChurn, RawCrash, RawLatency, RawNetwork, RawProtocol, RawScenario, RawSizes, RawUpdate,
-    RawWorkload,
+    RawChurn, RawCrash, RawLatency, RawNetwork, RawOverlay, RawProtocol, RawScenario, RawSizes,
+    RawUpdate, RawWorkload,
 };
 use crate::time::Time;
 
@@ -61,6 +61,7 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
         .protocol
         .ok_or_else(|| ScenarioError::missing("protocol"))?;
     let (protocol, timing, period_ms) = protocol_of(protocol, nodes)?;
+    let overlay = overlay_of(raw.overlay, &protocol, timing)?;
     let clock = Clock {
         period_ms: period_ms as u64,
         max_rounds: max_rounds as u64,
@@ -126,6 +127,7 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
         trials: trials as u32,
         max_rounds: max_rounds as u32,
         protocol,
+        overlay,
         timing,
         period: Time::from_millis(clock.period_ms),
         network,
@@ -176,12 +178,18 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
             ("push-pull", "push-pull"),
             ("rumor", "rumor"),
             ("median-counter", "median-counter"),
+            ("plumtree", "plumtree"),
         ],
     )?;
     let kind = spreading_rules(&raw, &table, kind, nodes)?;
     let anti_entropy_every = match raw.anti_entropy_every {
         None => None,
-        Some(_) if !kind.stops_spreading() => {
+        Some(_)
+            if !matches!(
+                kind,
+                ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. }
+            ) =>
+        {
             return Err(only_for(
                 &table,
                 "anti_entropy_every",
@@ -306,8 +314,24 @@ fn spreading_rules(
             "\"median-counter\"",
         ));
     }
+    if kind != "plumtree" && raw.ihave_timeout.is_some() {
+        return Err(only_for(
+            table,
+            "ihave_timeout",
+            raw.ihave_timeout,
+            "\"plumtree\"",
+        ));
+    }
     Ok(match kind {
         "push" => ProtocolKind::Push,
+        "plumtree" => ProtocolKind::Plumtree {
+            ihave_timeout: int_in(
+                &table.key("ihave_timeout"),
+                raw.ihave_timeout.unwrap_or(1),
+                1,
+                1_000_000,
+            )? as u32,
+        },
         "pull" => ProtocolKind::Pull,
         "push-pull" => ProtocolKind::PushPull,
         "rumor" => {
@@ -353,6 +377,96 @@ fn spreading_rules(
 pub fn default_ctr_max(nodes: i64) -> u32 {
     let ln = (nodes.max(2) as f64).ln();
     (ln.log2().ceil() as u32).max(1)
+}
+
+/// `[overlay]`: `full` (the default) or `hyparview` with its parameters. HyParView runs in
+/// rounds timing only; Plumtree needs an overlay whose links it can mark eager or lazy.
+fn overlay_of(raw: Option<RawOverlay>, protocol: &Protocol, timing: Timing) -> Result<Overlay> {
+    let table = KeyPath::from("overlay");
+    let raw = raw.unwrap_or_default();
+    let kind = choice(
+        &table.key("kind"),
+        raw.kind.as_deref().unwrap_or("full"),
+        &[("full", false), ("hyparview", true)],
+    )?;
+    let keys = [
+        ("active_size", raw.active_size),
+        ("passive_size", raw.passive_size),
+        ("arwl", raw.arwl),
+        ("prwl", raw.prwl),
+        ("shuffle_every", raw.shuffle_every),
+        ("shuffle_active", raw.shuffle_active),
+        ("shuffle_passive", raw.shuffle_passive),
+        ("warmup_rounds", raw.warmup_rounds),
+    ];
+    if !kind {
+        if let Some((key, value)) = keys.iter().find(|(_, v)| v.is_some()) {
+            return Err(only_for(&table, key, *value, "\"hyparview\""));
+        }
+        if let ProtocolKind::Plumtree { .. } = protocol.kind {
+            return Err(ScenarioError::invalid(
+                KeyPath::from("protocol").key("kind"),
+                toml_string("plumtree"),
+                "needs overlay.kind = \"hyparview\" (Plumtree marks overlay links eager or lazy)",
+            ));
+        }
+        return Ok(Overlay::Full);
+    }
+    if timing != Timing::Rounds {
+        return Err(ScenarioError::invalid(
+            table.key("kind"),
+            toml_string("hyparview"),
+            "runs in protocol.timing = \"rounds\" only",
+        ));
+    }
+    let d = HyParViewParams::default();
+    let get = |key: &str, value: Option<i64>, default: u32, min: i64, max: i64| {
+        int_in(
+            &table.key(key),
+            value.unwrap_or(i64::from(default)),
+            min,
+            max,
+        )
+        .map(|v| v as u32)
+    };
+    let active_size = get("active_size", raw.active_size, d.active_size, 1, 64)?;
+    let passive_size = get("passive_size", raw.passive_size, d.passive_size, 1, 1024)?;
+    let arwl = get("arwl", raw.arwl, d.arwl, 0, 64)?;
+    let prwl = get("prwl", raw.prwl, d.prwl, 0, i64::from(arwl))?;
+    Ok(Overlay::HyParView(HyParViewParams {
+        active_size,
+        passive_size,
+        arwl,
+        prwl,
+        shuffle_every: get(
+            "shuffle_every",
+            raw.shuffle_every,
+            d.shuffle_every,
+            1,
+            1_000_000,
+        )?,
+        shuffle_active: get(
+            "shuffle_active",
+            raw.shuffle_active,
+            d.shuffle_active.min(active_size),
+            0,
+            i64::from(active_size),
+        )?,
+        shuffle_passive: get(
+            "shuffle_passive",
+            raw.shuffle_passive,
+            d.shuffle_passive.min(passive_size),
+            0,
+            i64::from(passive_size),
+        )?,
+        warmup_rounds: get(
+            "warmup_rounds",
+            raw.warmup_rounds,
+            d.warmup_rounds,
+            0,
+            100_000,
+        )?,
+    }))
 }
 
 fn network(raw: RawNetwork) -> Result<Network> {
