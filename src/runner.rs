@@ -639,8 +639,8 @@ mod tests {
     use super::*;
     use crate::output::tests::report;
     use crate::scenario::{
-        ExchangeMode, Latency, Network, OutputOptions, Protocol, ProtocolKind, SizeModel, Timing,
-        Workload,
+        ExchangeMode, Latency, Network, OutputOptions, Overlay, Protocol, ProtocolKind, SizeModel,
+        Timing, Workload,
     };
 
     fn scenario(name: &str, trials: u32) -> Scenario {
@@ -674,6 +674,8 @@ mod tests {
                 coverage: true,
                 tables: false,
             },
+            overlay: Overlay::Full,
+            regions: None,
         }
     }
 

@@ -11,6 +11,7 @@ use crate::scenario::{ExchangeMode, ProtocolKind};
 use crate::seed::{self, Purpose};
 use crate::time::Time;
 
+use super::flood::Flood;
 use super::median::MedianCounter;
 use super::rumor::Rumor;
 use super::trial::Trial;
@@ -20,6 +21,7 @@ enum Stopping {
     None,
     Rumor(Box<Rumor>),
     MedianCounter(MedianCounter),
+    Flood(Flood),
 }
 
 /// Runs rounds until nothing is left to happen or `max_rounds`. Returns the end time.
@@ -37,6 +39,7 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         ProtocolKind::MedianCounter { ctr_max } => {
             Stopping::MedianCounter(MedianCounter::new(ctr_max))
         }
+        ProtocolKind::Flood => Stopping::Flood(Flood::new()),
         ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => Stopping::None,
     };
     let mut rounds = 0u64;
@@ -91,6 +94,11 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
                         median.contact(world, peers, transport, node, at);
                     }
                 }
+                ProtocolKind::Flood => {
+                    if let Stopping::Flood(flood) = &mut stopping {
+                        flood.forward(world, peers, transport, node, at);
+                    }
+                }
             }
         }
         // The backing anti-entropy round (Demers et al. 1987, section 1.5): every live node
@@ -98,8 +106,9 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         if anti_entropy_every.is_some_and(|every| (r + 1) % every == 0) {
             let mut lost = || transport.lost();
             for node in 0..world.nodes {
-                if world.is_up(node) {
-                    let partner = peers.one(node);
+                if world.is_up(node)
+                    && let Some(partner) = peers.one(node)
+                {
                     world.exchange_contact(node, partner, full_table, at, &mut lost);
                 }
             }
@@ -108,6 +117,7 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         match &mut stopping {
             Stopping::Rumor(rumor) => rumor.end_round(world),
             Stopping::MedianCounter(median) => median.end_round(world),
+            Stopping::Flood(flood) => flood.end_round(world),
             Stopping::None => {}
         }
         world.close_period(at);

@@ -52,7 +52,9 @@ impl MedianCounter {
         node: NodeId,
         at: Time,
     ) {
-        let partner = peers.one(node);
+        let Some(partner) = peers.one(node) else {
+            return; // No neighbour in the overlay.
+        };
         let words = world.words();
         let (a, b) = (node, partner);
         let entries = |world: &World, n: NodeId| -> u64 {

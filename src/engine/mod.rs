@@ -5,11 +5,14 @@
 
 mod bitset;
 mod event_driven;
+mod flood;
 mod lockstep;
 mod median;
 mod network;
+pub mod overlay;
 mod peers;
 pub mod queue;
+mod regions;
 mod rows;
 mod rumor;
 mod spreaders;
@@ -20,7 +23,7 @@ mod world;
 use std::sync::atomic::AtomicU64;
 
 use crate::report::TrialReport;
-use crate::scenario::{Catalog, Scenario, Timing};
+use crate::scenario::{Catalog, ProtocolKind, Scenario, Timing};
 use crate::seed;
 
 pub use workload::{PlannedUpdate, plan};
@@ -44,6 +47,7 @@ pub fn run_trial(
     } else {
         Vec::new()
     };
+    let regions = regions::reports(&state.world);
     let (updates, run, coverage) = state.world.finish(end);
     TrialReport {
         trial,
@@ -52,13 +56,14 @@ pub fn run_trial(
         run,
         coverage,
         tables,
+        regions,
     }
 }
 
 /// Bytes the engine will allocate for one trial of `scenario` (per worker thread), so the
 /// memory guard can refuse a run before it starts. An estimate from the data layout: the row
-/// matrices (twice in rounds timing), node flags, hop counts, and in async timing the timers and
-/// messages in flight.
+/// matrices (twice in rounds timing), node flags, hop counts, in async timing the timers and
+/// messages in flight, the overlay graph, and the spreading state of flooding in rounds timing.
 pub fn estimate_memory(scenario: &Scenario) -> u64 {
     let n = scenario.nodes as usize;
     let explicit = scenario.workload.explicit.len() as u64;
@@ -86,7 +91,20 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
         // A timer per node and, per node, a few messages in flight with their buffers.
         Timing::Async { .. } => n as u64 * (24 + u64::from(scenario.protocol.fanout) * 3 * 96),
     };
-    rows + flags + hops + per_update + catalog + event_driven
+    let overlay = overlay::Graph::bytes_estimate(scenario.overlay, scenario.nodes);
+    let flood = match (scenario.protocol.kind, scenario.timing) {
+        // Two spreading matrices and three bytes of counters per node and slot.
+        (ProtocolKind::Flood, Timing::Rounds) => {
+            2 * rows::RowMatrix::bytes_for(n, in_flight) + 3 * n as u64 * in_flight as u64
+        }
+        _ => 0,
+    };
+    let regions = scenario.regions.as_ref().map_or(0, |r| {
+        let count = r.regions.len() as u64;
+        // Completion times per update and region, live holders per slot and region.
+        count * (16 * updates + 8 * in_flight as u64)
+    });
+    rows + flags + hops + per_update + catalog + event_driven + overlay + flood + regions
 }
 
 #[cfg(test)]

@@ -1,56 +1,192 @@
-//! Partner choice: `fanout` distinct partners, uniform over the other `n - 1` nodes, never the
-//! node itself (full membership, the model of the analytic literature).
+//! Partner choice: `fanout` distinct partners per contact.
+//!
+//! - Full membership (the default, the model of the analytic literature): uniform over the other
+//!   `n - 1` nodes, never the node itself.
+//! - An overlay graph: uniform over the node's neighbours (out-neighbours for `k-out`); a node
+//!   with fewer than `fanout` neighbours contacts all of them, one with none contacts nobody.
+//! - Region-aware full membership (`protocol.local_bias = b`): each partner is, with
+//!   probability b, uniform over the other nodes of the node's own region, else uniform over all
+//!   other nodes. A region of one node, or one whose other nodes are all chosen already, draws
+//!   the partner from all other nodes.
+//!
+//! The membership is fixed per trial; full membership draws exactly as it always has.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::scenario::NodeId;
 
+use super::overlay::Graph;
+
+enum Membership {
+    Full,
+    Graph(Graph),
+    Regional {
+        /// First node id of each region, then `nodes`.
+        starts: Vec<NodeId>,
+        local_bias: f64,
+    },
+}
+
 pub struct PeerSampler {
     nodes: u32,
     fanout: usize,
     rng: ChaCha8Rng,
     chosen: Vec<NodeId>,
+    membership: Membership,
 }
 
 impl PeerSampler {
+    /// Full membership.
     pub fn new(nodes: u32, fanout: u32, rng: ChaCha8Rng) -> PeerSampler {
         PeerSampler {
             nodes,
             fanout: fanout as usize,
             rng,
             chosen: Vec::with_capacity(fanout as usize),
+            membership: Membership::Full,
         }
     }
 
-    /// One partner of `node`, uniform over the other nodes.
-    #[inline(always)]
-    pub fn one(&mut self, node: NodeId) -> NodeId {
-        let r = self.rng.random_range(0..self.nodes - 1);
-        if r >= node { r + 1 } else { r }
+    /// Partners come from `graph`'s neighbour lists.
+    pub fn with_graph(mut self, graph: Graph) -> PeerSampler {
+        debug_assert_eq!(graph.nodes(), self.nodes);
+        self.membership = Membership::Graph(graph);
+        self
     }
 
-    /// `fanout` distinct partners of `node`. Validation guarantees `fanout < nodes`.
+    /// Full membership with a bias toward the node's own region; `starts` is the first node of
+    /// each region followed by `nodes`. A bias of 0 is plain full membership (no coin drawn).
+    pub fn with_local_bias(mut self, starts: Vec<NodeId>, local_bias: f64) -> PeerSampler {
+        if local_bias > 0.0 {
+            debug_assert_eq!(starts.last().copied(), Some(self.nodes));
+            self.membership = Membership::Regional { starts, local_bias };
+        }
+        self
+    }
+
+    /// The overlay graph, if partners come from one.
+    pub fn graph(&self) -> Option<&Graph> {
+        match &self.membership {
+            Membership::Graph(graph) => Some(graph),
+            Membership::Full | Membership::Regional { .. } => None,
+        }
+    }
+
+    /// One partner of `node`; `None` when it has no neighbour.
+    #[inline(always)]
+    pub fn one(&mut self, node: NodeId) -> Option<NodeId> {
+        match &self.membership {
+            Membership::Full => Some(uniform_other(&mut self.rng, self.nodes, node)),
+            Membership::Graph(graph) => {
+                let neighbours = graph.neighbours(node);
+                match neighbours.len() {
+                    0 => None,
+                    len => Some(neighbours[self.rng.random_range(0..len)]),
+                }
+            }
+            Membership::Regional { starts, local_bias } => Some(regional(
+                &mut self.rng,
+                self.nodes,
+                starts,
+                *local_bias,
+                node,
+                true,
+            )),
+        }
+    }
+
+    /// `fanout` distinct partners of `node` (fewer if it has fewer neighbours). Validation
+    /// guarantees `fanout < nodes`.
     pub fn choose(&mut self, node: NodeId) -> &[NodeId] {
         self.chosen.clear();
-        if self.fanout == 1 {
-            let p = self.one(node);
-            self.chosen.push(p);
-            return &self.chosen;
-        }
-        while self.chosen.len() < self.fanout {
-            let p = self.one(node);
-            if !self.chosen.contains(&p) {
-                self.chosen.push(p);
+        match &self.membership {
+            Membership::Full => {
+                if self.fanout == 1 {
+                    let p = uniform_other(&mut self.rng, self.nodes, node);
+                    self.chosen.push(p);
+                    return &self.chosen;
+                }
+                while self.chosen.len() < self.fanout {
+                    let p = uniform_other(&mut self.rng, self.nodes, node);
+                    if !self.chosen.contains(&p) {
+                        self.chosen.push(p);
+                    }
+                }
+            }
+            Membership::Graph(graph) => {
+                let neighbours = graph.neighbours(node);
+                if neighbours.len() <= self.fanout {
+                    self.chosen.extend_from_slice(neighbours);
+                    return &self.chosen;
+                }
+                // Neighbours are distinct, so distinct indices give distinct partners.
+                while self.chosen.len() < self.fanout {
+                    let p = neighbours[self.rng.random_range(0..neighbours.len())];
+                    if !self.chosen.contains(&p) {
+                        self.chosen.push(p);
+                    }
+                }
+            }
+            Membership::Regional { starts, local_bias } => {
+                let region = region_of(starts, node);
+                let (lo, hi) = (starts[region], starts[region + 1]);
+                let mut local = 0;
+                while self.chosen.len() < self.fanout {
+                    // Once every other node of the region is chosen, the region has no one left
+                    // to offer: draw from everyone, or a bias of 1 would never finish.
+                    let room = local + 1 < hi - lo;
+                    let p = regional(&mut self.rng, self.nodes, starts, *local_bias, node, room);
+                    if !self.chosen.contains(&p) {
+                        local += u32::from((lo..hi).contains(&p));
+                        self.chosen.push(p);
+                    }
+                }
             }
         }
         &self.chosen
     }
 }
 
+/// Uniform over the nodes other than `node`.
+#[inline(always)]
+fn uniform_other(rng: &mut ChaCha8Rng, nodes: u32, node: NodeId) -> NodeId {
+    let r = rng.random_range(0..nodes - 1);
+    if r >= node { r + 1 } else { r }
+}
+
+/// The region of `node`: regions are runs of consecutive ids.
+#[inline(always)]
+pub fn region_of(starts: &[NodeId], node: NodeId) -> usize {
+    starts.partition_point(|&start| start <= node) - 1
+}
+
+/// One region-aware draw: the coin is always tossed; a local draw needs another node in the
+/// region and `room` (not all of them chosen yet), else it draws from everyone.
+#[inline(always)]
+fn regional(
+    rng: &mut ChaCha8Rng,
+    nodes: u32,
+    starts: &[NodeId],
+    local_bias: f64,
+    node: NodeId,
+    room: bool,
+) -> NodeId {
+    let local = rng.random_bool(local_bias);
+    let region = region_of(starts, node);
+    let (lo, hi) = (starts[region], starts[region + 1]);
+    if local && room && hi - lo >= 2 {
+        let r = rng.random_range(lo..hi - 1);
+        if r >= node { r + 1 } else { r }
+    } else {
+        uniform_other(rng, nodes, node)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Overlay;
     use rand::SeedableRng;
 
     #[test]
@@ -58,7 +194,7 @@ mod tests {
         let mut s = PeerSampler::new(5, 1, ChaCha8Rng::seed_from_u64(3));
         let mut counts = [0u32; 5];
         for _ in 0..40_000 {
-            counts[s.one(2) as usize] += 1;
+            counts[s.one(2).unwrap() as usize] += 1;
         }
         assert_eq!(counts[2], 0);
         for (node, &c) in counts.iter().enumerate().filter(|(n, _)| *n != 2) {
@@ -74,6 +210,54 @@ mod tests {
             let mut p = s.choose(0).to_vec();
             p.sort();
             assert_eq!(p, vec![1, 2, 3]);
+        }
+    }
+
+    #[test]
+    fn overlay_partners_are_neighbours() {
+        let graph = Graph::for_trial(Overlay::KOut { degree: 3 }, 50, 9).unwrap();
+        let mut s = PeerSampler::new(50, 2, ChaCha8Rng::seed_from_u64(2)).with_graph(graph.clone());
+        for node in 0..50 {
+            let chosen = s.choose(node).to_vec();
+            assert_eq!(chosen.len(), 2);
+            assert_ne!(chosen[0], chosen[1]);
+            assert!(chosen.iter().all(|p| graph.neighbours(node).contains(p)));
+            let one = s.one(node).unwrap();
+            assert!(graph.neighbours(node).contains(&one));
+        }
+        // A fanout at least the degree contacts every neighbour.
+        let mut s = PeerSampler::new(50, 5, ChaCha8Rng::seed_from_u64(2)).with_graph(graph.clone());
+        assert_eq!(s.choose(7), graph.neighbours(7));
+    }
+
+    #[test]
+    fn a_full_local_bias_stays_home_until_home_is_exhausted() {
+        // Regions [0, 3) and [3, 10).
+        let starts = vec![0, 3, 10];
+        let mut s = PeerSampler::new(10, 1, ChaCha8Rng::seed_from_u64(4))
+            .with_local_bias(starts.clone(), 1.0);
+        for _ in 0..1000 {
+            let p = s.one(1).unwrap();
+            assert!(p == 0 || p == 2, "{p}");
+        }
+        // Fanout 4 from a region with 2 other nodes: both of them, then 2 from elsewhere.
+        let mut s =
+            PeerSampler::new(10, 4, ChaCha8Rng::seed_from_u64(4)).with_local_bias(starts, 1.0);
+        for _ in 0..100 {
+            let mut p = s.choose(1).to_vec();
+            p.sort();
+            assert_eq!(&p[..2], &[0, 2]);
+            assert!(p[2] >= 3 && p[3] > p[2]);
+        }
+    }
+
+    #[test]
+    fn a_zero_local_bias_draws_like_full_membership() {
+        let mut plain = PeerSampler::new(100, 3, ChaCha8Rng::seed_from_u64(6));
+        let mut biased = PeerSampler::new(100, 3, ChaCha8Rng::seed_from_u64(6))
+            .with_local_bias(vec![0, 40, 100], 0.0);
+        for node in 0..100 {
+            assert_eq!(plain.choose(node), biased.choose(node));
         }
     }
 }

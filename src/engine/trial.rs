@@ -10,6 +10,7 @@ use crate::seed::{self, Purpose};
 use crate::time::Time;
 
 use super::network::Transport;
+use super::overlay::Graph;
 use super::peers::PeerSampler;
 use super::queue::{Event, EventQueue};
 use super::workload::{self, PlannedUpdate};
@@ -55,12 +56,13 @@ impl<'s> Trial<'s> {
             trial_seed,
             world,
             queue: EventQueue::for_period(period),
-            transport: Transport::new(&scenario.network, trial_seed),
-            peers: PeerSampler::new(
-                scenario.nodes,
-                scenario.protocol.fanout,
-                seed::stream(trial_seed, Purpose::PeerChoice),
-            ),
+            transport: match &scenario.regions {
+                Some(regions) => {
+                    Transport::new(&scenario.network, trial_seed).with_regions(regions)
+                }
+                None => Transport::new(&scenario.network, trial_seed),
+            },
+            peers: peer_sampler(scenario, trial_seed),
             planned,
             faults: seed::stream(trial_seed, Purpose::Faults),
             workload,
@@ -207,6 +209,25 @@ impl<'s> Trial<'s> {
             self.schedule(back, Event::Recover(node));
         }
         self.schedule_next_churn(at.0 as f64);
+    }
+}
+
+/// Partner choice for the trial: full membership, the trial's overlay graph, or region-aware.
+fn peer_sampler(scenario: &Scenario, trial_seed: u64) -> PeerSampler {
+    let peers = PeerSampler::new(
+        scenario.nodes,
+        scenario.protocol.fanout,
+        seed::stream(trial_seed, Purpose::PeerChoice),
+    );
+    if let Some(graph) = Graph::for_trial(scenario.overlay, scenario.nodes, trial_seed) {
+        return peers.with_graph(graph);
+    }
+    match &scenario.regions {
+        Some(regions) => match regions.local_bias {
+            Some(bias) => peers.with_local_bias(regions.starts(), bias),
+            None => peers,
+        },
+        None => peers,
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod atomic;
 mod coverage;
+mod regions;
 mod runs;
 mod tables;
 mod updates;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use atomic::{StagedFile, WriteError};
 pub use coverage::CoverageTable;
+pub use regions::RegionsTable;
 pub use runs::RunsTable;
 pub use tables::TablesTable;
 pub use updates::UpdatesTable;
@@ -61,10 +63,10 @@ pub fn write_table<T: Table>(table: &T, trials: &[TrialReport], out: impl Write)
 }
 
 /// Writes the CSV files of a run into `dir` (which must exist): `updates.csv`, `runs.csv` and,
-/// when the scenario asks for it, `coverage.csv`.
+/// when the scenario asks for them, `coverage.csv`, `tables.csv` and `regions.csv`.
 ///
 /// All-or-nothing: every file is first written and synced under a temporary name; only when all
-/// of them are complete are they renamed over the final names. A `coverage.csv` left by an
+/// of them are complete are they renamed over the final names. An optional file left by an
 /// earlier run of a scenario that no longer asks for it is removed, so the folder never mixes
 /// two runs. Returns the paths written, in that order.
 pub fn write_tables(
@@ -88,6 +90,13 @@ pub fn write_tables(
     if scenario.output.tables {
         staged.push(stage(dir, &tables, trials)?);
     }
+    if let Some(regions) = &scenario.regions {
+        staged.push(stage(
+            dir,
+            &RegionsTable::new(name, period, regions),
+            trials,
+        )?);
+    }
 
     let mut written = Vec::with_capacity(staged.len());
     for file in staged {
@@ -97,6 +106,7 @@ pub fn write_tables(
     for (wanted, file_name) in [
         (scenario.output.coverage, coverage.file_name()),
         (scenario.output.tables, tables.file_name()),
+        (scenario.regions.is_some(), "regions.csv"),
     ] {
         if wanted {
             continue;
@@ -177,6 +187,16 @@ impl<W: Write> CsvOut<W> {
     pub fn decimal(&mut self, num: u128, den: u128, decimals: u32) -> io::Result<()> {
         self.scratch.clear();
         push_decimal(&mut self.scratch, num, den, decimals);
+        self.flush_scratch()
+    }
+
+    /// `num / den` with a sign, see [`push_decimal`]; a value that rounds to zero prints `0`.
+    pub fn signed_decimal(&mut self, num: i128, den: u128, decimals: u32) -> io::Result<()> {
+        self.scratch.clear();
+        push_decimal(&mut self.scratch, num.unsigned_abs(), den, decimals);
+        if num < 0 && self.scratch != "0" {
+            self.scratch.insert(0, '-');
+        }
         self.flush_scratch()
     }
 
@@ -430,6 +450,7 @@ pub(crate) mod tests {
                 },
             ],
             tables: Vec::new(),
+            regions: Vec::new(),
         }
     }
 

@@ -791,6 +791,41 @@ mod tests {
             (doc("", "", "[workload]\nmin_price = 5\nmax_price = 2"), vec![], vec!["workload.min_price = 5.0: must not exceed max_price (2.0)"]),
             (doc("", "", "[workload]\nmin_price = 2000"), vec![], vec!["workload.min_price = 2000.0: must not exceed max_price (1000.0)"]),
             (doc("max_rounds = 10", "", "[workload]\nupdates = 5\nstart_round = 10"), vec![], vec!["workload.start_round = 10: must be less than max_rounds (10)"]),
+            // Overlays.
+            (doc("", "", "[overlay]\nkind = \"ring\""), vec![], vec!["overlay.kind = \"ring\": must be one of \"full\", \"k-regular\", \"k-out\", \"erdos-renyi\""]),
+            (doc("", "", "[overlay]\nkind = \"k-regular\""), vec![], vec!["missing required key `overlay.degree`"]),
+            (doc("", "", "[overlay]\nkind = \"k-regular\"\ndegree = 0"), vec![], vec!["overlay.degree = 0: must be at least 1 and less than nodes (10)"]),
+            (doc("", "", "[overlay]\nkind = \"k-out\"\ndegree = 10"), vec![], vec!["overlay.degree = 10: must be at least 1 and less than nodes (10)"]),
+            (doc("nodes = 9", "", "[overlay]\nkind = \"k-regular\"\ndegree = 3"), vec![], vec!["overlay.degree = 3: nodes x degree must be even for a regular graph, and 9 x 3 is odd"]),
+            (doc("", "", "[overlay]\ndegree = 3"), vec![], vec!["overlay.degree = 3: only applies to kind = \"k-regular\" or \"k-out\""]),
+            (doc("", "", "[overlay]\nkind = \"k-out\"\ndegree = 2\np = 0.5"), vec![], vec!["overlay.p = 0.5: only applies to kind = \"erdos-renyi\""]),
+            (doc("", "", "[overlay]\nkind = \"erdos-renyi\"\ndegree = 2"), vec![], vec!["overlay.degree = 2: only applies to kind = \"k-regular\" or \"k-out\""]),
+            (doc("", "", "[overlay]\nkind = \"erdos-renyi\""), vec![], vec!["overlay: missing one of mean_degree, p"]),
+            (doc("", "", "[overlay]\nkind = \"erdos-renyi\"\nmean_degree = 3\np = 0.5"), vec![], vec!["overlay.p = 0.5: conflicts with overlay.mean_degree = 3.0; set only one"]),
+            (doc("", "", "[overlay]\nkind = \"erdos-renyi\"\np = 0"), vec![], vec!["overlay.p = 0.0: must be a probability in (0, 1]"]),
+            (doc("", "", "[overlay]\nkind = \"erdos-renyi\"\np = nan"), vec![], vec!["overlay.p = nan: must be a probability in (0, 1]"]),
+            (doc("", "", "[overlay]\nkind = \"erdos-renyi\"\nmean_degree = 9.5"), vec![], vec!["overlay.mean_degree = 9.5: must be a finite number > 0 and at most nodes - 1 (9)"]),
+            (doc("", "", "[overlay]\nkind = \"full\"\ndegre = 3"), vec![], vec!["unknown key `degre` in [overlay]"]),
+            // Flooding.
+            (doc("", "kind = \"flood\"\nanti_entropy_every = 3", ""), vec![], vec!["protocol.anti_entropy_every = 3: only applies to kind = rumor or median-counter"]),
+            // Regions.
+            (doc("", "local_bias = 0.5", ""), vec![], vec!["protocol.local_bias = 0.5: needs [[regions]]"]),
+            (doc("", "", "[[regions]]\nname = \"eu\"\nnodes = 4\n[[regions]]\nname = \"us\"\nnodes = 5"), vec![], vec!["regions[1].nodes = 5: region sizes sum to 9 (4 + 5); they must sum to nodes (10)"]),
+            (doc("", "", "[[regions]]\nname = \"us-east\"\nnodes = 10"), vec![], vec!["regions[0].name = \"us-east\": may only contain letters, digits and '_'"]),
+            (doc("", "", "[[regions]]\nname = \"\"\nnodes = 10"), vec![], vec!["regions[0].name = \"\": must be 1 to 32 characters long"]),
+            (doc("", "", "[[regions]]\nname = \"eu\"\nnodes = 5\n[[regions]]\nname = \"eu\"\nnodes = 5"), vec![], vec!["regions[1].name = \"eu\": is already the name of regions[0]"]),
+            (doc("", "", "[[regions]]\nname = \"eu\""), vec![], vec!["missing required key `regions[0].nodes`"]),
+            (doc("", "", "[[regions]]\nnodes = 10"), vec![], vec!["missing required key `regions[0].name`"]),
+            (doc("", "", "[[regions]]\nname = \"eu\"\nnodes = 0"), vec![], vec!["regions[0].nodes = 0: must be between 1 and 10"]),
+            (doc("", "", "[[regions]]\nname = \"eu\"\nnodes = 10\nsize = 3"), vec![], vec!["unknown key `size` in regions[0]"]),
+            (doc("", "timing = \"async\"", "[region_latency]\n\"eu-us\" = { dist = \"constant\", ms = 5 }"), vec![], vec!["region_latency.eu-us = \"eu-us\": needs [[regions]] to name the regions"]),
+            (doc("", "", "[[regions]]\nname = \"eu\"\nnodes = 4\n[[regions]]\nname = \"us\"\nnodes = 6\n[region_latency]\n\"eu-us\" = { dist = \"constant\", ms = 5 }"), vec![], vec!["region_latency.eu-us = \"eu-us\": only applies to timing = \"async\""]),
+            (doc("", "timing = \"async\"", "[[regions]]\nname = \"eu\"\nnodes = 4\n[[regions]]\nname = \"us\"\nnodes = 6\n[region_latency]\n\"eu-xx\" = { dist = \"constant\", ms = 5 }"), vec![], vec!["region_latency.eu-xx = \"eu-xx\": must be two region names joined by '-', as in \"eu-eu\" (regions: \"eu\", \"us\")"]),
+            (doc("", "timing = \"async\"", "[[regions]]\nname = \"eu\"\nnodes = 4\n[[regions]]\nname = \"us\"\nnodes = 6\n[region_latency]\n\"eu-us\" = { dist = \"constant\", ms = 5 }\n\"us-eu\" = { dist = \"constant\", ms = 6 }"), vec![], vec!["region_latency.us-eu = \"us-eu\": names the same pair as region_latency.eu-us (latency is symmetric)"]),
+            (doc("", "timing = \"async\"", "[[regions]]\nname = \"eu\"\nnodes = 10\n[region_latency]\n\"eu-eu\" = { dist = \"constant\", ms = -1 }"), vec![], vec!["region_latency.eu-eu.ms = -1.0: must be a finite number >= 0"]),
+            (doc("", "timing = \"async\"", "[[regions]]\nname = \"eu\"\nnodes = 10\n[region_latency]\n\"eu-eu\" = { dist = \"constant\", mss = 1 }"), vec![], vec!["unknown key `mss` in [region_latency.eu-eu]"]),
+            (doc("", "local_bias = 0.5", "[[regions]]\nname = \"eu\"\nnodes = 10\n[overlay]\nkind = \"k-out\"\ndegree = 3"), vec![], vec!["protocol.local_bias = 0.5: only applies to overlay kind = \"full\" (this overlay is \"k-out\")"]),
+            (doc("", "local_bias = 1.5", "[[regions]]\nname = \"eu\"\nnodes = 10"), vec![], vec!["protocol.local_bias = 1.5: must be a probability in [0, 1]"]),
             // Sizes.
             (doc("", "", "[sizes]\nheader = -1"), vec![], vec!["sizes.header = -1: must not be negative"]),
             // Overrides.
@@ -852,7 +887,7 @@ mod tests {
         assert_eq!(
             error(&doc("", "fanot = 3", ""), &[]),
             "scenarios/x.toml:5:1: unknown key `fanot` in [protocol] (expected one of `kind`, \
-             `fanout`, `timing`, `period_ms`, `jitter_ms`, `exchange`, `mode`, `termination`, `removal`, `k`, `ctr_max`, `anti_entropy_every`)"
+             `fanout`, `timing`, `period_ms`, `jitter_ms`, `exchange`, `mode`, `termination`, `removal`, `k`, `ctr_max`, `anti_entropy_every`, `local_bias`)"
         );
         assert_eq!(
             error(&doc("", "fanout = \"three\"", ""), &[]),
@@ -1025,6 +1060,20 @@ mod tests {
         "sizes.digest_entry",
         "output",
         "output.coverage",
+        "protocol.local_bias",
+        "overlay",
+        "overlay.kind",
+        "overlay.degree",
+        "overlay.mean_degree",
+        "overlay.p",
+        "regions",
+        "regions.0",
+        "regions.0.name",
+        "regions.0.nodes",
+        "regions.1.nodes",
+        "region_latency",
+        "region_latency.a-b",
+        "region_latency.a-b.dist",
         "bogus",
         "protocol.bogus.deeper",
         "crashes.x",

@@ -19,7 +19,7 @@ pub use error::{KeyPath, KeySegment, Location, Origin, ScenarioError};
 pub use load::{load, parse};
 pub use model::*;
 pub use raw::{
-    RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawProtocol, RawScenario, RawSizes,
-    RawUpdate, RawWorkload,
+    RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawOverlay, RawProtocol, RawRegion,
+    RawScenario, RawSizes, RawUpdate, RawWorkload,
 };
 pub use validate::{default_ctr_max, validate};

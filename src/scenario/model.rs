@@ -25,6 +25,10 @@ pub struct Scenario {
     pub workload: Workload,
     pub sizes: SizeModel,
     pub output: OutputOptions,
+    /// Who may talk to whom: full membership unless an `[overlay]` table says otherwise.
+    pub overlay: Overlay,
+    /// Named regions, their latency matrix and region-aware partner choice, when configured.
+    pub regions: Option<Regions>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +47,9 @@ pub enum ProtocolKind {
         /// Rounds of the counter phase, and of the final phase (`ctr_max` in the paper).
         ctr_max: u32,
     },
+    /// Flooding: on first receipt a node forwards an update once to every neighbour but the
+    /// one it got it from (the baseline of Leitão, Pereira, Rodrigues 2007).
+    Flood,
 }
 
 impl ProtocolKind {
@@ -53,11 +60,21 @@ impl ProtocolKind {
             ProtocolKind::PushPull => "push-pull",
             ProtocolKind::Rumor(_) => "rumor",
             ProtocolKind::MedianCounter { .. } => "median-counter",
+            ProtocolKind::Flood => "flood",
         }
     }
 
     /// Whether nodes stop spreading an update by themselves (so a run can end with residue).
     pub fn stops_spreading(self) -> bool {
+        matches!(
+            self,
+            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. } | ProtocolKind::Flood
+        )
+    }
+
+    /// Whether the rules are defined per round only (no `async` timing, and the
+    /// `anti_entropy_every` backup applies).
+    pub fn rounds_only(self) -> bool {
         matches!(
             self,
             ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. }
@@ -244,4 +261,87 @@ pub struct OutputOptions {
     pub coverage: bool,
     /// Write tables.csv: every node's final price of every product that changed.
     pub tables: bool,
+}
+
+/// The graph partners are drawn from. Static graphs are built once per trial from the
+/// trial's overlay stream and never repaired: a crashed neighbour stays a neighbour.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Overlay {
+    /// Every node knows every other: partners are uniform over the other `n - 1` nodes.
+    Full,
+    /// A uniformly random simple `degree`-regular undirected graph.
+    KRegular { degree: u32 },
+    /// Every node picks `degree` distinct random out-neighbours; partners are drawn from them
+    /// (a directed graph).
+    KOut { degree: u32 },
+    /// G(n, p): every pair of nodes is an undirected edge with probability p.
+    ErdosRenyi(EdgeChance),
+}
+
+impl Overlay {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlay::Full => "full",
+            Overlay::KRegular { .. } => "k-regular",
+            Overlay::KOut { .. } => "k-out",
+            Overlay::ErdosRenyi(_) => "erdos-renyi",
+        }
+    }
+}
+
+/// The edge probability of an Erdős–Rényi overlay, as the user wrote it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EdgeChance {
+    /// Expected degree c: p = c / (n - 1).
+    MeanDegree(f64),
+    Probability(f64),
+}
+
+impl EdgeChance {
+    /// The edge probability over `nodes` nodes.
+    pub fn p(self, nodes: u32) -> f64 {
+        match self {
+            EdgeChance::MeanDegree(c) => (c / f64::from(nodes.max(2) - 1)).min(1.0),
+            EdgeChance::Probability(p) => p,
+        }
+    }
+}
+
+/// Nodes grouped into named regions: region `i` holds the next `regions[i].nodes` node ids, in
+/// id order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Regions {
+    pub regions: Vec<Region>,
+    /// Latency between two regions (async timing), for the pairs the file names. Each pair is
+    /// `(a, b)` with `a <= b` (region indices), sorted; other pairs use `network.latency`.
+    pub latency: Vec<RegionLatency>,
+    /// Probability that a partner is drawn from the node's own region (full membership only).
+    pub local_bias: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Region {
+    pub name: String,
+    pub nodes: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RegionLatency {
+    pub a: u32,
+    pub b: u32,
+    pub latency: Latency,
+}
+
+impl Regions {
+    /// The first node id of each region, and `nodes` at the end.
+    pub fn starts(&self) -> Vec<u32> {
+        let mut starts = Vec::with_capacity(self.regions.len() + 1);
+        let mut next = 0;
+        for region in &self.regions {
+            starts.push(next);
+            next += region.nodes;
+        }
+        starts.push(next);
+        starts
+    }
 }
