@@ -2,5 +2,6 @@
 
 mod cli;
 mod literature;
+mod overlays;
 mod rumor;
 mod support;
