@@ -100,6 +100,45 @@ fn flooding_a_6_regular_overlay_of_10000_nodes_prints_rmr_4_0006() {
     assert_eq!(rmr_column(&s, &reports), ["4.0006", "4.0006"]);
 }
 
+/// The same count per update when 70 updates of distinct products overlap (two words per
+/// row, messages carrying several updates, exceptions per update): every update still costs
+/// exactly d + (n - 1)(d - 1) copies, in both timings. With crashes the run must still end and
+/// never count more than that.
+#[test]
+fn flooding_many_overlapping_updates_counts_each_exactly() {
+    let updates: String = (0..70)
+        .map(|i| {
+            format!(
+                "[[updates]]\nproduct = \"Q{i}\"\nprice = 1.0\norigin = {}\nat_round = {}\n",
+                (i * 37) % 500,
+                i % 4
+            )
+        })
+        .collect();
+    for timing in ["rounds", "async"] {
+        for crash in ["", "[[crashes]]\nat_round = 2\nfraction = 0.2\n"] {
+            let s = scenario(&format!(
+                "name = \"many\"\nseed = 4\nnodes = 500\nmax_rounds = 100\n\
+                 [protocol]\nkind = \"flood\"\ntiming = \"{timing}\"\n\
+                 [overlay]\nkind = \"k-regular\"\ndegree = 5\n{crash}{updates}"
+            ));
+            for r in trials(&s, 3) {
+                assert!(r.run.end.0 < 50 * s.period.0, "{timing}: no end");
+                for u in &r.updates {
+                    let what = format!("{timing} {crash:?} trial {} update {}", r.trial, u.update);
+                    let full = 5 + 499 * 4;
+                    if crash.is_empty() {
+                        assert_eq!(u.final_informed, 500, "{what}");
+                        assert_eq!(u.update_messages, full, "{what}");
+                    } else {
+                        assert!(u.update_messages <= full, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Over full membership every node is everyone's neighbour: the origin sends n - 1 copies and
 /// every other node n - 2, so m = (n - 1)^2 and RMR = n - 2, exactly.
 #[test]
