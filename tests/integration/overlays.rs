@@ -434,18 +434,25 @@ coverage = false
     }
 }
 
-/// local_bias = 0 draws no coin: the run is bit-for-bit the run without it.
+/// local_bias = 0 draws no coin: the run is bit-for-bit the run without it. And regions
+/// without a bias or a latency matrix only add the region rows.
 #[test]
 fn a_local_bias_of_0_changes_nothing() {
-    let text = |bias: &str| {
+    let text = |bias: &str, regions: &str| {
         format!(
             "name = \"b\"\nseed = 3\nnodes = 1000\n[protocol]\nkind = \"push\"\nfanout = 2\n{bias}\n\
-             [[updates]]\nproduct = \"P\"\nprice = 1.0\norigin = 0\n{THREE_REGIONS}"
+             [[updates]]\nproduct = \"P\"\nprice = 1.0\norigin = 0\n{regions}"
         )
     };
-    let plain = trials(&scenario(&text("")), 3);
-    let zero = trials(&scenario(&text("local_bias = 0.0")), 3);
+    let plain = trials(&scenario(&text("", THREE_REGIONS)), 3);
+    let zero = trials(&scenario(&text("local_bias = 0.0", THREE_REGIONS)), 3);
     assert_eq!(plain, zero);
+    let mut without = trials(&scenario(&text("", "")), 3);
+    assert!(without.iter().all(|r| r.regions.is_empty()));
+    for (with, without) in plain.iter().zip(&mut without) {
+        without.regions.clone_from(&with.regions);
+        assert_eq!(with, without);
+    }
 }
 
 /// The latency matrix applies to messages between regions: with 500 ms between eu and us and
