@@ -21,6 +21,7 @@ use crate::time::Time;
 
 use super::queue::Event;
 use super::trial::Trial;
+use super::words::Words;
 
 /// A message on the wire.
 struct InFlight {
@@ -30,9 +31,9 @@ struct InFlight {
     /// Event sequence number at sending: bits of slots born later are not really carried.
     sent_seq: u64,
     /// Newest versions carried.
-    payload: Vec<u64>,
+    payload: Words,
     /// The sender's digest (pull requests, exchange opens and replies).
-    digest: Vec<u64>,
+    digest: Words,
     carries_baseline: bool,
     sender_has_baseline: bool,
 }
@@ -64,8 +65,8 @@ impl Wire {
             from,
             to,
             sent_seq,
-            payload: Vec::new(),
-            digest: Vec::new(),
+            payload: Words::default(),
+            digest: Words::default(),
             carries_baseline: false,
             sender_has_baseline: false,
         });
@@ -85,8 +86,8 @@ struct Driver<'t, 's> {
     jitter: u64,
     full_table: bool,
     /// Scratch buffers for building messages.
-    buf: Vec<u64>,
-    digest: Vec<u64>,
+    buf: Words,
+    digest: Words,
     partners: Vec<NodeId>,
 }
 
@@ -114,8 +115,8 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         timers,
         jitter,
         full_table: scenario.protocol.exchange == ExchangeMode::FullTable,
-        buf: Vec::new(),
-        digest: Vec::new(),
+        buf: Words::default(),
+        digest: Words::default(),
         partners: Vec::new(),
     };
     let mut end = horizon;
@@ -186,7 +187,7 @@ impl Driver<'_, '_> {
                 for i in 0..self.partners.len() {
                     let partner = self.partners[i];
                     let m = self.open(MessageKind::Push, node, partner);
-                    self.wire.messages[m as usize].payload.clone_from(&self.buf);
+                    self.wire.messages[m as usize].payload.copy_from(&self.buf);
                     self.trial.world.send(MessageKind::Push, entries, 0);
                     self.trial.world.count_carried(&self.buf);
                     self.transmit(m, at);
@@ -211,10 +212,10 @@ impl Driver<'_, '_> {
                     let partner = self.partners[i];
                     let m = self.open(opening, node, partner);
                     let msg = &mut self.wire.messages[m as usize];
-                    msg.digest.clone_from(&self.digest);
+                    msg.digest.copy_from(&self.digest);
                     msg.sender_has_baseline = has_baseline;
                     if full {
-                        msg.payload.clone_from(&self.buf);
+                        msg.payload.copy_from(&self.buf);
                         msg.carries_baseline = has_baseline;
                         self.trial.world.send(opening, table, 0);
                         self.trial.world.count_carried(&self.buf);
@@ -235,14 +236,18 @@ impl Driver<'_, '_> {
             return;
         };
         let origin = report.origin;
-        let mut payload = vec![0u64; world.words()];
-        payload[slot / 64] |= 1 << (slot % 64);
+        let mut payload = Words::default();
+        payload.resize(world.words());
+        payload.set(slot / 64, 1 << (slot % 64));
         self.flood_from(origin, None, &payload, at);
     }
 
     /// `node` sends `payload` to each of its neighbours but `except`.
-    fn flood_from(&mut self, node: NodeId, except: Option<NodeId>, payload: &[u64], at: Time) {
-        let entries: u64 = payload.iter().map(|w| u64::from(w.count_ones())).sum();
+    fn flood_from(&mut self, node: NodeId, except: Option<NodeId>, payload: &Words, at: Time) {
+        let entries: u64 = payload
+            .iter()
+            .map(|(_, bits)| u64::from(bits.count_ones()))
+            .sum();
         self.partners.clear();
         match self.trial.peers.graph() {
             Some(graph) => self.partners.extend_from_slice(graph.neighbours(node)),
@@ -256,9 +261,7 @@ impl Driver<'_, '_> {
                 continue;
             }
             let m = self.open(MessageKind::Push, node, to);
-            self.wire.messages[m as usize]
-                .payload
-                .extend_from_slice(payload);
+            self.wire.messages[m as usize].payload.copy_from(payload);
             self.trial.world.send(MessageKind::Push, entries, 0);
             self.trial.world.count_carried(payload);
             self.transmit(m, at);
@@ -312,11 +315,14 @@ impl Driver<'_, '_> {
         match kind {
             MessageKind::Push if self.trial.scenario.protocol.kind == ProtocolKind::Flood => {
                 // What `to` did not hold before this copy it forwards now, to all but `from`.
+                let words = world.words();
                 self.buf.clear();
-                self.buf
-                    .extend((0..payload.len()).map(|w| payload[w] & !world.held_word(to, w)));
+                self.buf.resize(words);
+                for w in 0..words {
+                    self.buf.set(w, payload.get(w) & !world.held_word(to, w));
+                }
                 world.deliver(to, from, &payload, at);
-                if self.buf.iter().any(|&w| w != 0) {
+                if self.buf.iter().any(|(_, bits)| bits != 0) {
                     let fresh = std::mem::take(&mut self.buf);
                     self.flood_from(to, Some(from), &fresh, at);
                     self.buf = fresh;
@@ -347,7 +353,7 @@ impl Driver<'_, '_> {
                     reply.carries_baseline = has_baseline;
                     world.send(reply_kind, table, 0);
                 } else {
-                    let mut entries = world.top(to, |w| digest[w], &mut reply.payload);
+                    let mut entries = world.top(to, |w| digest.get(w), &mut reply.payload);
                     reply.carries_baseline = has_baseline && !sender_has_baseline;
                     if reply.carries_baseline {
                         entries += world.catalog_len();
@@ -368,7 +374,7 @@ impl Driver<'_, '_> {
                 if !self.full_table {
                     world.mask_stale(&mut digest, sent_seq);
                     let has_baseline = world.has_baseline(to);
-                    let mut entries = world.top(to, |w| digest[w], &mut self.buf);
+                    let mut entries = world.top(to, |w| digest.get(w), &mut self.buf);
                     let baseline = has_baseline && !sender_has_baseline;
                     if baseline {
                         entries += world.catalog_len();
@@ -377,7 +383,7 @@ impl Driver<'_, '_> {
                         let c = self.open(MessageKind::ExchangeClose, to, from);
                         let world = &mut self.trial.world;
                         let close = &mut self.wire.messages[c as usize];
-                        close.payload.clone_from(&self.buf);
+                        close.payload.copy_from(&self.buf);
                         close.carries_baseline = baseline;
                         world.send(MessageKind::ExchangeClose, entries, 0);
                         world.count_carried(&self.buf);

@@ -13,121 +13,51 @@ use crate::time::Time;
 
 use super::flood::Flood;
 use super::median::MedianCounter;
+use super::peers::PeerSampler;
 use super::rumor::Rumor;
 use super::trial::Trial;
+use super::world::World;
 
 /// The per-round rules of the protocols whose nodes stop spreading by themselves.
-enum Stopping {
+pub enum Stopping {
     None,
     Rumor(Box<Rumor>),
     MedianCounter(MedianCounter),
     Flood(Flood),
 }
 
+impl Stopping {
+    pub fn new(trial: &Trial) -> Stopping {
+        match trial.scenario.protocol.kind {
+            ProtocolKind::Rumor(rules) => Stopping::Rumor(Box::new(Rumor::new(
+                rules,
+                seed::stream(trial.trial_seed, Purpose::Protocol),
+            ))),
+            ProtocolKind::MedianCounter { ctr_max } => {
+                Stopping::MedianCounter(MedianCounter::new(ctr_max))
+            }
+            ProtocolKind::Flood => Stopping::Flood(Flood::new()),
+            ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => Stopping::None,
+        }
+    }
+}
+
 /// Runs rounds until nothing is left to happen or `max_rounds`. Returns the end time.
 pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
-    let scenario = trial.scenario;
-    let period = scenario.period;
-    let kind = scenario.protocol.kind;
-    let full_table = scenario.protocol.exchange == ExchangeMode::FullTable;
-    let anti_entropy_every = scenario.protocol.anti_entropy_every.map(u64::from);
-    let mut stopping = match kind {
-        ProtocolKind::Rumor(rules) => Stopping::Rumor(Box::new(Rumor::new(
-            rules,
-            seed::stream(trial.trial_seed, Purpose::Protocol),
-        ))),
-        ProtocolKind::MedianCounter { ctr_max } => {
-            Stopping::MedianCounter(MedianCounter::new(ctr_max))
-        }
-        ProtocolKind::Flood => Stopping::Flood(Flood::new()),
-        ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => Stopping::None,
-    };
+    let period = trial.scenario.period;
+    let stops_spreading = trial.scenario.protocol.kind.stops_spreading();
+    let backed = trial.scenario.protocol.anti_entropy_every.is_some();
+    let mut stopping = Stopping::new(trial);
     let mut rounds = 0u64;
-    for r in 0..u64::from(scenario.max_rounds) {
-        let start = Time(r * period.0);
-        while let Some(t) = trial.queue.peek_time() {
-            if t > start {
-                break;
-            }
-            let (t, event) = trial.queue.pop().expect("peeked");
-            trial.handle_scheduled(event, t);
-        }
-        let at = start + period;
-        let Trial {
-            world,
-            peers,
-            transport,
-            ..
-        } = trial;
-        world.begin_round();
-        for node in 0..world.nodes {
-            if !world.is_up(node) {
-                continue;
-            }
-            match kind {
-                ProtocolKind::Push => {
-                    // A node with nothing in flight has nothing to push and draws no partner.
-                    if world.holds_any(node) {
-                        for &partner in peers.choose(node) {
-                            world.push_contact(node, partner, at, &mut || transport.lost());
-                        }
-                    }
-                }
-                ProtocolKind::Pull => {
-                    for &partner in peers.choose(node) {
-                        world.pull_contact(node, partner, at, &mut || transport.lost());
-                    }
-                }
-                ProtocolKind::PushPull => {
-                    for &partner in peers.choose(node) {
-                        let mut lost = || transport.lost();
-                        world.exchange_contact(node, partner, full_table, at, &mut lost);
-                    }
-                }
-                ProtocolKind::Rumor(_) => {
-                    if let Stopping::Rumor(rumor) = &mut stopping {
-                        rumor.contacts(world, peers, transport, node, at);
-                    }
-                }
-                ProtocolKind::MedianCounter { .. } => {
-                    if let Stopping::MedianCounter(median) = &mut stopping {
-                        median.contact(world, peers, transport, node, at);
-                    }
-                }
-                ProtocolKind::Flood => {
-                    if let Stopping::Flood(flood) = &mut stopping {
-                        flood.forward(world, peers, transport, node, at);
-                    }
-                }
-            }
-        }
-        // The backing anti-entropy round (Demers et al. 1987, section 1.5): every live node
-        // also runs one digest exchange with a random partner.
-        if anti_entropy_every.is_some_and(|every| (r + 1) % every == 0) {
-            let mut lost = || transport.lost();
-            for node in 0..world.nodes {
-                if world.is_up(node)
-                    && let Some(partner) = peers.one(node)
-                {
-                    world.exchange_contact(node, partner, full_table, at, &mut lost);
-                }
-            }
-        }
-        world.end_round();
-        match &mut stopping {
-            Stopping::Rumor(rumor) => rumor.end_round(world),
-            Stopping::MedianCounter(median) => median.end_round(world),
-            Stopping::Flood(flood) => flood.end_round(world),
-            Stopping::None => {}
-        }
-        world.close_period(at);
+    for r in 0..u64::from(trial.scenario.max_rounds) {
+        round(trial, &mut stopping, r);
         rounds = r + 1;
         progress.fetch_add(1, Ordering::Relaxed);
         // Nothing left to spread (or nobody left to spread it) and nothing left to happen.
         let world = &trial.world;
-        let settled = if kind.stops_spreading() {
+        let settled = if stops_spreading {
             // Rumors may die out before everyone has the update: that residue is the result.
-            !world.spreading() && (anti_entropy_every.is_none() || world.quiescent())
+            !world.spreading() && (!backed || world.quiescent())
         } else {
             world.quiescent()
         };
@@ -136,4 +66,126 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         }
     }
     Time(rounds * period.0)
+}
+
+/// Round `r`: the happenings due at its start, every live node's contacts, then the
+/// end-of-round bookkeeping.
+pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
+    let scenario = trial.scenario;
+    let period = scenario.period;
+    let kind = scenario.protocol.kind;
+    let full_table = scenario.protocol.exchange == ExchangeMode::FullTable;
+    let start = Time(r * period.0);
+    while let Some(t) = trial.queue.peek_time() {
+        if t > start {
+            break;
+        }
+        let (t, event) = trial.queue.pop().expect("peeked");
+        trial.handle_scheduled(event, t);
+    }
+    let at = start + period;
+    let Trial {
+        world,
+        peers,
+        transport,
+        ..
+    } = trial;
+    world.begin_round();
+    match stopping {
+        Stopping::None => {
+            let mut lost = || transport.lost();
+            if world.one_word_rows() {
+                contacts::<false>(world, peers, kind, full_table, at, &mut lost);
+            } else {
+                contacts::<true>(world, peers, kind, full_table, at, &mut lost);
+            }
+        }
+        Stopping::Rumor(rumor) => {
+            for node in 0..world.nodes {
+                if world.is_up(node) {
+                    rumor.contacts(world, peers, transport, node, at);
+                }
+            }
+        }
+        Stopping::MedianCounter(median) => {
+            for node in 0..world.nodes {
+                if world.is_up(node) {
+                    median.contact(world, peers, transport, node, at);
+                }
+            }
+        }
+        Stopping::Flood(flood) => {
+            for node in 0..world.nodes {
+                if world.is_up(node) {
+                    flood.forward(world, peers, transport, node, at);
+                }
+            }
+        }
+    }
+    // The backing anti-entropy round (Demers et al. 1987, section 1.5): every live node also
+    // runs one digest exchange with a random partner.
+    let every = scenario.protocol.anti_entropy_every.map(u64::from);
+    if every.is_some_and(|every| (r + 1).is_multiple_of(every)) {
+        let mut lost = || transport.lost();
+        for node in 0..world.nodes {
+            if world.is_up(node)
+                && let Some(partner) = peers.one(node)
+            {
+                if world.one_word_rows() {
+                    world.exchange_contact::<false>(node, partner, full_table, at, &mut lost);
+                } else {
+                    world.exchange_contact::<true>(node, partner, full_table, at, &mut lost);
+                }
+            }
+        }
+    }
+    world.end_round();
+    match stopping {
+        Stopping::Rumor(rumor) => rumor.end_round(world),
+        Stopping::MedianCounter(median) => median.end_round(world),
+        Stopping::Flood(flood) => flood.end_round(world),
+        Stopping::None => {}
+    }
+    world.close_period(at);
+}
+
+/// Every live node's contacts of one round, in id order. `WIDE`: rows span more than one word
+/// (more than 64 updates in flight); the one-word case is compiled separately because it is
+/// the common one and its word loops disappear.
+fn contacts<const WIDE: bool>(
+    world: &mut World,
+    peers: &mut PeerSampler,
+    kind: ProtocolKind,
+    full_table: bool,
+    at: Time,
+    lost: &mut impl FnMut() -> bool,
+) {
+    for node in 0..world.nodes {
+        if !world.is_up(node) {
+            continue;
+        }
+        match kind {
+            ProtocolKind::Push => {
+                // A node with nothing in flight has nothing to push and draws no partner.
+                if world.holds_any_in::<WIDE>(node) {
+                    for &partner in peers.choose(node) {
+                        world.push_contact::<WIDE>(node, partner, at, lost);
+                    }
+                }
+            }
+            ProtocolKind::Pull => {
+                for &partner in peers.choose(node) {
+                    world.pull_contact::<WIDE>(node, partner, at, lost);
+                }
+            }
+            ProtocolKind::PushPull => {
+                for &partner in peers.choose(node) {
+                    world.exchange_contact::<WIDE>(node, partner, full_table, at, lost);
+                }
+            }
+            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. } | ProtocolKind::Flood => {
+                unreachable!("protocols that stop spreading have their own contacts")
+            }
+        }
+    }
 }

@@ -3,6 +3,8 @@
 //! `rounds` timing is driven by [`lockstep`], `async` timing by [`event_driven`]; both share the
 //! [`world`] (who holds what, every counter) and the scheduled happenings of [`trial`].
 
+#[doc(hidden)]
+pub mod bench;
 mod bitset;
 mod event_driven;
 mod flood;
@@ -17,6 +19,7 @@ mod rows;
 mod rumor;
 mod spreaders;
 mod trial;
+mod words;
 mod workload;
 mod world;
 

@@ -28,6 +28,7 @@ use super::bitset::NodeSet;
 use super::regions::RegionTally;
 use super::rows::{RowMatrix, for_each_bit};
 use super::spreaders::Spreaders;
+use super::words::Words;
 use super::workload::PlannedUpdate;
 
 pub const NONE: u32 = u32::MAX;
@@ -207,7 +208,30 @@ impl World {
     /// Whether `node` (as of the start of the round, when staged) holds any update in flight.
     #[inline(always)]
     pub fn holds_any(&self, node: NodeId) -> bool {
-        (0..self.rows.words_per_row()).any(|w| self.rows.word(node, w) != 0)
+        self.holds_any_in::<true>(node)
+    }
+
+    #[inline(always)]
+    pub fn holds_any_in<const WIDE: bool>(&self, node: NodeId) -> bool {
+        (0..self.row_words::<WIDE>()).any(|w| self.rows.word(node, w) != 0)
+    }
+
+    /// Whether a row fits in one word (at most 64 updates in flight, the common case): rounds
+    /// run a specialisation of the contacts for it, with `WIDE = false`.
+    pub fn one_word_rows(&self) -> bool {
+        self.rows.words_per_row() == 1
+    }
+
+    /// Words per row as the compiler sees them: the constant 1 when not `WIDE`, so the word
+    /// loops of the one-word specialisation vanish.
+    #[inline(always)]
+    fn row_words<const WIDE: bool>(&self) -> usize {
+        if WIDE {
+            self.rows.words_per_row()
+        } else {
+            debug_assert_eq!(self.rows.words_per_row(), 1);
+            1
+        }
     }
 
     // ---- slots and injection ---------------------------------------------------------------
@@ -338,8 +362,8 @@ impl World {
 
     /// Delivers `payload` (the newest versions a message carries, one bit per slot) from `sender`
     /// to `recipient` at `at`: fresh bits are learnt, known ones count as duplicates.
-    pub fn deliver(&mut self, recipient: NodeId, sender: NodeId, payload: &[u64], at: Time) {
-        for (w, &bits) in payload.iter().enumerate() {
+    pub fn deliver(&mut self, recipient: NodeId, sender: NodeId, payload: &Words, at: Time) {
+        for (w, bits) in payload.iter() {
             self.deliver_word(recipient, sender, w, bits, at);
         }
     }
@@ -380,14 +404,14 @@ impl World {
     /// Fills `out` with the newest versions `node` holds (as of the round start when staged),
     /// minus what `minus(w)` says the other side holds. Returns the number of entries.
     #[inline]
-    pub fn top(&self, node: NodeId, minus: impl Fn(usize) -> u64, out: &mut Vec<u64>) -> u64 {
+    pub fn top(&self, node: NodeId, minus: impl Fn(usize) -> u64, out: &mut Words) -> u64 {
         let words = self.rows.words_per_row();
-        out.resize(words, 0);
+        out.resize(words);
         let mut entries = 0;
-        for (w, slot_word) in out.iter_mut().enumerate() {
+        for w in 0..words {
             let bits = self.top_word(node, w, minus(w));
-            entries += u64::from(bits.count_ones());
-            *slot_word = bits;
+            entries += entry_count(bits);
+            out.set(w, bits);
         }
         entries
     }
@@ -408,32 +432,33 @@ impl World {
     }
 
     /// `node`'s digest: one bit per update in flight that it holds.
-    pub fn digest(&self, node: NodeId, out: &mut Vec<u64>) {
+    pub fn digest(&self, node: NodeId, out: &mut Words) {
         let words = self.rows.words_per_row();
-        out.resize(words, 0);
-        for (w, word) in out.iter_mut().enumerate() {
-            *word = self.rows.word(node, w) & self.slots.active[w];
+        out.resize(words);
+        for w in 0..words {
+            out.set(w, self.rows.word(node, w) & self.slots.active[w]);
         }
     }
 
     /// Clears the bits of a message sent at event sequence `sent_seq` whose slot has since
     /// retired or been reused by a later update.
-    pub fn mask_stale(&self, bits: &mut Vec<u64>, sent_seq: u64) {
-        bits.resize(self.rows.words_per_row(), 0);
-        for (w, word) in bits.iter_mut().enumerate() {
-            let mut keep = *word & self.slots.active.get(w).copied().unwrap_or(0);
+    pub fn mask_stale(&self, bits: &mut Words, sent_seq: u64) {
+        let words = self.rows.words_per_row();
+        bits.resize(words);
+        for w in 0..words {
+            let mut keep = bits.get(w) & self.slots.active.get(w).copied().unwrap_or(0);
             for_each_bit(keep, |b| {
                 if self.slots.born_seq[w * 64 + b] > sent_seq {
                     keep &= !(1u64 << b);
                 }
             });
-            *word = keep;
+            bits.set(w, keep);
         }
     }
 
     /// Counts one message against every update whose bit `payload` carries.
-    pub fn count_carried(&mut self, payload: &[u64]) {
-        for (w, &bits) in payload.iter().enumerate() {
+    pub fn count_carried(&mut self, payload: &Words) {
+        for (w, bits) in payload.iter() {
             self.count_carried_word(w, bits);
         }
     }
@@ -449,11 +474,16 @@ impl World {
     /// Entries in `node`'s digest or table: the whole catalog when it holds the baseline, else
     /// the updates in flight it has learnt since it lost its table.
     pub fn table_entries(&self, node: NodeId) -> u64 {
+        self.table_entries_in::<true>(node)
+    }
+
+    #[inline(always)]
+    fn table_entries_in<const WIDE: bool>(&self, node: NodeId) -> u64 {
         if self.has_baseline.contains(node) {
             self.catalog_len
         } else {
             let mut count = 0;
-            for w in 0..self.rows.words_per_row() {
+            for w in 0..self.row_words::<WIDE>() {
                 count += u64::from((self.rows.word(node, w) & self.slots.active[w]).count_ones());
             }
             count
@@ -503,88 +533,109 @@ impl World {
 
     // ---- contacts in rounds timing: every message of a contact happens within the round -------
     //
-    // A message's payload is never materialised: within a staged round `rows` does not change,
-    // so "the newest versions `sender` holds, minus what `minus_of` held at the start of the
-    // round" can be recomputed word by word when it is counted and again when it is delivered.
-    // With one word per row (up to 64 updates in flight, the common case) a contact is then a
-    // handful of word operations with no buffer at all.
+    // A message's payload is never materialised in a buffer: within a staged round `rows` does
+    // not change, so "the newest versions `sender` holds, minus what `minus_of` held at the start
+    // of the round" can be recomputed word by word when it is counted and again when it is
+    // delivered. Word 0 is computed once and kept in the `Staged` value, so with one word per
+    // row (up to 64 updates in flight, the common case, compiled with `WIDE = false`) a message
+    // is one word computed once and no loop at all.
 
-    /// Word `w` of the payload `sender` sends to `minus_of` (or to anyone, when `None`).
+    /// The payload `sender` sends to `minus_of` (to anyone, when `None`).
     #[inline(always)]
-    fn staged_payload_word(&self, sender: NodeId, minus_of: Option<NodeId>, w: usize) -> u64 {
+    fn staged(&self, sender: NodeId, minus_of: Option<NodeId>) -> Staged {
+        Staged {
+            sender,
+            minus_of,
+            first: self.staged_word_at(sender, minus_of, 0),
+        }
+    }
+
+    #[inline(always)]
+    fn staged_word_at(&self, sender: NodeId, minus_of: Option<NodeId>, w: usize) -> u64 {
         let minus = minus_of.map_or(0, |other| self.rows.word(other, w));
         self.top_word(sender, w, minus)
     }
 
-    /// Counts one message carrying the staged payload against every update in it. Returns the
-    /// number of entries it carries.
     #[inline(always)]
-    fn carry_staged(&mut self, sender: NodeId, minus_of: Option<NodeId>) -> u64 {
-        let mut entries = 0;
-        for w in 0..self.rows.words_per_row() {
-            let bits = self.staged_payload_word(sender, minus_of, w);
-            entries += u64::from(bits.count_ones());
+    fn staged_word(&self, payload: &Staged, w: usize) -> u64 {
+        if w == 0 {
+            payload.first
+        } else {
+            self.staged_word_at(payload.sender, payload.minus_of, w)
+        }
+    }
+
+    /// Entries the payload carries.
+    #[inline(always)]
+    fn staged_entries<const WIDE: bool>(&self, payload: &Staged) -> u64 {
+        let mut entries = entry_count(payload.first);
+        for w in 1..self.row_words::<WIDE>() {
+            entries += entry_count(self.staged_word(payload, w));
+        }
+        entries
+    }
+
+    /// Counts one message carrying `payload` against every update in it.
+    #[inline(always)]
+    fn carry_staged<const WIDE: bool>(&mut self, payload: &Staged) {
+        for w in 0..self.row_words::<WIDE>() {
+            let bits = self.staged_word(payload, w);
             self.count_carried_word(w, bits);
         }
-        entries
     }
 
-    /// Delivers the staged payload to `to` (see [`World::deliver`]).
+    /// Delivers `payload` to `to` (see [`World::deliver`]).
     #[inline(always)]
-    fn deliver_staged(&mut self, to: NodeId, sender: NodeId, minus_of: Option<NodeId>, at: Time) {
-        for w in 0..self.rows.words_per_row() {
-            let bits = self.staged_payload_word(sender, minus_of, w);
-            self.deliver_word(to, sender, w, bits, at);
+    fn deliver_staged<const WIDE: bool>(&mut self, to: NodeId, payload: &Staged, at: Time) {
+        for w in 0..self.row_words::<WIDE>() {
+            let bits = self.staged_word(payload, w);
+            self.deliver_word(to, payload.sender, w, bits, at);
         }
-    }
-
-    /// Entries of the staged payload without counting it (push decides on them first).
-    #[inline(always)]
-    fn staged_entries(&self, sender: NodeId, minus_of: Option<NodeId>) -> u64 {
-        let mut entries = 0;
-        for w in 0..self.rows.words_per_row() {
-            entries += u64::from(self.staged_payload_word(sender, minus_of, w).count_ones());
-        }
-        entries
     }
 
     /// Push: `from` sends the newest versions it holds to `to`.
     #[inline]
-    pub fn push_contact(
+    pub fn push_contact<const WIDE: bool>(
         &mut self,
         from: NodeId,
         to: NodeId,
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) {
-        if self.staged_entries(from, None) > 0 {
-            let entries = self.carry_staged(from, None);
+        let payload = self.staged(from, None);
+        let entries = self.staged_entries::<WIDE>(&payload);
+        if entries > 0 {
             self.send(MessageKind::Push, entries, 0);
+            self.carry_staged::<WIDE>(&payload);
             if self.arrives(to, lost()) {
-                self.deliver_staged(to, from, None, at);
+                self.deliver_staged::<WIDE>(to, &payload, at);
             }
         }
     }
 
     /// Pull: `from` sends its digest to `to`, which replies with what `from` lacks.
     #[inline]
-    pub fn pull_contact(
+    pub fn pull_contact<const WIDE: bool>(
         &mut self,
         from: NodeId,
         to: NodeId,
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) {
-        self.send(MessageKind::PullRequest, 0, self.table_entries(from));
+        self.send(
+            MessageKind::PullRequest,
+            0,
+            self.table_entries_in::<WIDE>(from),
+        );
         if self.arrives(to, lost()) {
-            self.reply_with_missing(to, from, MessageKind::PullReply, 0, at, lost);
+            self.reply_with_missing::<WIDE>(to, from, MessageKind::PullReply, 0, at, lost);
         }
     }
 
     /// `responder` sends `requester` the entries it lacks (per the requester's start-of-round
     /// digest), plus the baseline if the requester lost it. Returns whether the reply arrived.
     #[inline(always)]
-    fn reply_with_missing(
+    fn reply_with_missing<const WIDE: bool>(
         &mut self,
         responder: NodeId,
         requester: NodeId,
@@ -593,25 +644,27 @@ impl World {
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) -> bool {
-        let mut entries = self.carry_staged(responder, Some(requester));
+        let payload = self.staged(responder, Some(requester));
+        let mut entries = self.staged_entries::<WIDE>(&payload);
         let baseline = !self.has_baseline(requester) && self.has_baseline(responder);
         if baseline {
             entries += self.catalog_len;
         }
         self.send(kind, entries, digest_entries);
+        self.carry_staged::<WIDE>(&payload);
         let arrived = self.arrives(requester, lost());
         if arrived {
             if baseline {
                 self.grant_baseline(requester);
             }
-            self.deliver_staged(requester, responder, Some(requester), at);
+            self.deliver_staged::<WIDE>(requester, &payload, at);
         }
         arrived
     }
 
     /// Anti-entropy between `from` (initiator) and `to`.
     #[inline]
-    pub fn exchange_contact(
+    pub fn exchange_contact<const WIDE: bool>(
         &mut self,
         from: NodeId,
         to: NodeId,
@@ -621,38 +674,53 @@ impl World {
     ) {
         if full_table {
             // Each side ships its whole table; the receiver keeps what is newer.
-            if self.ship_table(from, to, MessageKind::ExchangeOpen, at, lost) {
-                self.ship_table(to, from, MessageKind::ExchangeReply, at, lost);
+            if self.ship_table::<WIDE>(from, to, MessageKind::ExchangeOpen, at, lost) {
+                self.ship_table::<WIDE>(to, from, MessageKind::ExchangeReply, at, lost);
             }
             return;
         }
         // Digest mode: open with a digest, reply with the initiator's missing entries and the
         // responder's digest, close with the responder's missing entries (only if any).
-        self.send(MessageKind::ExchangeOpen, 0, self.table_entries(from));
+        self.send(
+            MessageKind::ExchangeOpen,
+            0,
+            self.table_entries_in::<WIDE>(from),
+        );
         if !self.arrives(to, lost()) {
             return;
         }
-        let to_digest = self.table_entries(to);
-        if !self.reply_with_missing(to, from, MessageKind::ExchangeReply, to_digest, at, lost) {
+        let to_digest = self.table_entries_in::<WIDE>(to);
+        if !self.reply_with_missing::<WIDE>(
+            to,
+            from,
+            MessageKind::ExchangeReply,
+            to_digest,
+            at,
+            lost,
+        ) {
             return;
         }
+        let payload = self.staged(from, Some(to));
+        let mut entries = self.staged_entries::<WIDE>(&payload);
         let baseline = !self.has_baseline(to) && self.has_baseline(from);
-        let baseline_entries = if baseline { self.catalog_len } else { 0 };
-        if baseline_entries + self.staged_entries(from, Some(to)) > 0 {
-            let entries = self.carry_staged(from, Some(to)) + baseline_entries;
+        if baseline {
+            entries += self.catalog_len;
+        }
+        if entries > 0 {
             self.send(MessageKind::ExchangeClose, entries, 0);
+            self.carry_staged::<WIDE>(&payload);
             if self.arrives(to, lost()) {
                 if baseline {
                     self.grant_baseline(to);
                 }
-                self.deliver_staged(to, from, Some(to), at);
+                self.deliver_staged::<WIDE>(to, &payload, at);
             }
         }
     }
 
     /// `from` ships its whole table to `to`. Returns whether it arrived.
     #[inline(always)]
-    fn ship_table(
+    fn ship_table<const WIDE: bool>(
         &mut self,
         from: NodeId,
         to: NodeId,
@@ -660,14 +728,15 @@ impl World {
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) -> bool {
-        self.carry_staged(from, None);
-        self.send(kind, self.table_entries(from), 0);
+        let payload = self.staged(from, None);
+        self.send(kind, self.table_entries_in::<WIDE>(from), 0);
+        self.carry_staged::<WIDE>(&payload);
         let arrived = self.arrives(to, lost());
         if arrived {
             if self.has_baseline(from) {
                 self.grant_baseline(to);
             }
-            self.deliver_staged(to, from, None, at);
+            self.deliver_staged::<WIDE>(to, &payload, at);
         }
         arrived
     }
@@ -1049,6 +1118,26 @@ impl World {
     fn active_slot_of(&self, update: usize) -> Option<usize> {
         (0..self.slots.update.len())
             .find(|&s| self.slots.update[s] == update as u32 && get_bit(&self.slots.active, s))
+    }
+}
+
+/// The payload of one message of a rounds contact (see "contacts in rounds timing").
+#[derive(Clone, Copy)]
+struct Staged {
+    sender: NodeId,
+    minus_of: Option<NodeId>,
+    /// Word 0 of the payload, computed once.
+    first: u64,
+}
+
+/// Entries in a payload word. Without a `popcnt` target feature `count_ones` is a dozen
+/// instructions, and in the common case a word holds no bit or one (one update in flight).
+#[inline(always)]
+fn entry_count(bits: u64) -> u64 {
+    if bits & bits.wrapping_sub(1) == 0 {
+        u64::from(bits != 0)
+    } else {
+        u64::from(bits.count_ones())
     }
 }
 
