@@ -54,6 +54,7 @@ fn scenario(nodes: u32) -> Scenario {
             coverage: false,
             tables: false,
         },
+        regions: None,
     }
 }
 

@@ -161,4 +161,19 @@ pub struct TrialReport {
     pub coverage: Vec<CoverageSample>,
     /// Every node's final price table, when the scenario asks for it (`output.tables`).
     pub tables: Vec<TableEntry>,
+    /// Completion of every update in every region, when the scenario has regions.
+    pub regions: Vec<RegionReport>,
+}
+
+/// The fate of one update in one region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionReport {
+    pub update: u32,
+    /// Index into the scenario's regions.
+    pub region: u32,
+    /// First time at which every live node of the region held it.
+    pub reached_all: Option<Time>,
+    /// Live nodes of the region holding it, and live nodes of the region, at the end.
+    pub final_informed: u64,
+    pub final_alive: u64,
 }

@@ -1163,6 +1163,7 @@ mod tests {
                 coverage: true,
                 tables: false,
             },
+            regions: None,
         }
     }
 

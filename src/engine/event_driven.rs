@@ -5,6 +5,9 @@
 //! `period ± jitter`. Every `period` a tick samples coverage, counts stale nodes and retires
 //! updates that everyone holds. Messages in flight live in a table whose payload buffers are
 //! reused, so steady-state gossip allocates nothing.
+//!
+//! Flooding has no timers: the origin sends at the injection and every node forwards on first
+//! receipt (see `flood`); a flooding run ends when no message is left on the wire.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -98,9 +101,12 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
     };
     let horizon = trial.horizon();
     let mut timers = seed::stream(trial.trial_seed, Purpose::Timers);
-    for node in 0..scenario.nodes {
-        let phase = timers.random_range(0..period.0);
-        trial.queue.push(Time(phase), Event::Timer(node));
+    let flood = scenario.protocol.kind == ProtocolKind::Flood;
+    if !flood {
+        for node in 0..scenario.nodes {
+            let phase = timers.random_range(0..period.0);
+            trial.queue.push(Time(phase), Event::Timer(node));
+        }
     }
     trial.queue.push(period, Event::Tick);
     let mut driver = Driver {
@@ -123,12 +129,19 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
                 driver.trial.world.close_period(at);
                 progress.fetch_add(1, Ordering::Relaxed);
                 let world = &driver.trial.world;
-                let done = driver.trial.pending == 0 && (world.quiescent() || world.alive == 0);
+                // A flood with nothing on the wire is over, whoever it missed.
+                let spent = flood && driver.wire.in_flight == 0;
+                let done =
+                    driver.trial.pending == 0 && (world.quiescent() || world.alive == 0 || spent);
                 if done || at >= horizon {
                     end = at;
                     break;
                 }
                 driver.trial.queue.push(at + period, Event::Tick);
+            }
+            Event::Inject(update) if flood => {
+                driver.trial.handle_scheduled(event, at);
+                driver.flood_injected(update as usize, at);
             }
             other => {
                 driver.trial.handle_scheduled(other, at);
@@ -165,6 +178,7 @@ impl Driver<'_, '_> {
                     "validation keeps rumor mongering, median-counter and plumtree in rounds timing"
                 )
             }
+            ProtocolKind::Flood => unreachable!("flooding schedules no timers"),
             ProtocolKind::Push => {
                 if !self.trial.world.holds_any(node) {
                     return;
@@ -218,6 +232,46 @@ impl Driver<'_, '_> {
         }
     }
 
+    /// The origin of update `update` floods it, if it was injected.
+    fn flood_injected(&mut self, update: usize, at: Time) {
+        let world = &self.trial.world;
+        let report = &world.updates[update];
+        let Some(slot) = world.slot_of(update).filter(|_| report.injected) else {
+            return;
+        };
+        let origin = report.origin;
+        let mut payload = Words::default();
+        payload.resize(world.words());
+        payload.set(slot / 64, 1 << (slot % 64));
+        self.flood_from(origin, None, &payload, at);
+    }
+
+    /// `node` sends `payload` to each of its neighbours but `except`.
+    fn flood_from(&mut self, node: NodeId, except: Option<NodeId>, payload: &Words, at: Time) {
+        let entries: u64 = payload
+            .iter()
+            .map(|(_, bits)| u64::from(bits.count_ones()))
+            .sum();
+        self.partners.clear();
+        match self.trial.peers.neighbours(node) {
+            Some(neighbours) => self.partners.extend_from_slice(neighbours),
+            None => self
+                .partners
+                .extend((0..self.trial.world.nodes).filter(|&to| to != node)),
+        }
+        for i in 0..self.partners.len() {
+            let to = self.partners[i];
+            if Some(to) == except {
+                continue;
+            }
+            let m = self.open(MessageKind::Push, node, to);
+            self.wire.messages[m as usize].payload.copy_from(payload);
+            self.trial.world.send(MessageKind::Push, entries, 0);
+            self.trial.world.count_carried(payload);
+            self.transmit(m, at);
+        }
+    }
+
     fn choose_partners(&mut self, node: NodeId) {
         self.partners.clear();
         self.partners
@@ -235,7 +289,11 @@ impl Driver<'_, '_> {
             self.trial.world.run.lost += 1;
             self.wire.release(m);
         } else {
-            let latency = self.trial.transport.latency();
+            let (from, to) = {
+                let msg = &self.wire.messages[m as usize];
+                (msg.from, msg.to)
+            };
+            let latency = self.trial.transport.latency_between(from, to);
             self.trial.queue.push(at + latency, Event::Deliver(m));
         }
     }
@@ -259,6 +317,21 @@ impl Driver<'_, '_> {
             world.grant_baseline(to);
         }
         match kind {
+            MessageKind::Push if self.trial.scenario.protocol.kind == ProtocolKind::Flood => {
+                // What `to` did not hold before this copy it forwards now, to all but `from`.
+                let words = world.words();
+                self.buf.clear();
+                self.buf.resize(words);
+                for w in 0..words {
+                    self.buf.set(w, payload.get(w) & !world.held_word(to, w));
+                }
+                world.deliver(to, from, &payload, at);
+                if self.buf.iter().any(|(_, bits)| bits != 0) {
+                    let fresh = std::mem::take(&mut self.buf);
+                    self.flood_from(to, Some(from), &fresh, at);
+                    self.buf = fresh;
+                }
+            }
             MessageKind::Push | MessageKind::PullReply | MessageKind::ExchangeClose => {
                 world.deliver(to, from, &payload, at);
             }

@@ -11,6 +11,7 @@ use crate::scenario::{ExchangeMode, ProtocolKind};
 use crate::seed::{self, Purpose};
 use crate::time::Time;
 
+use super::flood::Flood;
 use super::median::MedianCounter;
 use super::peers::PeerSampler;
 use super::plumtree::Plumtree;
@@ -23,6 +24,7 @@ pub enum Stopping {
     None,
     Rumor(Box<Rumor>),
     MedianCounter(MedianCounter),
+    Flood(Flood),
     Plumtree(Box<Plumtree>),
 }
 
@@ -36,6 +38,7 @@ impl Stopping {
             ProtocolKind::MedianCounter { ctr_max } => {
                 Stopping::MedianCounter(MedianCounter::new(ctr_max))
             }
+            ProtocolKind::Flood => Stopping::Flood(Flood::new()),
             ProtocolKind::Plumtree { ihave_timeout } => {
                 Stopping::Plumtree(Box::new(Plumtree::new(
                     ihave_timeout,
@@ -98,7 +101,7 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
         trial.handle_scheduled(event, t);
     }
     // HyParView's periodic link check, fill-up and shuffle (its warm-up ran before round 0).
-    if let Some(overlay) = &mut trial.peers.overlay {
+    if let Some(overlay) = trial.peers.hyparview() {
         let every = u64::from(overlay.params().shuffle_every);
         if r > 0 && r.is_multiple_of(every) {
             overlay.maintain_all();
@@ -135,6 +138,13 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
                 }
             }
         }
+        Stopping::Flood(flood) => {
+            for node in 0..world.nodes {
+                if world.is_up(node) {
+                    flood.forward(world, peers, transport, node, at);
+                }
+            }
+        }
         Stopping::Plumtree(plumtree) => plumtree.round(world, peers, transport, r, at),
     }
     // The backing anti-entropy round (Demers et al. 1987, section 1.5): every live node also
@@ -143,10 +153,9 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
     if every.is_some_and(|every| (r + 1).is_multiple_of(every)) {
         let mut lost = || transport.lost();
         for node in 0..world.nodes {
-            if world.is_up(node) {
-                let Some(partner) = peers.one(node) else {
-                    continue;
-                };
+            if world.is_up(node)
+                && let Some(partner) = peers.one(node)
+            {
                 if world.one_word_rows() {
                     world.exchange_contact::<false>(node, partner, full_table, at, &mut lost);
                 } else {
@@ -159,10 +168,11 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
     match stopping {
         Stopping::Rumor(rumor) => rumor.end_round(world),
         Stopping::MedianCounter(median) => median.end_round(world),
+        Stopping::Flood(flood) => flood.end_round(world),
         Stopping::Plumtree(plumtree) => plumtree.end_round(world),
         Stopping::None => {}
     }
-    if let Some(overlay) = &mut peers.overlay {
+    if let Some(overlay) = peers.hyparview() {
         world.count_membership(overlay.take_messages());
     }
     world.close_period(at);
@@ -204,6 +214,7 @@ fn contacts<const WIDE: bool>(
             }
             ProtocolKind::Rumor(_)
             | ProtocolKind::MedianCounter { .. }
+            | ProtocolKind::Flood
             | ProtocolKind::Plumtree { .. } => {
                 unreachable!("protocols that stop spreading have their own contacts")
             }

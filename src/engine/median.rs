@@ -53,7 +53,7 @@ impl MedianCounter {
         at: Time,
     ) {
         let Some(partner) = peers.one(node) else {
-            return; // An overlay node with no live neighbour calls nobody.
+            return; // An overlay node with no (live) neighbour calls nobody.
         };
         let words = world.words();
         let (a, b) = (node, partner);

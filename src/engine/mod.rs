@@ -7,13 +7,16 @@
 pub mod bench;
 mod bitset;
 mod event_driven;
+mod flood;
 mod hyparview;
 mod lockstep;
 mod median;
 mod network;
+pub mod overlay;
 mod peers;
 mod plumtree;
 pub mod queue;
+mod regions;
 mod rows;
 mod rumor;
 mod spreaders;
@@ -25,7 +28,7 @@ mod world;
 use std::sync::atomic::AtomicU64;
 
 use crate::report::TrialReport;
-use crate::scenario::{Catalog, Scenario, Timing};
+use crate::scenario::{Catalog, Overlay, ProtocolKind, Scenario, Timing};
 use crate::seed;
 
 pub use workload::{PlannedUpdate, plan};
@@ -49,6 +52,7 @@ pub fn run_trial(
     } else {
         Vec::new()
     };
+    let regions = regions::reports(&state.world);
     let (updates, run, coverage) = state.world.finish(end);
     TrialReport {
         trial,
@@ -57,6 +61,7 @@ pub fn run_trial(
         run,
         coverage,
         tables,
+        regions,
     }
 }
 
@@ -64,7 +69,7 @@ pub fn run_trial(
 /// `None` without a HyParView overlay. For tests that need the overlay's links.
 #[doc(hidden)]
 pub fn initial_active_views(scenario: &Scenario, trial: u32) -> Option<Vec<Vec<u32>>> {
-    let crate::scenario::Overlay::HyParView(params) = scenario.overlay else {
+    let Overlay::HyParView(params) = scenario.overlay else {
         return None;
     };
     let trial_seed = seed::trial_seed(scenario.seed, trial);
@@ -83,8 +88,9 @@ pub fn initial_active_views(scenario: &Scenario, trial: u32) -> Option<Vec<Vec<u
 
 /// Bytes the engine will allocate for one trial of `scenario` (per worker thread), so the
 /// memory guard can refuse a run before it starts. An estimate from the data layout: the row
-/// matrices (twice in rounds timing), node flags, hop counts, and in async timing the timers and
-/// messages in flight.
+/// matrices (twice in rounds timing), node flags, hop counts, in async timing the timers and
+/// messages in flight, the overlay (graph or HyParView views), Plumtree's announcements, and
+/// the spreading state of flooding in rounds timing.
 pub fn estimate_memory(scenario: &Scenario) -> u64 {
     let n = scenario.nodes as usize;
     let explicit = scenario.workload.explicit.len() as u64;
@@ -112,7 +118,31 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
         // A timer per node and, per node, a few messages in flight with their buffers.
         Timing::Async { .. } => n as u64 * (24 + u64::from(scenario.protocol.fanout) * 3 * 96),
     };
-    rows + flags + hops + per_update + catalog + event_driven
+    let overlay = match scenario.overlay {
+        // Active view with its eager/lazy marks, passive view, view lengths and liveness.
+        Overlay::HyParView(p) => {
+            n as u64 * (5 * u64::from(p.active_size) + 4 * u64::from(p.passive_size) + 4)
+        }
+        static_or_full => overlay::Graph::bytes_estimate(static_or_full, scenario.nodes),
+    };
+    let plumtree = match scenario.protocol.kind {
+        // The announcements a node keeps of updates it misses.
+        ProtocolKind::Plumtree { .. } => n as u64 * (8 * 64 + 1) + updates,
+        _ => 0,
+    };
+    let flood = match (scenario.protocol.kind, scenario.timing) {
+        // Two spreading matrices and three bytes of counters per node and slot.
+        (ProtocolKind::Flood, Timing::Rounds) => {
+            2 * rows::RowMatrix::bytes_for(n, in_flight) + 3 * n as u64 * in_flight as u64
+        }
+        _ => 0,
+    };
+    let regions = scenario.regions.as_ref().map_or(0, |r| {
+        let count = r.regions.len() as u64;
+        // Completion times per update and region, live holders per slot and region.
+        count * (16 * updates + 8 * in_flight as u64)
+    });
+    rows + flags + hops + per_update + catalog + event_driven + overlay + plumtree + flood + regions
 }
 
 #[cfg(test)]

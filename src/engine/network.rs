@@ -1,11 +1,15 @@
 //! The unreliable transport: decides, per message, whether it is lost and how long it takes.
 //! Protocols never see this; the engine asks it for every message sent.
+//!
+//! With regions and a `[region_latency]` matrix, a message between two regions takes that
+//! pair's latency; pairs the matrix does not name take `network.latency`. Every latency draw
+//! comes from the network stream, whichever distribution it uses.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, LogNormal};
 
-use crate::scenario::{Latency, Network};
+use crate::scenario::{Latency, Network, NodeId, Regions};
 use crate::seed::{self, Purpose};
 use crate::time::Time;
 
@@ -13,7 +17,21 @@ pub struct Transport {
     loss: f64,
     latency: LatencySampler,
     rng: ChaCha8Rng,
+    regional: Option<RegionalLatency>,
 }
+
+/// The latency matrix between regions.
+struct RegionalLatency {
+    /// First node id of each region, then `nodes`.
+    starts: Vec<NodeId>,
+    regions: usize,
+    /// Per ordered region pair `(a, b)` at `a * regions + b`: an index into `samplers`, or
+    /// `DEFAULT` for `network.latency`.
+    pair: Vec<u16>,
+    samplers: Vec<LatencySampler>,
+}
+
+const DEFAULT: u16 = u16::MAX;
 
 enum LatencySampler {
     Constant(Time),
@@ -24,7 +42,42 @@ enum LatencySampler {
 
 impl Transport {
     pub fn new(network: &Network, trial_seed: u64) -> Transport {
-        let latency = match network.latency {
+        Transport {
+            loss: network.loss,
+            latency: LatencySampler::new(network.latency),
+            rng: seed::stream(trial_seed, Purpose::Network),
+            regional: None,
+        }
+    }
+
+    /// Latencies between regions from `regions`' matrix (nothing changes without one).
+    pub fn with_regions(mut self, regions: &Regions) -> Transport {
+        if regions.latency.is_empty() {
+            return self;
+        }
+        let count = regions.regions.len();
+        let mut pair = vec![DEFAULT; count * count];
+        let mut samplers = Vec::with_capacity(regions.latency.len());
+        for (i, entry) in regions.latency.iter().enumerate() {
+            let (a, b) = (entry.a as usize, entry.b as usize);
+            // At most 256 regions, so at most 32_896 pairs: they fit below DEFAULT.
+            pair[a * count + b] = i as u16;
+            pair[b * count + a] = i as u16;
+            samplers.push(LatencySampler::new(entry.latency));
+        }
+        self.regional = Some(RegionalLatency {
+            starts: regions.starts(),
+            regions: count,
+            pair,
+            samplers,
+        });
+        self
+    }
+}
+
+impl LatencySampler {
+    fn new(latency: Latency) -> LatencySampler {
+        match latency {
             Latency::Constant { ms } => LatencySampler::Constant(micros(ms)),
             Latency::Uniform { min_ms, max_ms } => LatencySampler::Uniform {
                 min_us: micros(min_ms).0,
@@ -37,14 +90,20 @@ impl Transport {
             Latency::LogNormal { median_ms, sigma } => LatencySampler::LogNormal(
                 LogNormal::new(median_ms.ln(), sigma).expect("validated median_ms > 0, sigma >= 0"),
             ),
-        };
-        Transport {
-            loss: network.loss,
-            latency,
-            rng: seed::stream(trial_seed, Purpose::Network),
         }
     }
 
+    fn sample(&self, rng: &mut ChaCha8Rng) -> Time {
+        match self {
+            LatencySampler::Constant(t) => *t,
+            LatencySampler::Uniform { min_us, max_us } => Time(rng.random_range(*min_us..=*max_us)),
+            LatencySampler::Exponential(d) => micros(d.sample(rng)),
+            LatencySampler::LogNormal(d) => micros(d.sample(rng)),
+        }
+    }
+}
+
+impl Transport {
     /// Whether the next message is lost. A lossless network draws no random number, so turning
     /// loss off leaves every other draw of this stream where it was.
     #[inline(always)]
@@ -52,14 +111,18 @@ impl Transport {
         self.loss > 0.0 && self.rng.random_bool(self.loss)
     }
 
-    pub fn latency(&mut self) -> Time {
-        match &self.latency {
-            LatencySampler::Constant(t) => *t,
-            LatencySampler::Uniform { min_us, max_us } => {
-                Time(self.rng.random_range(*min_us..=*max_us))
-            }
-            LatencySampler::Exponential(d) => micros(d.sample(&mut self.rng)),
-            LatencySampler::LogNormal(d) => micros(d.sample(&mut self.rng)),
+    /// The latency of the next message from `from` to `to`: their regions' entry of the
+    /// latency matrix, or `network.latency`.
+    #[inline]
+    pub fn latency_between(&mut self, from: NodeId, to: NodeId) -> Time {
+        let Some(regional) = &self.regional else {
+            return self.latency.sample(&mut self.rng);
+        };
+        let a = super::peers::region_of(&regional.starts, from);
+        let b = super::peers::region_of(&regional.starts, to);
+        match regional.pair[a * regional.regions + b] {
+            DEFAULT => self.latency.sample(&mut self.rng),
+            i => regional.samplers[i as usize].sample(&mut self.rng),
         }
     }
 }

@@ -113,8 +113,7 @@ impl Plumtree {
         at: Time,
     ) {
         let overlay = peers
-            .overlay
-            .as_deref_mut()
+            .hyparview()
             .expect("validation: plumtree runs over hyparview");
         let mut cx = Ctx {
             world,

@@ -11,6 +11,7 @@ use crate::time::Time;
 
 use super::hyparview::HyParView;
 use super::network::Transport;
+use super::overlay::Graph;
 use super::peers::PeerSampler;
 use super::queue::{Event, EventQueue};
 use super::workload::{self, PlannedUpdate};
@@ -51,17 +52,19 @@ impl<'s> Trial<'s> {
             .churn
             .as_ref()
             .map(|c| Exp::new(1.0 / c.mean_downtime.0.max(1) as f64).expect("positive mean"));
+        let (peers, warmup_messages) = peer_sampler(scenario, trial_seed);
         let mut trial = Trial {
             scenario,
             trial_seed,
             world,
             queue: EventQueue::for_period(period),
-            transport: Transport::new(&scenario.network, trial_seed),
-            peers: PeerSampler::new(
-                scenario.nodes,
-                scenario.protocol.fanout,
-                seed::stream(trial_seed, Purpose::PeerChoice),
-            ),
+            transport: match &scenario.regions {
+                Some(regions) => {
+                    Transport::new(&scenario.network, trial_seed).with_regions(regions)
+                }
+                None => Transport::new(&scenario.network, trial_seed),
+            },
+            peers,
             planned,
             faults: seed::stream(trial_seed, Purpose::Faults),
             workload,
@@ -71,15 +74,7 @@ impl<'s> Trial<'s> {
             lock_step,
             scratch_up: Vec::new(),
         };
-        if let Overlay::HyParView(params) = scenario.overlay {
-            let mut overlay = HyParView::new(
-                scenario.nodes,
-                params,
-                seed::stream(trial_seed, Purpose::Overlay),
-            );
-            trial.world.run.warmup_messages = overlay.build();
-            trial.peers.overlay = Some(Box::new(overlay));
-        }
+        trial.world.run.warmup_messages = warmup_messages;
         for i in 0..trial.planned.len() {
             let at = trial.planned[i].at;
             trial.schedule(at, Event::Inject(i as u32));
@@ -130,7 +125,7 @@ impl<'s> Trial<'s> {
             Event::Recover(node) => {
                 if !self.world.is_up(node) {
                     self.world.recover(node);
-                    if let Some(overlay) = &mut self.peers.overlay {
+                    if let Some(overlay) = self.peers.hyparview() {
                         overlay.node_recovered(node);
                     }
                 }
@@ -196,7 +191,7 @@ impl<'s> Trial<'s> {
         }
         for &node in &victims {
             if self.world.crash(node, at, recover_at.is_some(), keep_state) {
-                if let Some(overlay) = &mut self.peers.overlay {
+                if let Some(overlay) = self.peers.hyparview() {
                     overlay.node_crashed(node);
                 }
                 if let Some(t) = recover_at {
@@ -224,12 +219,41 @@ impl<'s> Trial<'s> {
                 .map_or(0.0, |d| d.sample(&mut self.faults));
             let back = Time(at.0.saturating_add(downtime as u64));
             self.world.crash(node, at, true, keep_state);
-            if let Some(overlay) = &mut self.peers.overlay {
+            if let Some(overlay) = self.peers.hyparview() {
                 overlay.node_crashed(node);
             }
             self.schedule(back, Event::Recover(node));
         }
         self.schedule_next_churn(at.0 as f64);
+    }
+}
+
+/// Partner choice for the trial: full membership, the trial's overlay graph, HyParView's views
+/// after their warm-up, or region-aware full membership. Every overlay is built from the
+/// trial's overlay stream. Also returns the messages of HyParView's warm-up (0 otherwise).
+fn peer_sampler(scenario: &Scenario, trial_seed: u64) -> (PeerSampler, u64) {
+    let peers = PeerSampler::new(
+        scenario.nodes,
+        scenario.protocol.fanout,
+        seed::stream(trial_seed, Purpose::PeerChoice),
+    );
+    if let Overlay::HyParView(params) = scenario.overlay {
+        let mut overlay = HyParView::new(
+            scenario.nodes,
+            params,
+            seed::stream(trial_seed, Purpose::Overlay),
+        );
+        let warmup = overlay.build();
+        return (peers.with_hyparview(overlay), warmup);
+    }
+    if let Some(graph) = Graph::for_trial(scenario.overlay, scenario.nodes, trial_seed) {
+        return (peers.with_graph(graph), 0);
+    }
+    match &scenario.regions {
+        Some(regions) if let Some(bias) = regions.local_bias => {
+            (peers.with_local_bias(regions.starts(), bias), 0)
+        }
+        _ => (peers, 0),
     }
 }
 

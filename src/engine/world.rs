@@ -25,6 +25,7 @@ use crate::scenario::{NodeId, ProtocolKind, Scenario, SizeModel};
 use crate::time::Time;
 
 use super::bitset::NodeSet;
+use super::regions::RegionTally;
 use super::rows::{RowMatrix, for_each_bit};
 use super::spreaders::Spreaders;
 use super::words::Words;
@@ -92,6 +93,8 @@ pub struct World {
     /// Set by a protocol with sends still due (Plumtree's pushes of the next round): no update
     /// retires meanwhile, so the redundant messages of the last round are still sent and counted.
     pub(super) hold_retirement: bool,
+    /// Live holders and completion per region, when the scenario has regions.
+    pub(super) regions: Option<Box<RegionTally>>,
 }
 
 impl World {
@@ -173,12 +176,21 @@ impl World {
                 ProtocolKind::MedianCounter { .. } => {
                     Some(Spreaders::new(n, super::median::STARTING_STATE))
                 }
+                // A flooding node forwards in the round after it learns: until then it counts
+                // as spreading. In async timing it forwards at once.
+                ProtocolKind::Flood if staged => Some(Spreaders::new(n, 0)),
+                // Plumtree keeps its own queue of pushes due (see `plumtree`).
                 ProtocolKind::Push
                 | ProtocolKind::Pull
                 | ProtocolKind::PushPull
+                | ProtocolKind::Flood
                 | ProtocolKind::Plumtree { .. } => None,
             },
             hold_retirement: false,
+            regions: scenario
+                .regions
+                .as_ref()
+                .map(|regions| Box::new(RegionTally::new(regions, planned.len()))),
         }
     }
 
@@ -256,6 +268,9 @@ impl World {
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.add_slot(slot, self.nodes as usize);
         }
+        if let Some(regions) = &mut self.regions {
+            regions.add_slot(slot);
+        }
         slot
     }
 
@@ -291,6 +306,9 @@ impl World {
             set_bit(&mut s.chained, previous as usize);
         }
         self.product_latest[product] = slot as u32;
+        if let Some(regions) = &mut self.regions {
+            regions.reset_slot(slot);
+        }
         // The column is empty (cleared when its previous update retired): nobody can hold a
         // newer version, since versions are assigned in injection order.
         self.learn(origin, slot, 0, at);
@@ -323,6 +341,9 @@ impl World {
             let u = self.slots.update[s] as usize;
             self.slots.informed_live[s] += 1;
             self.slots.informed_all[s] += 1;
+            if let Some(regions) = &mut self.regions {
+                regions.gained(node, s);
+            }
             self.slots.hops[s][node as usize] = hop;
             let report = &mut self.updates[u];
             if node != report.origin {
@@ -811,6 +832,9 @@ impl World {
             for_each_bit(bits, |b| {
                 let slot = w * 64 + b;
                 self.slots.informed_live[slot] -= 1;
+                if let Some(regions) = &mut self.regions {
+                    regions.lost(node, slot);
+                }
                 if !keeps_table {
                     self.slots.informed_all[slot] -= 1;
                 }
@@ -824,6 +848,9 @@ impl World {
         }
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.stop_all(node);
+        }
+        if let Some(regions) = &mut self.regions {
+            regions.crashed(node);
         }
         if keeps_table {
             self.returns_with_state.insert(node);
@@ -843,11 +870,19 @@ impl World {
         self.up.insert(node);
         self.alive += 1;
         self.run.recoveries += 1;
+        if let Some(regions) = &mut self.regions {
+            regions.recovered(node);
+        }
         if self.returns_with_state.contains(node) {
             self.returns_with_state.remove(node);
             for w in 0..self.rows.words_per_row() {
                 let bits = self.rows.word(node, w) & self.slots.active[w];
-                for_each_bit(bits, |b| self.slots.informed_live[w * 64 + b] += 1);
+                for_each_bit(bits, |b| {
+                    self.slots.informed_live[w * 64 + b] += 1;
+                    if let Some(regions) = &mut self.regions {
+                        regions.gained(node, w * 64 + b);
+                    }
+                });
             }
         } else {
             // Back with an empty table.
@@ -912,6 +947,9 @@ impl World {
             return;
         }
         let u = self.slots.update[slot] as usize;
+        if let Some(regions) = &mut self.regions {
+            regions.check(slot, u, at);
+        }
         let report = &mut self.updates[u];
         if report.reached_all.is_some() {
             return;
@@ -1105,6 +1143,16 @@ impl World {
             }
         }
         entries
+    }
+
+    /// The slot of update `update` while it is in flight.
+    pub(super) fn slot_of(&self, update: usize) -> Option<usize> {
+        self.active_slot_of(update)
+    }
+
+    /// Whether update `update` has retired into the baseline.
+    pub(super) fn is_retired(&self, update: usize) -> bool {
+        self.retired[update]
     }
 
     fn active_slot_of(&self, update: usize) -> Option<usize> {

@@ -9,6 +9,7 @@
 
 pub mod atomic;
 mod coverage;
+mod regions;
 mod runs;
 pub mod summary;
 mod tables;
@@ -19,6 +20,7 @@ use std::io::{self, Write};
 
 pub use atomic::{StagedFile, WriteError};
 pub use coverage::CoverageTable;
+pub use regions::RegionsTable;
 pub use runs::RunsTable;
 pub use tables::TablesTable;
 pub use updates::UpdatesTable;
@@ -109,7 +111,7 @@ pub const SUMMARY_FILE: &str = "summary.csv";
 
 /// Files that only some scenarios write: a folder never mixes two runs, so a run that does not
 /// write one removes an old copy.
-pub const OPTIONAL_FILES: [&str; 2] = ["coverage.csv", "tables.csv"];
+pub const OPTIONAL_FILES: [&str; 3] = ["coverage.csv", "tables.csv", "regions.csv"];
 
 /// Each file `scenario` writes with its header line, `point_columns` (`point` and the swept
 /// keys, or nothing outside a sweep) after `scenario,trial,seed`.
@@ -140,6 +142,12 @@ pub fn headers(scenario: &Scenario, point_columns: &[String]) -> Vec<(&'static s
     if scenario.output.tables {
         headers.push(line(&|| {
             let t = TablesTable::new(name, &catalog);
+            (t.file_name(), t.header())
+        }));
+    }
+    if let Some(regions) = &scenario.regions {
+        headers.push(line(&|| {
+            let t = RegionsTable::new(name, period, regions);
             (t.file_name(), t.header())
         }));
     }
@@ -191,6 +199,19 @@ pub fn point_rows(
         files.push((
             "tables.csv",
             rows(&|out| write_rows(&TablesTable::new(name, catalog), trials, point, out)),
+        ));
+    }
+    if let Some(regions) = &scenario.regions {
+        files.push((
+            "regions.csv",
+            rows(&|out| {
+                write_rows(
+                    &RegionsTable::new(name, period, regions),
+                    trials,
+                    point,
+                    out,
+                )
+            }),
         ));
     }
     files.push((
@@ -265,6 +286,16 @@ impl<W: Write> CsvOut<W> {
     pub fn decimal(&mut self, num: u128, den: u128, decimals: u32) -> io::Result<()> {
         self.scratch.clear();
         push_decimal(&mut self.scratch, num, den, decimals);
+        self.flush_scratch()
+    }
+
+    /// `num / den` with a sign, see [`push_decimal`]; a value that rounds to zero prints `0`.
+    pub fn signed_decimal(&mut self, num: i128, den: u128, decimals: u32) -> io::Result<()> {
+        self.scratch.clear();
+        push_decimal(&mut self.scratch, num.unsigned_abs(), den, decimals);
+        if num < 0 && self.scratch != "0" {
+            self.scratch.insert(0, '-');
+        }
         self.flush_scratch()
     }
 
@@ -519,6 +550,7 @@ pub(crate) mod tests {
                 },
             ],
             tables: Vec::new(),
+            regions: Vec::new(),
         }
     }
 

@@ -4,7 +4,11 @@
 //! `last_delivery_round` count from the update's injection, `injected_round` from the start of
 //! the trial. `coverage` is the fraction of live nodes holding the update at the end of the
 //! trial, `residue` the fraction that never got it (Demers et al., "Epidemic algorithms for
-//! replicated database maintenance", 1987), `traffic` the update's messages per node.
+//! replicated database maintenance", 1987), `traffic` the update's messages per node. `rmr` is
+//! the relative message redundancy of Leitão, Pereira & Rodrigues ("Epidemic broadcast trees",
+//! 2007): m / (n - 1) - 1, with m the messages that carried the update (`update_messages`) and n
+//! the live nodes holding it at the end, origin included; 0 means one message per node reached.
+//! It is empty when fewer than 2 nodes hold the update.
 
 use std::io::{self, Write};
 
@@ -84,6 +88,17 @@ impl<'a> UpdatesTable<'a> {
         }
         out.opt_rounds(since_injection(update.last_delivery), period)?;
         out.int(update.max_hops)?;
+        match update.final_informed {
+            0 | 1 => out.empty()?,
+            reached => {
+                let others = i128::from(reached - 1);
+                out.signed_decimal(
+                    i128::from(update.update_messages) - others,
+                    others as u128,
+                    RATIO_DECIMALS,
+                )?
+            }
+        }
         out.end_row()
     }
 }
@@ -116,6 +131,7 @@ impl Table for UpdatesTable<'_> {
             "mean_delivery_round",
             "last_delivery_round",
             "max_hops",
+            "rmr",
         ]);
         header
     }
@@ -144,10 +160,11 @@ mod tests {
             "scenario,trial,seed,update,product,version,price,origin,injected_round,\
              rounds_to_50,rounds_to_90,rounds_to_99,rounds_to_all,time_to_all_ms,coverage,\
              residue,update_messages,traffic,messages_to_all,duplicates,mean_delivery_round,\
-             last_delivery_round,max_hops\n\
-             \"flat, lossy\",0,1000,0,P000001,1,12.5,3,0,2,3,4,4,400,1,0,25,2.5,31,15,2.778,4,4\n\
+             last_delivery_round,max_hops,rmr\n\
+             \"flat, lossy\",0,1000,0,P000001,1,12.5,3,0,2,3,4,4,400,1,0,25,2.5,31,15,2.778,4,4,\
+             1.777778\n\
              \"flat, lossy\",0,1000,1,P000002,2,10,0,1.5,2.667,,,,,0.777778,0.222222,18,1.8,,2,\
-             1.667,5.5,3\n"
+             1.667,5.5,3,2\n"
         );
     }
 
@@ -167,7 +184,36 @@ mod tests {
         let row = csv.lines().nth(1).unwrap();
         assert_eq!(
             row,
-            "s,0,1000,0,P000001,1,12.5,3,0,2,3,4,4,400,0,1,25,2.5,31,15,,,4"
+            "s,0,1000,0,P000001,1,12.5,3,0,2,3,4,4,400,0,1,25,2.5,31,15,,,4,"
         );
+    }
+
+    /// RMR = m / (n - 1) - 1 (Leitão et al. 2007): negative when fewer messages than nodes
+    /// reached carried it (an older version learnt through a newer one), empty below 2 nodes.
+    #[test]
+    fn rmr_is_signed_and_needs_two_nodes() {
+        let catalog = catalog();
+        let table = UpdatesTable::new("s", PERIOD, &catalog);
+        let rmr = |messages: u64, informed: u64| {
+            let mut trial = report(0);
+            trial.updates.truncate(1);
+            trial.updates[0].update_messages = messages;
+            trial.updates[0].final_informed = informed;
+            let csv = to_string(&table, &[trial]);
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .rsplit(',')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(rmr(9, 10), "0");
+        assert_eq!(rmr(10, 10), "0.111111");
+        assert_eq!(rmr(3, 10), "-0.666667");
+        assert_eq!(rmr(0, 1), "");
+        assert_eq!(rmr(5, 0), "");
+        // Flooding over a 6-regular overlay of 10,000 nodes: 6 - 2 + 6 / 9999.
+        assert_eq!(rmr(6 + 9_999 * 5, 10_000), "4.0006");
     }
 }

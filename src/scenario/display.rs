@@ -7,8 +7,8 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use super::model::{
-    CrashTarget, ExchangeMode, GeneratedUpdates, Latency, Overlay, ProtocolKind, Scenario, Timing,
-    Workload,
+    CrashTarget, EdgeChance, ExchangeMode, GeneratedUpdates, Latency, Overlay, ProtocolKind,
+    Scenario, Timing, Workload,
 };
 use crate::time::Time;
 
@@ -48,45 +48,68 @@ impl Display for Scenario {
             ProtocolKind::Plumtree { ihave_timeout } => {
                 writeln!(f, "ihave_timeout = {ihave_timeout}")?
             }
-            ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => {}
+            ProtocolKind::Push
+            | ProtocolKind::Pull
+            | ProtocolKind::PushPull
+            | ProtocolKind::Flood => {}
         }
         if let Some(every) = self.protocol.anti_entropy_every {
             writeln!(f, "anti_entropy_every = {every}")?;
         }
-
-        // Full membership, the default, prints nothing: files without overlays stay as they were.
-        if let Overlay::HyParView(p) = self.overlay {
-            writeln!(f, "\n[overlay]")?;
-            writeln!(f, "kind = \"hyparview\"")?;
-            writeln!(f, "active_size = {}", p.active_size)?;
-            writeln!(f, "passive_size = {}", p.passive_size)?;
-            writeln!(f, "arwl = {}", p.arwl)?;
-            writeln!(f, "prwl = {}", p.prwl)?;
-            writeln!(f, "shuffle_every = {}", p.shuffle_every)?;
-            writeln!(f, "shuffle_active = {}", p.shuffle_active)?;
-            writeln!(f, "shuffle_passive = {}", p.shuffle_passive)?;
-            writeln!(f, "warmup_rounds = {}", p.warmup_rounds)?;
+        if let Some(bias) = self.regions.as_ref().and_then(|r| r.local_bias) {
+            writeln!(f, "local_bias = {}", toml_float(bias))?;
         }
 
         writeln!(f, "\n[network]")?;
         writeln!(f, "loss = {}", toml_float(self.network.loss))?;
-        let latency = match self.network.latency {
-            Latency::Constant { ms } => format!("dist = \"constant\", ms = {}", toml_float(ms)),
-            Latency::Uniform { min_ms, max_ms } => format!(
-                "dist = \"uniform\", min_ms = {}, max_ms = {}",
-                toml_float(min_ms),
-                toml_float(max_ms)
-            ),
-            Latency::Exponential { mean_ms } => {
-                format!("dist = \"exponential\", mean_ms = {}", toml_float(mean_ms))
-            }
-            Latency::LogNormal { median_ms, sigma } => format!(
-                "dist = \"log-normal\", median_ms = {}, sigma = {}",
-                toml_float(median_ms),
-                toml_float(sigma)
-            ),
-        };
+        let latency = inline_latency(&self.network.latency);
         writeln!(f, "latency = {{ {latency} }}")?;
+
+        writeln!(f, "\n[overlay]")?;
+        writeln!(f, "kind = {}", toml_string(self.overlay.as_str()))?;
+        match self.overlay {
+            Overlay::Full => {}
+            Overlay::KRegular { degree } | Overlay::KOut { degree } => {
+                writeln!(f, "degree = {degree}")?
+            }
+            Overlay::ErdosRenyi(EdgeChance::MeanDegree(c)) => {
+                writeln!(f, "mean_degree = {}", toml_float(c))?
+            }
+            Overlay::ErdosRenyi(EdgeChance::Probability(p)) => {
+                writeln!(f, "p = {}", toml_float(p))?
+            }
+            Overlay::HyParView(p) => {
+                writeln!(f, "active_size = {}", p.active_size)?;
+                writeln!(f, "passive_size = {}", p.passive_size)?;
+                writeln!(f, "arwl = {}", p.arwl)?;
+                writeln!(f, "prwl = {}", p.prwl)?;
+                writeln!(f, "shuffle_every = {}", p.shuffle_every)?;
+                writeln!(f, "shuffle_active = {}", p.shuffle_active)?;
+                writeln!(f, "shuffle_passive = {}", p.shuffle_passive)?;
+                writeln!(f, "warmup_rounds = {}", p.warmup_rounds)?;
+            }
+        }
+
+        if let Some(regions) = &self.regions {
+            for region in &regions.regions {
+                writeln!(f, "\n[[regions]]")?;
+                writeln!(f, "name = {}", toml_string(&region.name))?;
+                writeln!(f, "nodes = {}", region.nodes)?;
+            }
+            if !regions.latency.is_empty() {
+                writeln!(f, "\n[region_latency]")?;
+                for pair in &regions.latency {
+                    let name = |i: u32| regions.regions[i as usize].name.as_str();
+                    let key = format!("{}-{}", name(pair.a), name(pair.b));
+                    writeln!(
+                        f,
+                        "{} = {{ {} }}",
+                        toml_string(&key),
+                        inline_latency(&pair.latency)
+                    )?;
+                }
+            }
+        }
 
         for crash in &self.crashes {
             writeln!(f, "\n[[crashes]]")?;
@@ -161,6 +184,26 @@ impl Display for Scenario {
         writeln!(f, "\n[output]")?;
         writeln!(f, "coverage = {}", self.output.coverage)?;
         writeln!(f, "tables = {}", self.output.tables)
+    }
+}
+
+/// A latency distribution as the inside of an inline table.
+fn inline_latency(latency: &Latency) -> String {
+    match *latency {
+        Latency::Constant { ms } => format!("dist = \"constant\", ms = {}", toml_float(ms)),
+        Latency::Uniform { min_ms, max_ms } => format!(
+            "dist = \"uniform\", min_ms = {}, max_ms = {}",
+            toml_float(min_ms),
+            toml_float(max_ms)
+        ),
+        Latency::Exponential { mean_ms } => {
+            format!("dist = \"exponential\", mean_ms = {}", toml_float(mean_ms))
+        }
+        Latency::LogNormal { median_ms, sigma } => format!(
+            "dist = \"log-normal\", median_ms = {}, sigma = {}",
+            toml_float(median_ms),
+            toml_float(sigma)
+        ),
     }
 }
 
@@ -275,6 +318,36 @@ mod tests {
                 "overlay.warmup_rounds=0",
             ],
             &["protocol.kind=rumor", "overlay.kind=hyparview"],
+            &["protocol.kind=flood", "overlay.kind=hyparview"],
+            &[
+                "protocol.kind=plumtree",
+                "overlay.kind=hyparview",
+                "regions.0={ name = \"eu\", nodes = 700 }",
+                "regions.1={ name = \"us\", nodes = 300 }",
+            ],
+            &[
+                "protocol.kind=flood",
+                "overlay.kind=k-regular",
+                "overlay.degree=6",
+            ],
+            &["overlay.kind=k-out", "overlay.degree=999"],
+            &["overlay.kind=erdos-renyi", "overlay.mean_degree=4.25"],
+            &["overlay.kind=erdos-renyi", "overlay.p=0.001"],
+            &[
+                "protocol.timing=async",
+                "regions.0={ name = \"eu\", nodes = 600 }",
+                "regions.1={ name = \"us\", nodes = 300 }",
+                "regions.2={ name = \"ap_1\", nodes = 100 }",
+                "protocol.local_bias=0.8",
+                "region_latency.us-eu={ dist = \"uniform\", min_ms = 80, max_ms = 120 }",
+                "region_latency.ap_1-ap_1={ dist = \"constant\", ms = 2 }",
+                "region_latency.eu-ap_1={ dist = \"log-normal\", median_ms = 150, sigma = 0.2 }",
+            ],
+            &[
+                "regions.0={ name = \"only\", nodes = 1000 }",
+                "protocol.local_bias=0",
+            ],
+            &["regions.0={ name = \"only\", nodes = 1000 }"],
         ];
         for overrides in variants {
             let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
@@ -308,6 +381,9 @@ exchange = "digest"
 [network]
 loss = 0.0
 latency = { dist = "constant", ms = 50.0 }
+
+[overlay]
+kind = "full"
 
 [workload]
 products = 1
@@ -378,6 +454,10 @@ tables = false
         "sizes.entry=100",
         "output.coverage=false",
         "name=a.b_c-d",
+        "protocol.kind=flood",
+        "overlay={ kind = \"k-regular\", degree = 4 }",
+        "overlay={ kind = \"erdos-renyi\", mean_degree = 2.5 }",
+        "regions.0={ name = \"all\", nodes = 1000 }",
     ];
 
     proptest! {

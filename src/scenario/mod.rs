@@ -21,8 +21,8 @@ pub use error::{KeyPath, KeySegment, Location, Origin, ScenarioError};
 pub use load::{load, parse};
 pub use model::*;
 pub use raw::{
-    RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawOverlay, RawProtocol, RawScenario,
-    RawSizes, RawUpdate, RawWorkload,
+    RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawOverlay, RawProtocol, RawRegion,
+    RawScenario, RawSizes, RawUpdate, RawWorkload,
 };
 pub use sweep::{MAX_POINTS, Point, Sweep, load_sweep, parse_sweep};
 pub use validate::{default_ctr_max, validate};

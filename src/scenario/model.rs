@@ -16,7 +16,7 @@ pub struct Scenario {
     /// The run ends at `max_rounds * period` at the latest.
     pub max_rounds: u32,
     pub protocol: Protocol,
-    /// Who may be a node's partner: everyone, or its HyParView active view.
+    /// Who may talk to whom: full membership unless an `[overlay]` table says otherwise.
     pub overlay: Overlay,
     pub timing: Timing,
     /// The gossip period; in `rounds` timing, the length of one round.
@@ -27,6 +27,8 @@ pub struct Scenario {
     pub workload: Workload,
     pub sizes: SizeModel,
     pub output: OutputOptions,
+    /// Named regions, their latency matrix and region-aware partner choice, when configured.
+    pub regions: Option<Regions>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,9 +47,12 @@ pub enum ProtocolKind {
         /// Rounds of the counter phase, and of the final phase (`ctr_max` in the paper).
         ctr_max: u32,
     },
+    /// Flooding: on first receipt a node forwards an update once to every neighbour but the
+    /// one it got it from (the baseline of Leitão, Pereira, Rodrigues 2007).
+    Flood,
     /// Plumtree (Leitão, Pereira, Rodrigues 2007, "Epidemic Broadcast Trees"): eager push along
     /// a spanning tree of the overlay, lazy IHAVE announcements on the other links, GRAFT and
-    /// PRUNE to repair and trim the tree.
+    /// PRUNE to repair and trim the tree. Runs over a HyParView overlay.
     Plumtree {
         /// Rounds a node waits after an IHAVE for a missing update before it sends GRAFT (and
         /// between two GRAFTs for the same update).
@@ -63,6 +68,7 @@ impl ProtocolKind {
             ProtocolKind::PushPull => "push-pull",
             ProtocolKind::Rumor(_) => "rumor",
             ProtocolKind::MedianCounter { .. } => "median-counter",
+            ProtocolKind::Flood => "flood",
             ProtocolKind::Plumtree { .. } => "plumtree",
         }
     }
@@ -73,7 +79,27 @@ impl ProtocolKind {
             self,
             ProtocolKind::Rumor(_)
                 | ProtocolKind::MedianCounter { .. }
+                | ProtocolKind::Flood
                 | ProtocolKind::Plumtree { .. }
+        )
+    }
+
+    /// Whether the rules are defined per round only (no `async` timing).
+    pub fn rounds_only(self) -> bool {
+        matches!(
+            self,
+            ProtocolKind::Rumor(_)
+                | ProtocolKind::MedianCounter { .. }
+                | ProtocolKind::Plumtree { .. }
+        )
+    }
+
+    /// Whether a backing anti-entropy round (`anti_entropy_every`) applies: to the protocols
+    /// that stop spreading by a per-node rule and may leave residue (Demers et al. 1987).
+    pub fn takes_anti_entropy(self) -> bool {
+        matches!(
+            self,
+            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. }
         )
     }
 }
@@ -127,16 +153,6 @@ pub struct Protocol {
     /// Rumor mongering or median-counter backed by a push-pull anti-entropy round every this
     /// many rounds (Demers et al. 1987, section 1.5).
     pub anti_entropy_every: Option<u32>,
-}
-
-/// The membership overlay: whom a node may pick as a partner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Overlay {
-    /// Every other node (uniform partners), the model of the analytic literature.
-    Full,
-    /// HyParView partial views (Leitão, Pereira, Rodrigues, DSN 2007): partners come from the
-    /// node's active view.
-    HyParView(HyParViewParams),
 }
 
 /// HyParView's parameters (the paper's names in brackets).
@@ -306,4 +322,93 @@ pub struct OutputOptions {
     pub coverage: bool,
     /// Write tables.csv: every node's final price of every product that changed.
     pub tables: bool,
+}
+
+/// The membership overlay: whom a node may pick as a partner. Static graphs are built once per
+/// trial from the trial's overlay stream and never repaired: a crashed neighbour stays a
+/// neighbour. HyParView's views change as nodes crash, recover and shuffle.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Overlay {
+    /// Every node knows every other: partners are uniform over the other `n - 1` nodes (the
+    /// model of the analytic literature).
+    Full,
+    /// A uniformly random simple `degree`-regular undirected graph.
+    KRegular { degree: u32 },
+    /// Every node picks `degree` distinct random out-neighbours; partners are drawn from them
+    /// (a directed graph).
+    KOut { degree: u32 },
+    /// G(n, p): every pair of nodes is an undirected edge with probability p.
+    ErdosRenyi(EdgeChance),
+    /// HyParView partial views (Leitão, Pereira, Rodrigues, DSN 2007): partners come from the
+    /// node's active view. Rounds timing only.
+    HyParView(HyParViewParams),
+}
+
+impl Overlay {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlay::Full => "full",
+            Overlay::KRegular { .. } => "k-regular",
+            Overlay::KOut { .. } => "k-out",
+            Overlay::ErdosRenyi(_) => "erdos-renyi",
+            Overlay::HyParView(_) => "hyparview",
+        }
+    }
+}
+
+/// The edge probability of an Erdős–Rényi overlay, as the user wrote it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EdgeChance {
+    /// Expected degree c: p = c / (n - 1).
+    MeanDegree(f64),
+    Probability(f64),
+}
+
+impl EdgeChance {
+    /// The edge probability over `nodes` nodes.
+    pub fn p(self, nodes: u32) -> f64 {
+        match self {
+            EdgeChance::MeanDegree(c) => (c / f64::from(nodes.max(2) - 1)).min(1.0),
+            EdgeChance::Probability(p) => p,
+        }
+    }
+}
+
+/// Nodes grouped into named regions: region `i` holds the next `regions[i].nodes` node ids, in
+/// id order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Regions {
+    pub regions: Vec<Region>,
+    /// Latency between two regions (async timing), for the pairs the file names. Each pair is
+    /// `(a, b)` with `a <= b` (region indices), sorted; other pairs use `network.latency`.
+    pub latency: Vec<RegionLatency>,
+    /// Probability that a partner is drawn from the node's own region (full membership only).
+    pub local_bias: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Region {
+    pub name: String,
+    pub nodes: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RegionLatency {
+    pub a: u32,
+    pub b: u32,
+    pub latency: Latency,
+}
+
+impl Regions {
+    /// The first node id of each region, and `nodes` at the end.
+    pub fn starts(&self) -> Vec<u32> {
+        let mut starts = Vec::with_capacity(self.regions.len() + 1);
+        let mut next = 0;
+        for region in &self.regions {
+            starts.push(next);
+            next += region.nodes;
+        }
+        starts.push(next);
+        starts
+    }
 }

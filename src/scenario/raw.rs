@@ -8,6 +8,8 @@
 //! the accepted values. Times are whole milliseconds or whole rounds, so every resolved time is a
 //! whole number of milliseconds and prints back exactly.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -29,6 +31,10 @@ pub struct RawScenario {
     pub workload: Option<RawWorkload>,
     pub sizes: Option<RawSizes>,
     pub output: Option<RawOutput>,
+    #[serde(default)]
+    pub regions: Vec<RawRegion>,
+    /// Keyed by region pair, `"eu-us"`; a map so any region names can be keys.
+    pub region_latency: Option<BTreeMap<String, RawLatency>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -46,21 +52,8 @@ pub struct RawProtocol {
     pub k: Option<i64>,
     pub ctr_max: Option<i64>,
     pub anti_entropy_every: Option<i64>,
+    pub local_bias: Option<f64>,
     pub ihave_timeout: Option<i64>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawOverlay {
-    pub kind: Option<String>,
-    pub active_size: Option<i64>,
-    pub passive_size: Option<i64>,
-    pub arwl: Option<i64>,
-    pub prwl: Option<i64>,
-    pub shuffle_every: Option<i64>,
-    pub shuffle_active: Option<i64>,
-    pub shuffle_passive: Option<i64>,
-    pub warmup_rounds: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -148,6 +141,34 @@ pub struct RawOutput {
     pub tables: Option<bool>,
 }
 
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+/// `[overlay]`: one table for every kind; validation rejects a key that the chosen kind does not
+/// take, naming the kinds that do.
+pub struct RawOverlay {
+    pub kind: Option<String>,
+    // Static graphs.
+    pub degree: Option<i64>,
+    pub mean_degree: Option<f64>,
+    pub p: Option<f64>,
+    // HyParView.
+    pub active_size: Option<i64>,
+    pub passive_size: Option<i64>,
+    pub arwl: Option<i64>,
+    pub prwl: Option<i64>,
+    pub shuffle_every: Option<i64>,
+    pub shuffle_active: Option<i64>,
+    pub shuffle_passive: Option<i64>,
+    pub warmup_rounds: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    pub name: Option<String>,
+    pub nodes: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,17 +187,8 @@ mod tests {
         period_ms = 100
         jitter_ms = 10
         exchange = "full-table"
+        local_bias = 0.8
         ihave_timeout = 2
-        [overlay]
-        kind = "hyparview"
-        active_size = 5
-        passive_size = 30
-        arwl = 6
-        prwl = 3
-        shuffle_every = 10
-        shuffle_active = 3
-        shuffle_passive = 4
-        warmup_rounds = 20
         [network]
         loss = 0.5
         latency = { dist = "uniform", ms = 1, min_ms = 1, max_ms = 2.5, mean_ms = 3, median_ms = 4, sigma = 0.5 }
@@ -218,6 +230,24 @@ mod tests {
         digest_entry = 3
         [output]
         coverage = false
+        [overlay]
+        kind = "k-regular"
+        degree = 4
+        mean_degree = 3.5
+        p = 0.5
+        active_size = 5
+        passive_size = 30
+        arwl = 6
+        prwl = 3
+        shuffle_every = 10
+        shuffle_active = 3
+        shuffle_passive = 4
+        warmup_rounds = 20
+        [[regions]]
+        name = "eu"
+        nodes = 10
+        [region_latency]
+        "eu-eu" = { dist = "constant", ms = 5 }
     "#;
 
     #[test]
@@ -229,6 +259,11 @@ mod tests {
         assert_eq!(raw.network.unwrap().latency.unwrap().ms, Some(1.0));
         assert_eq!(raw.crashes[0].nodes, Some(vec![1, 2]));
         assert_eq!(raw.output.unwrap().coverage, Some(false));
+        let overlay = raw.overlay.unwrap();
+        assert_eq!(overlay.degree, Some(4));
+        assert_eq!(overlay.warmup_rounds, Some(20));
+        assert_eq!(raw.regions[0].nodes, Some(10));
+        assert_eq!(raw.region_latency.unwrap()["eu-eu"].ms, Some(5.0));
     }
 
     #[test]

@@ -6,14 +6,16 @@
 
 use super::display::{toml_float, toml_string};
 use super::error::{KeyPath, ScenarioError};
+use std::collections::BTreeMap;
+
 use super::model::{
-    Churn, CrashPlan, CrashTarget, ExchangeMode, ExplicitUpdate, GeneratedUpdates, HyParViewParams,
-    Latency, Network, NodeId, OutputOptions, Overlay, Protocol, ProtocolKind, RumorMode,
-    RumorRules, Scenario, SizeModel, Timing, Workload,
+    Churn, CrashPlan, CrashTarget, EdgeChance, ExchangeMode, ExplicitUpdate, GeneratedUpdates,
+    HyParViewParams, Latency, Network, NodeId, OutputOptions, Overlay, Protocol, ProtocolKind,
+    Region, RegionLatency, Regions, RumorMode, RumorRules, Scenario, SizeModel, Timing, Workload,
 };
 use super::raw::{
-    RawChurn, RawCrash, RawLatency, RawNetwork, RawOverlay, RawProtocol, RawScenario, RawSizes,
-    RawUpdate, RawWorkload,
+    RawChurn, RawCrash, RawLatency, RawNetwork, RawOverlay, RawProtocol, RawRegion, RawScenario,
+    RawSizes, RawUpdate, RawWorkload,
 };
 use crate::time::Time;
 
@@ -29,6 +31,8 @@ const MAX_PRODUCTS: i64 = 10_000_000;
 /// billions of updates.
 const MAX_GENERATED_UPDATES: i64 = 100_000_000;
 const MAX_NAME_CHARS: usize = 64;
+const MAX_REGIONS: usize = 256;
+const MAX_REGION_NAME_CHARS: usize = 32;
 const MAX_PRODUCT_CHARS: usize = 64;
 /// The largest millisecond count whose microseconds fit in a [`Time`] without saturating, so
 /// that every time prints back as written.
@@ -60,8 +64,9 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
     let protocol = raw
         .protocol
         .ok_or_else(|| ScenarioError::missing("protocol"))?;
+    let local_bias = protocol.local_bias;
     let (protocol, timing, period_ms) = protocol_of(protocol, nodes)?;
-    let overlay = overlay_of(raw.overlay, &protocol, timing)?;
+    let overlay = overlay_of(raw.overlay.unwrap_or_default(), nodes, &protocol, timing)?;
     let clock = Clock {
         period_ms: period_ms as u64,
         max_rounds: max_rounds as u64,
@@ -69,6 +74,14 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
         end_ms: max_rounds as u64 * period_ms as u64,
     };
     let network = network(raw.network.unwrap_or_default())?;
+    let regions = regions_of(
+        raw.regions,
+        raw.region_latency,
+        local_bias,
+        nodes,
+        timing,
+        overlay,
+    )?;
     let crashes = raw
         .crashes
         .into_iter()
@@ -140,6 +153,7 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
         },
         sizes,
         output,
+        regions,
     })
 }
 
@@ -178,18 +192,14 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
             ("push-pull", "push-pull"),
             ("rumor", "rumor"),
             ("median-counter", "median-counter"),
+            ("flood", "flood"),
             ("plumtree", "plumtree"),
         ],
     )?;
     let kind = spreading_rules(&raw, &table, kind, nodes)?;
     let anti_entropy_every = match raw.anti_entropy_every {
         None => None,
-        Some(_)
-            if !matches!(
-                kind,
-                ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. }
-            ) =>
-        {
+        Some(_) if !kind.takes_anti_entropy() => {
             return Err(only_for(
                 &table,
                 "anti_entropy_every",
@@ -255,7 +265,7 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
             ("full-table", ExchangeMode::FullTable),
         ],
     )?;
-    if kind.stops_spreading() && is_async {
+    if kind.rounds_only() && is_async {
         return Err(ScenarioError::invalid(
             table.key("timing"),
             toml_string("async"),
@@ -334,6 +344,7 @@ fn spreading_rules(
         },
         "pull" => ProtocolKind::Pull,
         "push-pull" => ProtocolKind::PushPull,
+        "flood" => ProtocolKind::Flood,
         "rumor" => {
             let mode = choice(
                 &table.key("mode"),
@@ -379,39 +390,147 @@ pub fn default_ctr_max(nodes: i64) -> u32 {
     (ln.log2().ceil() as u32).max(1)
 }
 
-/// `[overlay]`: `full` (the default) or `hyparview` with its parameters. HyParView runs in
-/// rounds timing only; Plumtree needs an overlay whose links it can mark eager or lazy.
-fn overlay_of(raw: Option<RawOverlay>, protocol: &Protocol, timing: Timing) -> Result<Overlay> {
+/// `[overlay]`: one table for every kind. `full` (the default); the static graphs `k-regular`
+/// and `k-out` (with `degree`) and `erdos-renyi` (with `mean_degree` or `p`); or `hyparview`
+/// with its parameters, all defaulted. A key that the chosen kind does not take is an error
+/// naming the kinds that do. HyParView runs in rounds timing only, and Plumtree needs it: its
+/// eager and lazy marks live on HyParView's links.
+fn overlay_of(raw: RawOverlay, nodes: i64, protocol: &Protocol, timing: Timing) -> Result<Overlay> {
     let table = KeyPath::from("overlay");
-    let raw = raw.unwrap_or_default();
     let kind = choice(
         &table.key("kind"),
         raw.kind.as_deref().unwrap_or("full"),
-        &[("full", false), ("hyparview", true)],
+        &[
+            ("full", "full"),
+            ("k-regular", "k-regular"),
+            ("k-out", "k-out"),
+            ("erdos-renyi", "erdos-renyi"),
+            ("hyparview", "hyparview"),
+        ],
     )?;
-    let keys = [
-        ("active_size", raw.active_size),
-        ("passive_size", raw.passive_size),
-        ("arwl", raw.arwl),
-        ("prwl", raw.prwl),
-        ("shuffle_every", raw.shuffle_every),
-        ("shuffle_active", raw.shuffle_active),
-        ("shuffle_passive", raw.shuffle_passive),
-        ("warmup_rounds", raw.warmup_rounds),
+    const DEGREE: &[&str] = &["k-regular", "k-out"];
+    const RANDOM: &[&str] = &["erdos-renyi"];
+    const HYPARVIEW: &[&str] = &["hyparview"];
+    let int = |v: Option<i64>| v.map(|v| v.to_string());
+    // Every key but `kind`, as written, with the kinds that take it.
+    let given = [
+        ("degree", int(raw.degree), DEGREE),
+        ("mean_degree", raw.mean_degree.map(toml_float), RANDOM),
+        ("p", raw.p.map(toml_float), RANDOM),
+        ("active_size", int(raw.active_size), HYPARVIEW),
+        ("passive_size", int(raw.passive_size), HYPARVIEW),
+        ("arwl", int(raw.arwl), HYPARVIEW),
+        ("prwl", int(raw.prwl), HYPARVIEW),
+        ("shuffle_every", int(raw.shuffle_every), HYPARVIEW),
+        ("shuffle_active", int(raw.shuffle_active), HYPARVIEW),
+        ("shuffle_passive", int(raw.shuffle_passive), HYPARVIEW),
+        ("warmup_rounds", int(raw.warmup_rounds), HYPARVIEW),
     ];
-    if !kind {
-        if let Some((key, value)) = keys.iter().find(|(_, v)| v.is_some()) {
-            return Err(only_for(&table, key, *value, "\"hyparview\""));
-        }
-        if let ProtocolKind::Plumtree { .. } = protocol.kind {
+    for (key, value, kinds) in given {
+        if let Some(value) = value
+            && !kinds.contains(&kind)
+        {
+            let kinds: Vec<String> = kinds.iter().map(|k| toml_string(k)).collect();
             return Err(ScenarioError::invalid(
-                KeyPath::from("protocol").key("kind"),
-                toml_string("plumtree"),
-                "needs overlay.kind = \"hyparview\" (Plumtree marks overlay links eager or lazy)",
+                table.key(key),
+                value,
+                format!("only applies to kind = {}", kinds.join(" or ")),
             ));
         }
-        return Ok(Overlay::Full);
     }
+    if kind != "hyparview"
+        && let ProtocolKind::Plumtree { .. } = protocol.kind
+    {
+        return Err(ScenarioError::invalid(
+            KeyPath::from("protocol").key("kind"),
+            toml_string("plumtree"),
+            format!(
+                "needs overlay.kind = \"hyparview\" (Plumtree marks HyParView's links eager or \
+                 lazy), not {}",
+                toml_string(kind)
+            ),
+        ));
+    }
+    let degree = || -> Result<u32> {
+        let key = table.key("degree");
+        let degree = raw
+            .degree
+            .ok_or_else(|| ScenarioError::missing(key.clone()))?;
+        if !(1..nodes).contains(&degree) {
+            return Err(ScenarioError::invalid(
+                key,
+                degree,
+                format!("must be at least 1 and less than nodes ({nodes})"),
+            ));
+        }
+        Ok(degree as u32)
+    };
+    Ok(match kind {
+        "full" => Overlay::Full,
+        "k-regular" => {
+            let degree = degree()?;
+            if nodes * i64::from(degree) % 2 == 1 {
+                // Every edge has two ends: the degrees of a graph sum to an even number.
+                return Err(ScenarioError::invalid(
+                    table.key("degree"),
+                    degree,
+                    format!(
+                        "nodes x degree must be even for a regular graph, and {nodes} x {degree} is odd"
+                    ),
+                ));
+            }
+            Overlay::KRegular { degree }
+        }
+        "k-out" => Overlay::KOut { degree: degree()? },
+        "erdos-renyi" => match (raw.mean_degree, raw.p) {
+            (Some(c), Some(p)) => {
+                return Err(ScenarioError::invalid(
+                    table.key("p"),
+                    toml_float(p),
+                    format!(
+                        "conflicts with {} = {}; set only one",
+                        table.key("mean_degree"),
+                        toml_float(c)
+                    ),
+                ));
+            }
+            (Some(c), None) => {
+                if !(c.is_finite() && c > 0.0 && c <= (nodes - 1) as f64) {
+                    return Err(ScenarioError::invalid(
+                        table.key("mean_degree"),
+                        toml_float(c),
+                        format!(
+                            "must be a finite number > 0 and at most nodes - 1 ({})",
+                            nodes - 1
+                        ),
+                    ));
+                }
+                Overlay::ErdosRenyi(EdgeChance::MeanDegree(c))
+            }
+            (None, Some(p)) => {
+                if !(p > 0.0 && p <= 1.0) {
+                    return Err(ScenarioError::invalid(
+                        table.key("p"),
+                        toml_float(p),
+                        "must be a probability in (0, 1]",
+                    ));
+                }
+                Overlay::ErdosRenyi(EdgeChance::Probability(p))
+            }
+            (None, None) => {
+                return Err(ScenarioError::MissingOneOf {
+                    at: Default::default(),
+                    table,
+                    keys: vec!["mean_degree", "p"],
+                });
+            }
+        },
+        _ => Overlay::HyParView(hyparview_params(&table, &raw, timing)?),
+    })
+}
+
+/// HyParView's parameters, each defaulted to the paper's (see [`HyParViewParams::default`]).
+fn hyparview_params(table: &KeyPath, raw: &RawOverlay, timing: Timing) -> Result<HyParViewParams> {
     if timing != Timing::Rounds {
         return Err(ScenarioError::invalid(
             table.key("kind"),
@@ -433,7 +552,7 @@ fn overlay_of(raw: Option<RawOverlay>, protocol: &Protocol, timing: Timing) -> R
     let passive_size = get("passive_size", raw.passive_size, d.passive_size, 1, 1024)?;
     let arwl = get("arwl", raw.arwl, d.arwl, 0, 64)?;
     let prwl = get("prwl", raw.prwl, d.prwl, 0, i64::from(arwl))?;
-    Ok(Overlay::HyParView(HyParViewParams {
+    Ok(HyParViewParams {
         active_size,
         passive_size,
         arwl,
@@ -466,6 +585,153 @@ fn overlay_of(raw: Option<RawOverlay>, protocol: &Protocol, timing: Timing) -> R
             0,
             100_000,
         )?,
+    })
+}
+
+/// Regions, their latency matrix and `protocol.local_bias`; `None` without `[[regions]]`.
+fn regions_of(
+    raw: Vec<RawRegion>,
+    raw_latency: Option<BTreeMap<String, RawLatency>>,
+    local_bias: Option<f64>,
+    nodes: i64,
+    timing: Timing,
+    overlay: Overlay,
+) -> Result<Option<Regions>> {
+    let bias_key = KeyPath::from("protocol").key("local_bias");
+    if raw.is_empty() {
+        if let Some(pairs) = &raw_latency
+            && let Some(key) = pairs.keys().next()
+        {
+            return Err(ScenarioError::invalid(
+                KeyPath::from("region_latency").key(key),
+                toml_string(key),
+                "needs [[regions]] to name the regions",
+            ));
+        }
+        if let Some(bias) = local_bias {
+            return Err(ScenarioError::invalid(
+                bias_key,
+                toml_float(bias),
+                "needs [[regions]]",
+            ));
+        }
+        return Ok(None);
+    }
+    if raw.len() > MAX_REGIONS {
+        return Err(ScenarioError::invalid(
+            "regions",
+            format!("[{} tables]", raw.len()),
+            format!("at most {MAX_REGIONS} regions"),
+        ));
+    }
+    let mut regions: Vec<Region> = Vec::with_capacity(raw.len());
+    for (i, region) in raw.into_iter().enumerate() {
+        let table = KeyPath::root().key("regions").index(i);
+        let name = region
+            .name
+            .ok_or_else(|| ScenarioError::missing(table.key("name")))?;
+        let chars = name.chars().count();
+        let problem = if chars == 0 || chars > MAX_REGION_NAME_CHARS {
+            Some("must be 1 to 32 characters long".to_owned())
+        } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            // A '-' joins two names in the keys of [region_latency].
+            Some("may only contain letters, digits and '_'".to_owned())
+        } else {
+            regions
+                .iter()
+                .position(|other| other.name == name)
+                .map(|j| format!("is already the name of regions[{j}]"))
+        };
+        if let Some(problem) = problem {
+            return Err(ScenarioError::invalid(
+                table.key("name"),
+                toml_string(&name),
+                problem,
+            ));
+        }
+        let size = region
+            .nodes
+            .ok_or_else(|| ScenarioError::missing(table.key("nodes")))?;
+        let size = int_in(&table.key("nodes"), size, 1, nodes)?;
+        regions.push(Region {
+            name,
+            nodes: size as u32,
+        });
+    }
+    let total: i64 = regions.iter().map(|r| i64::from(r.nodes)).sum();
+    if total != nodes {
+        let sizes: Vec<String> = regions.iter().map(|r| r.nodes.to_string()).collect();
+        let last = regions.len() - 1;
+        return Err(ScenarioError::invalid(
+            KeyPath::root().key("regions").index(last).key("nodes"),
+            regions[last].nodes,
+            format!(
+                "region sizes sum to {total} ({}); they must sum to nodes ({nodes})",
+                sizes.join(" + ")
+            ),
+        ));
+    }
+    let mut latency: Vec<RegionLatency> = Vec::new();
+    let mut keys: Vec<(u32, u32, String)> = Vec::new();
+    for (key, raw) in raw_latency.unwrap_or_default() {
+        let path = KeyPath::from("region_latency").key(&key);
+        if timing == Timing::Rounds {
+            return Err(ScenarioError::invalid(
+                path,
+                toml_string(&key),
+                "only applies to timing = \"async\" (rounds timing has no latency)",
+            ));
+        }
+        let index = |name: &str| regions.iter().position(|r| r.name == name);
+        let pair = key
+            .split_once('-')
+            .and_then(|(a, b)| Some((index(a)?, index(b)?)));
+        let Some((a, b)) = pair else {
+            let names: Vec<String> = regions.iter().map(|r| toml_string(&r.name)).collect();
+            return Err(ScenarioError::invalid(
+                path,
+                toml_string(&key),
+                format!(
+                    "must be two region names joined by '-', as in \"{0}-{0}\" (regions: {1})",
+                    regions[0].name,
+                    names.join(", ")
+                ),
+            ));
+        };
+        let (a, b) = (a.min(b) as u32, a.max(b) as u32);
+        if let Some((_, _, earlier)) = keys.iter().find(|(x, y, _)| (*x, *y) == (a, b)) {
+            return Err(ScenarioError::invalid(
+                path,
+                toml_string(&key),
+                format!("names the same pair as region_latency.{earlier} (latency is symmetric)"),
+            ));
+        }
+        keys.push((a, b, key.clone()));
+        latency.push(RegionLatency {
+            a,
+            b,
+            latency: latency_of(path, raw)?,
+        });
+    }
+    latency.sort_by_key(|pair| (pair.a, pair.b));
+    let local_bias = match local_bias {
+        None => None,
+        Some(bias) if overlay != Overlay::Full => {
+            return Err(ScenarioError::invalid(
+                bias_key,
+                toml_float(bias),
+                format!(
+                    "only applies to overlay kind = \"full\" (this overlay is \"{}\")",
+                    overlay.as_str()
+                ),
+            ));
+        }
+        Some(bias) => Some(probability(&bias_key, bias)?),
+    };
+    Ok(Some(Regions {
+        regions,
+        latency,
+        local_bias,
     }))
 }
 

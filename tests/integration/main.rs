@@ -3,6 +3,7 @@
 mod cli;
 mod determinism;
 mod literature;
+mod overlays;
 mod plumtree;
 mod resume;
 mod rumor;

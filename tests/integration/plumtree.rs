@@ -182,3 +182,65 @@ fn same_seed_same_reports() {
     let s = scenario(&doc(500, 4, 2, "", extra));
     assert_eq!(trials(&s, 3), trials(&s, 3));
 }
+
+#[test]
+fn flooding_over_the_active_views_sends_once_on_every_link_but_the_senders() {
+    // Flooding uses the same links as Plumtree: without failures or maintenance during the
+    // broadcast every node but the origin forwards once on every link but the one it learnt
+    // from, so m = links - (n - 1) exactly (the origin has no sender to skip).
+    let text = doc(1000, 1, 8, "shuffle_every = 100\nwarmup_rounds = 500", "")
+        .replace("kind = \"plumtree\"\nihave_timeout = 8", "kind = \"flood\"");
+    let s = scenario(&text);
+    for (t, r) in trials(&s, 3).iter().enumerate() {
+        let views = initial_active_views(&s, t as u32).expect("hyparview");
+        let n = views.len() as u64;
+        let links: u64 = views.iter().map(|v| v.len() as u64).sum();
+        let u = &r.updates[0];
+        assert_eq!(u.final_informed, n, "seed {}", r.seed);
+        assert_eq!(u.update_messages, links - (n - 1), "seed {}", r.seed);
+        assert_eq!(
+            r.run.messages_by_kind[0],
+            links - (n - 1),
+            "seed {}",
+            r.seed
+        );
+        // No Plumtree message and no membership message during the broadcast.
+        assert_eq!(
+            r.run.messages_by_kind[6..10],
+            [0, 0, 0, 0],
+            "seed {}",
+            r.seed
+        );
+        assert_eq!(r.run.messages_by_kind[10], 0, "seed {}", r.seed);
+    }
+}
+
+#[test]
+fn plumtree_region_rows_add_up_to_the_update_rows() {
+    // Regions count holders beside the world's counters, whatever the protocol: with Plumtree
+    // over HyParView and a crash, the regions' final holders and live nodes are the update's,
+    // and no region completes after the whole system.
+    let extra = "[[crashes]]\nat_round = 12\nfraction = 0.2\n\
+                 [[regions]]\nname = \"eu\"\nnodes = 600\n\
+                 [[regions]]\nname = \"us\"\nnodes = 400\n";
+    let s = scenario(&doc(1000, 4, 2, "", extra));
+    for r in trials(&s, 3) {
+        assert_eq!(r.regions.len(), 4 * 2, "seed {}", r.seed);
+        for u in &r.updates {
+            let rows: Vec<_> = r.regions.iter().filter(|x| x.update == u.update).collect();
+            let informed: u64 = rows.iter().map(|x| x.final_informed).sum();
+            let alive: u64 = rows.iter().map(|x| x.final_alive).sum();
+            assert_eq!(
+                informed, u.final_informed,
+                "seed {} update {}",
+                r.seed, u.update
+            );
+            assert_eq!(alive, u.final_alive, "seed {} update {}", r.seed, u.update);
+            if let Some(all) = u.reached_all {
+                for row in &rows {
+                    assert!(row.reached_all.is_some_and(|t| t <= all), "seed {}", r.seed);
+                }
+            }
+        }
+    }
+}

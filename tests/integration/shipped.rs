@@ -44,3 +44,9 @@ fn push_pull_1k_loss_results_regenerate_byte_for_byte() {
 fn quickstart_results_regenerate_byte_for_byte() {
     regenerates("quickstart");
 }
+
+/// Flooding over a 6-regular overlay: pins the graph generator, flooding and the rmr column.
+#[test]
+fn flood_regular_results_regenerate_byte_for_byte() {
+    regenerates("flood-regular");
+}
