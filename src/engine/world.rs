@@ -85,6 +85,9 @@ pub struct World {
     pub run: RunReport,
     pub coverage: Vec<CoverageSample>,
 
+    /// Bumped whenever a slot is born or retires: a message sent at the current epoch needs no
+    /// masking on delivery (see [`World::mask_stale`]).
+    slot_epoch: u64,
     /// Reused buffer for retirement.
     scratch: Vec<u64>,
     /// Who still spreads what, for protocols that stop by themselves.
@@ -164,6 +167,7 @@ impl World {
                 ..RunReport::default()
             },
             coverage: Vec::new(),
+            slot_epoch: 0,
             scratch: Vec::new(),
             spreaders: match scenario.protocol.kind {
                 ProtocolKind::Rumor(_) => Some(Spreaders::new(n, 0)),
@@ -262,6 +266,7 @@ impl World {
             return false;
         }
         self.updates[index].injected = true;
+        self.slot_epoch += 1;
         let product = self.updates[index].product as usize;
         let slot = self.allocate_slot();
         let nodes = self.nodes as usize;
@@ -410,17 +415,34 @@ impl World {
     }
 
     /// `node`'s digest: one bit per update in flight that it holds.
+    #[inline]
     pub fn digest(&self, node: NodeId, out: &mut Words) {
         let words = self.rows.words_per_row();
+        if words == 1 {
+            out.resize(1);
+            out.set(0, self.rows.word(node, 0) & self.slots.active[0]);
+            return;
+        }
         out.resize(words);
         for w in 0..words {
             out.set(w, self.rows.word(node, w) & self.slots.active[w]);
         }
     }
 
-    /// Clears the bits of a message sent at event sequence `sent_seq` whose slot has since
-    /// retired or been reused by a later update.
-    pub fn mask_stale(&self, bits: &mut Words, sent_seq: u64) {
+    /// The slot epoch: a message remembers it when sent.
+    pub fn slot_epoch(&self) -> u64 {
+        self.slot_epoch
+    }
+
+    /// Clears the bits of a message sent at event sequence `sent_seq` (slot epoch `sent_epoch`)
+    /// whose slot has since retired or been reused by a later update. When no slot was born or
+    /// retired since (the common case) there is nothing to clear: the message was built from
+    /// active slots only, all born before it.
+    #[inline]
+    pub fn mask_stale(&self, bits: &mut Words, sent_seq: u64, sent_epoch: u64) {
+        if sent_epoch == self.slot_epoch {
+            return;
+        }
         let words = self.rows.words_per_row();
         bits.resize(words);
         for w in 0..words {
@@ -959,6 +981,7 @@ impl World {
             self.scratch = retiring;
             return;
         }
+        self.slot_epoch += 1;
         for (w, &bits) in retiring.iter().enumerate() {
             for_each_bit(bits, |b| self.retire(w * 64 + b));
         }
