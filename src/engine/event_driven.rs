@@ -30,6 +30,8 @@ struct InFlight {
     to: NodeId,
     /// Event sequence number at sending: bits of slots born later are not really carried.
     sent_seq: u64,
+    /// The world's slot epoch at sending: unchanged at delivery, no bit needs masking.
+    sent_epoch: u64,
     /// Newest versions carried.
     payload: Words,
     /// The sender's digest (pull requests, exchange opens and replies).
@@ -46,7 +48,14 @@ struct Wire {
 }
 
 impl Wire {
-    fn allocate(&mut self, kind: MessageKind, from: NodeId, to: NodeId, sent_seq: u64) -> u32 {
+    fn allocate(
+        &mut self,
+        kind: MessageKind,
+        from: NodeId,
+        to: NodeId,
+        sent_seq: u64,
+        sent_epoch: u64,
+    ) -> u32 {
         self.in_flight += 1;
         if let Some(i) = self.free.pop() {
             let m = &mut self.messages[i as usize];
@@ -54,6 +63,7 @@ impl Wire {
             m.from = from;
             m.to = to;
             m.sent_seq = sent_seq;
+            m.sent_epoch = sent_epoch;
             m.carries_baseline = false;
             m.sender_has_baseline = false;
             m.payload.clear();
@@ -65,6 +75,7 @@ impl Wire {
             from,
             to,
             sent_seq,
+            sent_epoch,
             payload: Words::default(),
             digest: Words::default(),
             carries_baseline: false,
@@ -280,7 +291,8 @@ impl Driver<'_, '_> {
 
     fn open(&mut self, kind: MessageKind, from: NodeId, to: NodeId) -> u32 {
         let seq = self.trial.queue.next_seq();
-        self.wire.allocate(kind, from, to, seq)
+        let epoch = self.trial.world.slot_epoch();
+        self.wire.allocate(kind, from, to, seq, epoch)
     }
 
     /// Puts message `m` on the wire: lost at once, or delivered after a latency.
@@ -299,9 +311,9 @@ impl Driver<'_, '_> {
     }
 
     fn deliver(&mut self, m: u32, at: Time) {
-        let (kind, from, to, sent_seq) = {
+        let (kind, from, to, sent_seq, sent_epoch) = {
             let msg = &self.wire.messages[m as usize];
-            (msg.kind, msg.from, msg.to, msg.sent_seq)
+            (msg.kind, msg.from, msg.to, msg.sent_seq, msg.sent_epoch)
         };
         if !self.trial.world.arrives(to, false) {
             self.wire.release(m);
@@ -310,7 +322,7 @@ impl Driver<'_, '_> {
         let world = &mut self.trial.world;
         let mut payload = std::mem::take(&mut self.wire.messages[m as usize].payload);
         let mut digest = std::mem::take(&mut self.wire.messages[m as usize].digest);
-        world.mask_stale(&mut payload, sent_seq);
+        world.mask_stale(&mut payload, sent_seq, sent_epoch);
         let carries_baseline = self.wire.messages[m as usize].carries_baseline;
         let sender_has_baseline = self.wire.messages[m as usize].sender_has_baseline;
         if carries_baseline {
@@ -336,7 +348,7 @@ impl Driver<'_, '_> {
                 world.deliver(to, from, &payload, at);
             }
             MessageKind::PullRequest | MessageKind::ExchangeOpen => {
-                world.mask_stale(&mut digest, sent_seq);
+                world.mask_stale(&mut digest, sent_seq, sent_epoch);
                 let full = kind == MessageKind::ExchangeOpen && self.full_table;
                 if full {
                     world.deliver(to, from, &payload, at);
@@ -383,7 +395,7 @@ impl Driver<'_, '_> {
             MessageKind::ExchangeReply => {
                 world.deliver(to, from, &payload, at);
                 if !self.full_table {
-                    world.mask_stale(&mut digest, sent_seq);
+                    world.mask_stale(&mut digest, sent_seq, sent_epoch);
                     let has_baseline = world.has_baseline(to);
                     let mut entries = world.top(to, |w| digest.get(w), &mut self.buf);
                     let baseline = has_baseline && !sender_has_baseline;

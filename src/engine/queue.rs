@@ -4,9 +4,17 @@
 //!
 //! Gossip produces many events at few, nearby times (a million timers spread over one period,
 //! messages a few milliseconds ahead), so this is a calendar queue: a ring of buckets, each
-//! `width` microseconds wide, covering a horizon ahead of the cursor. Inserting is a push onto a
-//! bucket's vector; a bucket is sorted once when the cursor reaches it. Events beyond the horizon
-//! wait in a binary heap and join their bucket when it becomes current.
+//! `2^width_log2` microseconds wide (a power of two, so finding a bucket is a shift and a mask),
+//! covering a horizon ahead of the cursor. Inserting is a push onto a bucket's vector; a bucket
+//! is sorted once, when the cursor reaches it, by a counting sort on the time offset within the
+//! bucket. Events beyond the horizon wait in a binary heap and join their bucket when it becomes
+//! current.
+//!
+//! Why a counting sort on time alone keeps `(time, seq)` order: pushes get increasing `seq`, so
+//! a bucket's vector is in `seq` order; an event that waited beyond the horizon was pushed before
+//! any event that went straight into its bucket (the horizon only moves forward), and far events
+//! leave their heap in `(time, seq)` order. Taking the far events first and sorting stably by time
+//! therefore orders equal times by `seq`.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -39,18 +47,26 @@ struct Entry {
     event: Event,
 }
 
+/// Buckets holding fewer events than this are sorted by comparison.
+const MIN_COUNTING_LEN: usize = 64;
+
 pub struct EventQueue {
-    width: u64,
+    width_log2: u32,
+    /// Ring size minus one (the ring size is a power of two).
+    ring_mask: usize,
     buckets: Vec<Vec<Entry>>,
-    /// Start time of the current bucket.
+    /// Start time of the current bucket: a multiple of the width.
     cursor: u64,
-    cursor_index: usize,
-    /// The current bucket, sorted descending so the next event is at the end.
+    /// The current bucket, sorted ascending; `current[pos..]` are still to come.
     current: Vec<Entry>,
+    pos: usize,
     /// Events inserted into the current bucket's time range after it was sorted.
     late: BinaryHeap<Reverse<Entry>>,
     /// Events beyond the horizon.
     far: BinaryHeap<Reverse<Entry>>,
+    /// Scratch for the counting sort: far events joining the current bucket, and counters.
+    joining: Vec<Entry>,
+    counts: Vec<u32>,
     in_ring: usize,
     len: usize,
     next_seq: u64,
@@ -58,17 +74,22 @@ pub struct EventQueue {
 }
 
 impl EventQueue {
-    /// `width`: bucket width in microseconds; `buckets`: ring size.
-    pub fn new(width: Time, buckets: usize) -> EventQueue {
-        let buckets = buckets.max(1);
+    /// Buckets `2^width_log2` microseconds wide, `buckets` of them (rounded up to a power of
+    /// two).
+    pub fn new(width_log2: u32, buckets: usize) -> EventQueue {
+        let buckets = buckets.max(1).next_power_of_two();
+        let width_log2 = width_log2.min(40);
         EventQueue {
-            width: width.0.max(1),
+            width_log2,
+            ring_mask: buckets - 1,
             buckets: (0..buckets).map(|_| Vec::new()).collect(),
             cursor: 0,
-            cursor_index: 0,
             current: Vec::new(),
+            pos: 0,
             late: BinaryHeap::new(),
             far: BinaryHeap::new(),
+            joining: Vec::new(),
+            counts: Vec::new(),
             in_ring: 0,
             len: 0,
             next_seq: 0,
@@ -76,10 +97,13 @@ impl EventQueue {
         }
     }
 
-    /// A queue sized for gossip with this period: about 256 buckets per period, two periods ahead.
+    /// A queue sized for gossip with this period: between 256 and 512 buckets per period (the
+    /// width is a power of two), at least two periods ahead.
     pub fn for_period(period: Time) -> EventQueue {
-        let width = (period.0 / 256).max(1);
-        EventQueue::new(Time(width), 512)
+        let target = (period.0 / 256).max(1);
+        let width_log2 = 63 - target.leading_zeros();
+        let per_period = period.0.div_ceil(1 << width_log2) as usize;
+        EventQueue::new(width_log2, 2 * per_period + 1)
     }
 
     pub fn len(&self) -> usize {
@@ -95,7 +119,18 @@ impl EventQueue {
         self.next_seq
     }
 
+    #[inline(always)]
+    fn width(&self) -> u64 {
+        1 << self.width_log2
+    }
+
+    #[inline(always)]
+    fn horizon(&self) -> u64 {
+        self.cursor + ((self.ring_mask as u64 + 1) << self.width_log2)
+    }
+
     /// Schedules `event` at `time`, which must not be in the past.
+    #[inline]
     pub fn push(&mut self, time: Time, event: Event) {
         debug_assert!(time.0 >= self.now, "event scheduled in the past");
         let entry = Entry {
@@ -105,12 +140,10 @@ impl EventQueue {
         };
         self.next_seq += 1;
         self.len += 1;
-        let bucket_end = self.cursor + self.width;
-        if entry.time < bucket_end {
+        if entry.time < self.cursor + self.width() {
             self.late.push(Reverse(entry));
-        } else if entry.time < self.cursor + self.width * self.buckets.len() as u64 {
-            let offset = ((entry.time - self.cursor) / self.width) as usize;
-            let index = (self.cursor_index + offset) % self.buckets.len();
+        } else if entry.time < self.horizon() {
+            let index = (entry.time >> self.width_log2) as usize & self.ring_mask;
             self.buckets[index].push(entry);
             self.in_ring += 1;
         } else {
@@ -123,7 +156,7 @@ impl EventQueue {
         if !self.fill_current() {
             return None;
         }
-        let a = self.current.last().map(|e| e.time);
+        let a = self.current.get(self.pos).map(|e| e.time);
         let b = self.late.peek().map(|Reverse(e)| e.time);
         match (a, b) {
             (Some(a), Some(b)) => Some(Time(a.min(b))),
@@ -131,17 +164,19 @@ impl EventQueue {
         }
     }
 
+    #[inline]
     pub fn pop(&mut self) -> Option<(Time, Event)> {
         if !self.fill_current() {
             return None;
         }
-        let from_current = match (self.current.last(), self.late.peek()) {
+        let from_current = match (self.current.get(self.pos), self.late.peek()) {
             (Some(a), Some(Reverse(b))) => a < b,
             (Some(_), None) => true,
             _ => false,
         };
         let entry = if from_current {
-            self.current.pop().expect("checked non-empty")
+            self.pos += 1;
+            self.current[self.pos - 1]
         } else {
             self.late.pop().expect("checked non-empty").0
         };
@@ -151,33 +186,122 @@ impl EventQueue {
     }
 
     /// Advances the cursor until the current bucket holds an event. False when the queue is empty.
+    #[inline]
     fn fill_current(&mut self) -> bool {
-        while self.current.is_empty() && self.late.is_empty() {
+        if self.pos < self.current.len() || !self.late.is_empty() {
+            return true;
+        }
+        self.advance()
+    }
+
+    fn advance(&mut self) -> bool {
+        while self.pos == self.current.len() && self.late.is_empty() {
             if self.len == 0 {
                 return false;
             }
             if self.in_ring == 0 {
                 // Nothing within the horizon: jump the cursor to the far event's bucket.
                 let Reverse(next) = *self.far.peek().expect("len > 0 and ring empty");
-                let skip = (next.time - self.cursor) / self.width;
-                self.cursor += skip * self.width;
-                self.cursor_index = (self.cursor_index + skip as usize) % self.buckets.len();
+                self.cursor = next.time >> self.width_log2 << self.width_log2;
             } else {
-                self.cursor += self.width;
-                self.cursor_index = (self.cursor_index + 1) % self.buckets.len();
+                self.cursor += self.width();
             }
-            std::mem::swap(&mut self.current, &mut self.buckets[self.cursor_index]);
-            self.in_ring -= self.current.len();
-            let bucket_end = self.cursor + self.width;
+            let index = (self.cursor >> self.width_log2) as usize & self.ring_mask;
+            let bucket_end = self.cursor + self.width();
+            self.joining.clear();
             while let Some(Reverse(e)) = self.far.peek() {
                 if e.time >= bucket_end {
                     break;
                 }
-                self.current.push(self.far.pop().expect("peeked").0);
+                self.joining.push(self.far.pop().expect("peeked").0);
             }
-            self.current.sort_unstable_by(|a, b| b.cmp(a));
+            let mut bucket = std::mem::take(&mut self.buckets[index]);
+            self.in_ring -= bucket.len();
+            self.sort_into_current(&bucket);
+            bucket.clear();
+            self.buckets[index] = bucket;
         }
         true
+    }
+
+    /// Fills `current` with `joining` then `bucket`, stably sorted by time (see the module doc).
+    fn sort_into_current(&mut self, bucket: &[Entry]) {
+        self.current.clear();
+        self.pos = 0;
+        let total = self.joining.len() + bucket.len();
+        if total < MIN_COUNTING_LEN {
+            self.current.extend_from_slice(&self.joining);
+            self.current.extend_from_slice(bucket);
+            self.current.sort_by_key(|e| e.time);
+            return;
+        }
+        // Count on the top bits of the time offset, about one counter per event so that a
+        // sparse bucket does not pay for a wide counter array; events sharing a counter stay in
+        // `seq` order, and one stable insertion pass over the nearly sorted result finishes the
+        // order by time.
+        let total_log2 = usize::BITS - 1 - total.leading_zeros();
+        let shift = self.width_log2 - self.width_log2.min(total_log2);
+        let keys = 1usize << (self.width_log2 - shift);
+        let cursor = self.cursor;
+        self.counts.clear();
+        self.counts.resize(keys + 1, 0);
+        let counts = &mut self.counts[..];
+        let key = |e: &Entry| ((e.time - cursor) >> shift) as usize;
+        for e in &self.joining {
+            counts[key(e) + 1] += 1;
+        }
+        for e in bucket {
+            counts[key(e) + 1] += 1;
+        }
+        for i in 1..=keys {
+            counts[i] += counts[i - 1];
+        }
+        self.current.resize(
+            total,
+            Entry {
+                time: 0,
+                seq: 0,
+                event: Event::Tick,
+            },
+        );
+        let out = &mut self.current[..];
+        for &e in self.joining.iter() {
+            let slot = &mut counts[key(&e)];
+            out[*slot as usize] = e;
+            *slot += 1;
+        }
+        for &e in bucket {
+            let slot = &mut counts[key(&e)];
+            out[*slot as usize] = e;
+            *slot += 1;
+        }
+        if shift > 0 {
+            // After the scatter, `counts[k]` is where group `k` ends.
+            let mut start = 0;
+            for &end in &counts[..keys] {
+                let group = &mut out[start..end as usize];
+                if group.len() > 16 {
+                    group.sort_by_key(|e| e.time);
+                } else {
+                    insertion_sort_by_time(group);
+                }
+                start = end as usize;
+            }
+        }
+    }
+}
+
+/// A stable insertion sort by time: for the few events that share a counter.
+#[inline(always)]
+fn insertion_sort_by_time(group: &mut [Entry]) {
+    for i in 1..group.len() {
+        let e = group[i];
+        let mut j = i;
+        while j > 0 && group[j - 1].time > e.time {
+            group[j] = group[j - 1];
+            j -= 1;
+        }
+        group[j] = e;
     }
 }
 
@@ -189,7 +313,7 @@ mod tests {
 
     #[test]
     fn equal_times_come_out_first_in_first_out() {
-        let mut q = EventQueue::new(Time(10), 4);
+        let mut q = EventQueue::new(3, 4);
         q.push(Time(5), Event::Timer(1));
         q.push(Time(5), Event::Timer(0));
         q.push(Time(5), Event::Timer(2));
@@ -202,23 +326,37 @@ mod tests {
 
     #[test]
     fn matches_a_sorted_reference_under_random_interleaving() {
+        // Few events per bucket: buckets are sorted by comparison.
+        matches_reference(3, 16, 60, 1);
+    }
+
+    #[test]
+    fn counting_sorted_buckets_keep_equal_times_first_in_first_out() {
+        // Hundreds of events per bucket, many at equal times: the counting sort.
+        matches_reference(4, 8, 100, 12);
+    }
+
+    /// Random pushes (`near` ahead, sometimes far beyond the horizon; `burst` at a time) and
+    /// pops, checked against a binary heap over `(time, seq)`.
+    fn matches_reference(width_log2: u32, buckets: usize, near: u64, burst: u32) {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let mut q = EventQueue::new(Time(7), 16);
+        let mut q = EventQueue::new(width_log2, buckets);
         let mut reference = BinaryHeap::new();
         let mut seq = 0u64;
         let mut now = 0u64;
-        for step in 0..20_000 {
+        for _ in 0..20_000 {
             if rng.random_bool(0.55) || reference.is_empty() {
-                // Mostly near events, sometimes far beyond the horizon.
-                let ahead = if rng.random_bool(0.05) {
-                    rng.random_range(0..5_000)
-                } else {
-                    rng.random_range(0..60)
-                };
-                let t = now + ahead;
-                q.push(Time(t), Event::Timer(step));
-                reference.push(Reverse((t, seq, step)));
-                seq += 1;
+                for _ in 0..burst {
+                    let ahead = if rng.random_bool(0.05) {
+                        rng.random_range(0..5_000)
+                    } else {
+                        rng.random_range(0..near)
+                    };
+                    let t = now + ahead;
+                    q.push(Time(t), Event::Timer(seq as u32));
+                    reference.push(Reverse((t, seq, seq as u32)));
+                    seq += 1;
+                }
             } else {
                 let Reverse((t, _, id)) = reference.pop().unwrap();
                 let (qt, qe) = q.pop().unwrap();

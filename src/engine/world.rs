@@ -43,8 +43,6 @@ struct Slots {
     informed_all: Vec<u64>,
     /// Event sequence number of the injection: a message sent before it cannot carry this slot.
     born_seq: Vec<u64>,
-    /// Hop count of each node's copy (valid where the node's bit is set).
-    hops: Vec<Vec<u16>>,
     /// Free slots, lowest last, so slots are reused lowest first.
     free: Vec<u32>,
     /// Bit masks over slots: in use; newest version of its product; has an active newer version.
@@ -75,6 +73,7 @@ pub struct World {
     /// Inside a staged round (between `begin_round` and `end_round`).
     in_round: bool,
     slots: Slots,
+    hops: Hops,
     /// Newest slot in flight per product, or NONE.
     product_latest: Vec<u32>,
     /// Per product, the newest retired update (every table holder has it), or NONE.
@@ -86,8 +85,13 @@ pub struct World {
     pub run: RunReport,
     pub coverage: Vec<CoverageSample>,
 
+    /// Bumped whenever a slot is born or retires: a message sent at the current epoch needs no
+    /// masking on delivery (see [`World::mask_stale`]).
+    slot_epoch: u64,
     /// Reused buffer for retirement.
     scratch: Vec<u64>,
+    /// Reused buffer for the words of a payload delivered in a wide-row contact.
+    payload_words: Vec<u64>,
     /// Who still spreads what, for protocols that stop by themselves.
     pub(super) spreaders: Option<Spreaders>,
     /// Set by a protocol with sends still due (Plumtree's pushes of the next round): no update
@@ -160,6 +164,7 @@ impl World {
                 chained: vec![0],
                 ..Slots::default()
             },
+            hops: Hops::default(),
             product_latest: vec![NONE; catalog_len as usize],
             product_baseline: vec![NONE; catalog_len as usize],
             updates,
@@ -170,7 +175,9 @@ impl World {
                 ..RunReport::default()
             },
             coverage: Vec::new(),
+            slot_epoch: 0,
             scratch: Vec::new(),
+            payload_words: Vec::new(),
             spreaders: match scenario.protocol.kind {
                 ProtocolKind::Rumor(_) => Some(Spreaders::new(n, 0)),
                 ProtocolKind::MedianCounter { .. } => {
@@ -254,7 +261,6 @@ impl World {
         s.informed_live.push(0);
         s.informed_all.push(0);
         s.born_seq.push(0);
-        s.hops.push(Vec::new());
         let words = (slot + 1).div_ceil(64);
         for mask in [&mut s.active, &mut s.latest, &mut s.chained] {
             mask.resize(words, 0);
@@ -284,6 +290,7 @@ impl World {
             return false;
         }
         self.updates[index].injected = true;
+        self.slot_epoch += 1;
         let product = self.updates[index].product as usize;
         let slot = self.allocate_slot();
         let nodes = self.nodes as usize;
@@ -293,9 +300,7 @@ impl World {
         s.informed_all[slot] = 0;
         s.born_seq[slot] = seq;
         s.newer[slot] = NONE;
-        if s.hops[slot].len() != nodes {
-            s.hops[slot] = vec![0; nodes];
-        }
+        self.hops.make_room(nodes, slot + 1);
         set_bit(&mut s.active, slot);
         set_bit(&mut s.latest, slot);
         let previous = self.product_latest[product];
@@ -344,7 +349,7 @@ impl World {
             if let Some(regions) = &mut self.regions {
                 regions.gained(node, s);
             }
-            self.slots.hops[s][node as usize] = hop;
+            self.hops.set(node, s, hop);
             let report = &mut self.updates[u];
             if node != report.origin {
                 report.deliveries += 1;
@@ -402,7 +407,7 @@ impl World {
             let b = fresh.trailing_zeros() as usize;
             fresh &= fresh - 1;
             let slot = w * 64 + b;
-            let hop = self.slots.hops[slot][sender as usize].saturating_add(1);
+            let hop = self.hops.get(sender, slot).saturating_add(1);
             self.learn(recipient, slot, hop, at);
         }
     }
@@ -438,17 +443,34 @@ impl World {
     }
 
     /// `node`'s digest: one bit per update in flight that it holds.
+    #[inline]
     pub fn digest(&self, node: NodeId, out: &mut Words) {
         let words = self.rows.words_per_row();
+        if words == 1 {
+            out.resize(1);
+            out.set(0, self.rows.word(node, 0) & self.slots.active[0]);
+            return;
+        }
         out.resize(words);
         for w in 0..words {
             out.set(w, self.rows.word(node, w) & self.slots.active[w]);
         }
     }
 
-    /// Clears the bits of a message sent at event sequence `sent_seq` whose slot has since
-    /// retired or been reused by a later update.
-    pub fn mask_stale(&self, bits: &mut Words, sent_seq: u64) {
+    /// The slot epoch: a message remembers it when sent.
+    pub fn slot_epoch(&self) -> u64 {
+        self.slot_epoch
+    }
+
+    /// Clears the bits of a message sent at event sequence `sent_seq` (slot epoch `sent_epoch`)
+    /// whose slot has since retired or been reused by a later update. When no slot was born or
+    /// retired since (the common case) there is nothing to clear: the message was built from
+    /// active slots only, all born before it.
+    #[inline]
+    pub fn mask_stale(&self, bits: &mut Words, sent_seq: u64, sent_epoch: u64) {
+        if sent_epoch == self.slot_epoch {
+            return;
+        }
         let words = self.rows.words_per_row();
         bits.resize(words);
         for w in 0..words {
@@ -593,10 +615,36 @@ impl World {
     /// Delivers `payload` to `to` (see [`World::deliver`]).
     #[inline(always)]
     fn deliver_staged<const WIDE: bool>(&mut self, to: NodeId, payload: &Staged, at: Time) {
-        for w in 0..self.row_words::<WIDE>() {
+        if !WIDE {
+            self.deliver_word(to, payload.sender, 0, payload.first, at);
+            return;
+        }
+        // Wide rows (many updates in flight): the payload words are computed once, and the
+        // sender's hop counts of every word with a fresh bit are read in a first pass of
+        // independent loads, so their cache misses overlap instead of stalling one learnt bit
+        // at a time (storefront benchmark: most of its time was that stall).
+        let mut words = std::mem::take(&mut self.payload_words);
+        words.clear();
+        let target = if self.in_round {
+            &self.next
+        } else {
+            &self.rows
+        };
+        let mut touched = 0u16;
+        for w in 0..self.rows.words_per_row() {
             let bits = self.staged_word(payload, w);
+            words.push(bits);
+            let fresh = bits & !target.word(to, w);
+            if fresh != 0 {
+                let slot = w * 64 + fresh.trailing_zeros() as usize;
+                touched ^= self.hops.get(payload.sender, slot);
+            }
+        }
+        std::hint::black_box(touched);
+        for (w, &bits) in words.iter().enumerate() {
             self.deliver_word(to, payload.sender, w, bits, at);
         }
+        self.payload_words = words;
     }
 
     /// Push: `from` sends the newest versions it holds to `to`.
@@ -1038,6 +1086,7 @@ impl World {
             self.scratch = retiring;
             return;
         }
+        self.slot_epoch += 1;
         for (w, &bits) in retiring.iter().enumerate() {
             for_each_bit(bits, |b| self.retire(w * 64 + b));
         }
@@ -1158,6 +1207,68 @@ impl World {
     fn active_slot_of(&self, update: usize) -> Option<usize> {
         (0..self.slots.update.len())
             .find(|&s| self.slots.update[s] == update as u32 && get_bit(&self.slots.active, s))
+    }
+}
+
+/// Hop count of each node's copy of each slot (valid where the node's bit is set), in blocks of
+/// up to 64 slots, node-major within a block: a delivery reads the sender's hops of one row
+/// word from one or two cache lines, and the learner writes its own next to each other. (Slot-
+/// major vectors cost a cache miss per learnt bit: over half of the storefront benchmark's
+/// time.) While fewer than 64 slots were ever needed there is one block exactly as wide as
+/// the slots (a power of two), so one update in flight costs two bytes per node; beyond that,
+/// blocks of 64 are appended without copying.
+#[derive(Default)]
+struct Hops {
+    /// log2 of the slots per block.
+    width_log2: u32,
+    blocks: Vec<Vec<u16>>,
+}
+
+impl Hops {
+    /// Room for slots `0..slots` of `nodes` nodes, keeping every value.
+    fn make_room(&mut self, nodes: usize, slots: usize) {
+        let width = 1usize << self.width_log2;
+        if slots <= width * self.blocks.len() {
+            return;
+        }
+        if width < 64 {
+            let new_log2 = slots.next_power_of_two().min(64).trailing_zeros();
+            let new_width = 1usize << new_log2;
+            let mut wider = vec![0u16; nodes * new_width];
+            if let Some(old) = self.blocks.first() {
+                for (node, row) in old.chunks_exact(width).enumerate() {
+                    wider[node * new_width..node * new_width + width].copy_from_slice(row);
+                }
+                self.blocks[0] = wider;
+            } else {
+                self.blocks.push(wider);
+            }
+            self.width_log2 = new_log2;
+        }
+        while self.blocks.len() << self.width_log2 < slots {
+            self.blocks.push(vec![0; nodes << self.width_log2]);
+        }
+    }
+
+    #[inline(always)]
+    fn index(&self, node: NodeId, slot: usize) -> (usize, usize) {
+        let mask = (1usize << self.width_log2) - 1;
+        (
+            slot >> self.width_log2,
+            ((node as usize) << self.width_log2) | (slot & mask),
+        )
+    }
+
+    #[inline(always)]
+    fn get(&self, node: NodeId, slot: usize) -> u16 {
+        let (block, i) = self.index(node, slot);
+        self.blocks[block][i]
+    }
+
+    #[inline(always)]
+    fn set(&mut self, node: NodeId, slot: usize, hop: u16) {
+        let (block, i) = self.index(node, slot);
+        self.blocks[block][i] = hop;
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic.
 
+mod bench_pins;
 mod cli;
 mod determinism;
 mod literature;

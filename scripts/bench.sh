@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Scenario benchmarks (issue 3): runs every scenario of scenarios/bench/ as a whole
+# `gossip-sim run` process, exactly as a user would, measures wall time and peak RSS with
+# /usr/bin/time -v, prints a table and writes BENCHMARKS.md with the machine it ran on.
+#
+#   scripts/bench.sh                 # everything (the async 10^7 entry takes minutes)
+#   scripts/bench.sh --skip-slow     # without the async 10^7 entry
+#   scripts/bench.sh --repeat 3      # best of 3 wall times per entry (peak RSS: the maximum)
+#   scripts/bench.sh --no-write      # print the table only, leave BENCHMARKS.md alone
+#
+# A script rather than a `gossip-sim bench` subcommand: it measures the very process users run
+# (start-up, scenario loading, allocation, CSV writing, exit), and peak RSS of a child process is
+# what /usr/bin/time reports without any code in the simulator.
+#
+# Simulated events: messages sent (runs.csv `messages`) plus node gossip actions (nodes x rounds:
+# one contact per node per round in `rounds` timing, one timer firing per node per period in
+# `async` timing without jitter). The same definition for both timings, computed from runs.csv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+skip_slow=false
+repeat=1
+write=true
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --skip-slow) skip_slow=true ;;
+        --repeat) repeat="$2"; shift ;;
+        --no-write) write=false ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build --release --quiet
+bin="$CARGO_TARGET_DIR/release/gossip-sim"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# name | workload label | timing | nodes | target wall s | target peak MiB
+entries=(
+    "rounds-1e3|rounds|rounds|1000||"
+    "rounds-1e4|rounds|rounds|10000||"
+    "rounds-1e5|rounds|rounds|100000||"
+    "rounds-1e6|rounds|rounds|1000000|0.15|100"
+    "rounds-1e7|rounds|rounds|10000000|2|1024"
+    "async-1e3|async|async|1000||"
+    "async-1e4|async|async|10000||"
+    "async-1e5|async|async|100000||"
+    "async-1e6|async|async|1000000|3|300"
+    "async-1e7|async|async|10000000|40|3072"
+    "storefront-1e5|storefront (10^4 updates, 10^3 products, churn)|rounds|100000|10|1024"
+)
+
+rows=()
+printf '%-16s %9s %7s %9s %12s %14s %9s %8s\n' scenario nodes timing rounds messages "events/s" "wall s" "RSS MiB"
+for entry in "${entries[@]}"; do
+    IFS='|' read -r name label timing nodes target_s target_mib <<< "$entry"
+    if $skip_slow && [ "$name" = async-1e7 ]; then
+        rows+=("$name|$label|$timing|$nodes|skipped|||||$target_s|$target_mib")
+        printf '%-16s %9s %7s %s\n' "$name" "$nodes" "$timing" "skipped (--skip-slow)"
+        continue
+    fi
+    best=""
+    peak=0
+    for _ in $(seq "$repeat"); do
+        rm -rf "$out/run"
+        # Wall time by the clock around the process (time -v rounds it to 10 ms).
+        started=$(date +%s%N)
+        /usr/bin/time -v -o "$out/time" "$bin" run "scenarios/bench/$name.toml" \
+            --out "$out/run" --quiet --jobs 1 > /dev/null
+        ended=$(date +%s%N)
+        wall=$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+        kib=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$out/time")
+        if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$wall; fi
+        if [ "$kib" -gt "$peak" ]; then peak=$kib; fi
+    done
+    # runs.csv: scenario,trial,seed,nodes,rounds,messages,...
+    read -r rounds messages < <(awk -F, 'NR == 2 { print $5, $6 }' "$out/run/runs.csv")
+    mib=$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')
+    rate=$(awk -v n="$nodes" -v r="$rounds" -v m="$messages" -v w="$best" \
+        'BEGIN { printf "%.3g", (n * r + m) / w }')
+    rows+=("$name|$label|$timing|$nodes|ok|$rounds|$messages|$best|$rate|$mib|$target_s|$target_mib")
+    printf '%-16s %9s %7s %9s %12s %14s %9s %8s\n' "$name" "$nodes" "$timing" "$rounds" "$messages" "$rate" "$best" "$mib"
+done
+
+$write || exit 0
+
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+cores=$(nproc)
+mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+rustc=$(rustc --version)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+when=$(date -u '+%Y-%m-%d %H:%M UTC')
+
+verdict() { # wall target_s mib target_mib
+    awk -v w="$1" -v t="$2" -v m="$3" -v tm="$4" 'BEGIN {
+        if (w <= t && m <= tm) print "met"; else if (w > t && m > tm) print "not met (time, memory)";
+        else if (w > t) print "not met (time)"; else print "not met (memory)" }'
+}
+
+{
+    echo "# Benchmarks"
+    echo
+    echo "Produced by \`scripts/bench.sh$($skip_slow && echo ' --skip-slow')$([ "$repeat" != 1 ] && echo " --repeat $repeat")\`"
+    echo "(scenarios in \`scenarios/bench/\`; each entry is one whole \`gossip-sim run --jobs 1\`"
+    echo "process; wall time and peak RSS from \`/usr/bin/time -v\`$([ "$repeat" != 1 ] && echo ", best wall time of $repeat runs")). Do not edit by hand:"
+    echo "rerun the script. Commentary lives in the section at the end, kept by the script."
+    echo
+    echo "## Machine"
+    echo
+    echo "| | |"
+    echo "|---|---|"
+    echo "| CPU | $cpu |"
+    echo "| cores | $cores |"
+    echo "| memory | $mem |"
+    echo "| rustc | $rustc |"
+    echo "| commit | $commit |"
+    echo "| date | $when |"
+    echo
+    echo "## Targets (issue 3)"
+    echo
+    echo "| workload | nodes | target wall | measured wall | target peak RSS | measured peak RSS | |"
+    echo "|---|---:|---:|---:|---:|---:|---|"
+    for row in "${rows[@]}"; do
+        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib <<< "$row"
+        [ -n "$target_s" ] || continue
+        if [ "$status" = skipped ]; then
+            echo "| $label | $nodes | <= $target_s s | skipped | <= $target_mib MiB | skipped | not measured |"
+        else
+            echo "| $label | $nodes | <= $target_s s | $wall s | <= $target_mib MiB | $mib MiB | $(verdict "$wall" "$target_s" "$mib" "$target_mib") |"
+        fi
+    done
+    echo
+    echo "## Scaling (one update, push-pull, fanout 1, coverage.csv off)"
+    echo
+    echo "Events = messages + nodes x rounds (see the script's header)."
+    echo
+    echo "| timing | nodes | rounds | messages | wall s | events/s | peak RSS MiB | wall / (n log2 n) ns |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    for row in "${rows[@]}"; do
+        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib <<< "$row"
+        case "$name" in storefront*) continue ;; esac
+        if [ "$status" = skipped ]; then
+            echo "| $timing | $nodes | | | skipped | | | |"
+        else
+            per=$(awk -v w="$wall" -v n="$nodes" 'BEGIN { printf "%.2f", w * 1e9 / (n * log(n) / log(2)) }')
+            echo "| $timing | $nodes | $rounds | $messages | $wall | $rate | $mib | $per |"
+        fi
+    done
+    echo
+    echo "## Storefront"
+    echo
+    echo "| nodes | rounds | messages | wall s | events/s | peak RSS MiB |"
+    echo "|---:|---:|---:|---:|---:|---:|"
+    for row in "${rows[@]}"; do
+        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib <<< "$row"
+        case "$name" in storefront*) echo "| $nodes | $rounds | $messages | $wall | $rate | $mib |" ;; esac
+    done
+    echo
+    # Hand-written analysis, kept across reruns.
+    if [ -f BENCHMARKS.md ] && grep -q '^## Analysis' BENCHMARKS.md; then
+        sed -n '/^## Analysis/,$p' BENCHMARKS.md
+    else
+        echo "## Analysis"
+        echo
+        echo "(to be written)"
+    fi
+} > BENCHMARKS.md.new
+mv BENCHMARKS.md.new BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
