@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic.
 
+mod bad_input;
 mod cli;
 mod determinism;
 mod literature;
