@@ -3,11 +3,13 @@
 mod bad_input;
 mod cli;
 mod determinism;
+mod fuzz;
 mod literature;
 mod plumtree;
 mod resume;
 mod rumor;
 mod shard;
 mod shipped;
+mod specs;
 mod support;
 mod sweep;
