@@ -26,6 +26,7 @@ pub struct Options {
     pub last_injection_round: u32,
 }
 
+pub const ANTI_ENTROPY: &[&str] = &["push", "pull", "push-pull"];
 pub const EVERY_KIND: &[&str] = &["push", "pull", "push-pull", "rumor", "median-counter"];
 
 impl Options {
@@ -275,7 +276,7 @@ pub fn spec(options: Options) -> impl Strategy<Value = Spec> {
                 });
             let generated = (
                 1u32..5,
-                1u32..12,
+                prop_oneof![4 => 1u32..12, 1 => 60u32..160],
                 0..=last,
                 prop::option::of(1.0..6.0f64),
                 0.0..2.0f64,

@@ -132,6 +132,11 @@ impl Snapshot {
         Snapshot(entries)
     }
 
+    /// The number of files (not folders).
+    pub fn files(&self) -> usize {
+        self.0.values().filter(|content| content.is_some()).count()
+    }
+
     /// What changed from `self` to `after`, for a failure message.
     pub fn diff(&self, after: &Snapshot) -> String {
         let mut changes = Vec::new();
