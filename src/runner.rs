@@ -236,6 +236,10 @@ pub struct RunSummary {
     /// Trial 0's final price tables, one line per node, for a small scenario without sweep
     /// that asks for `output.tables` (at most [`SHOWN_TABLES`] nodes).
     pub final_tables: Vec<String>,
+    /// Trials (of the points this run covers) at whose end every node was down, and all of
+    /// those trials.
+    pub all_down_trials: u64,
+    pub trials: u64,
 }
 
 /// Largest scenario whose final price tables the summary prints.
@@ -326,6 +330,19 @@ impl fmt::Display for RunSummary {
                 writeln!(f, "{heading}")?;
             }
             write_table(f, &point.rows)?;
+        }
+        // Not a failure, but nothing spread after that moment: say so.
+        match self.all_down_trials {
+            0 => {}
+            n if n == self.trials => writeln!(
+                f,
+                "\nall nodes down: every node had crashed by the end of every trial"
+            )?,
+            n => writeln!(
+                f,
+                "\nall nodes down: every node had crashed by the end of {n} of {} trials",
+                self.trials
+            )?,
         }
         if !self.final_tables.is_empty() {
             writeln!(f, "\nfinal prices, trial 0")?;
@@ -599,8 +616,9 @@ fn run_with(
         Vec::new()
     };
 
+    let parts: Vec<(&Store, usize)> = indices.iter().map(|&index| (&store, index)).collect();
+    let (all_down_trials, trials_run) = all_down(&parts)?;
     let files = if shard.is_whole() {
-        let parts: Vec<(&Store, usize)> = indices.iter().map(|&index| (&store, index)).collect();
         let files = store::assemble(&opts.out_dir, &store.manifest().headers, &parts)?;
         store.remove()?;
         files
@@ -616,6 +634,8 @@ fn run_with(
         total_points: sweep.points.len(),
         points,
         final_tables,
+        all_down_trials,
+        trials: trials_run,
     })
 }
 
@@ -894,6 +914,7 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, force: bool) -> Result<RunSummary
     }
     prepare_output_dir(out_dir, &first.scenario, force, Shard::WHOLE)?;
     let files = store::assemble(out_dir, &first.headers, &parts)?;
+    let (all_down_trials, trials) = all_down(&parts)?;
     let summary_header = first
         .headers
         .iter()
@@ -915,7 +936,35 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, force: bool) -> Result<RunSummary
         total_points: first.points,
         points,
         final_tables: Vec::new(),
+        all_down_trials,
+        trials,
     })
+}
+
+/// Trials of `points` at whose end every node was down, and all their trials, from the
+/// `alive_at_end` column of their `runs.csv` rows.
+fn all_down(points: &[(&Store, usize)]) -> Result<(u64, u64), RunError> {
+    let (mut down, mut trials) = (0, 0);
+    for (store, index) in points {
+        let header = store
+            .manifest()
+            .headers
+            .iter()
+            .find(|(file, _)| file == "runs.csv")
+            .map_or("", |(_, header)| header.as_str());
+        let Some(column) = header.split(',').position(|name| name == "alive_at_end") else {
+            continue;
+        };
+        let rows = store.rows(*index, "runs.csv")?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(rows.as_slice());
+        for record in reader.records().map_while(Result::ok) {
+            trials += 1;
+            down += u64::from(record.get(column) == Some("0"));
+        }
+    }
+    Ok((down, trials))
 }
 
 /// Refuses a run whose workers would together need more memory than the limit, each running
@@ -1460,6 +1509,28 @@ mod tests {
         assert!(
             err.to_string().contains("shard 0/3 is given twice"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_summary_says_when_every_node_was_down_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut summary = run_one(&scenario("s", 4), &options(dir.path(), 1), &FAKE).unwrap();
+        assert!(!summary.to_string().contains("all nodes down"));
+        assert_eq!((summary.all_down_trials, summary.trials), (0, 4));
+        summary.all_down_trials = 4;
+        assert!(
+            summary
+                .to_string()
+                .contains("\nall nodes down: every node had crashed by the end of every trial\n"),
+            "{summary}"
+        );
+        summary.all_down_trials = 1;
+        assert!(
+            summary
+                .to_string()
+                .contains("\nall nodes down: every node had crashed by the end of 1 of 4 trials\n"),
+            "{summary}"
         );
     }
 

@@ -14,3 +14,4 @@ mod shipped;
 mod specs;
 mod support;
 mod sweep;
+mod termination;
