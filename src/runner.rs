@@ -31,7 +31,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine;
-use crate::output::{self, WriteError, push_decimal};
+use crate::output::{self, WriteError, atomic, push_decimal};
 use crate::report::TrialReport;
 use crate::scenario::{Catalog, Point, Scenario, ScenarioError, Sweep};
 use crate::store::{self, Manifest, Shard, Store, StoreError};
@@ -1050,20 +1050,29 @@ fn prepare_output_dir(
         error,
     })?;
     let _ = fs::remove_file(&probe);
-    if force {
-        return Ok(());
+    if !force {
+        let runs = dir.join("runs.csv");
+        match results_owner(&runs)? {
+            Owner::Nobody => {}
+            Owner::Scenario(found) if found == scenario => {}
+            Owner::Scenario(found) => {
+                return Err(RunError::ForeignResults {
+                    dir: dir.to_path_buf(),
+                    found,
+                    expected: scenario.to_string(),
+                });
+            }
+            Owner::Unrecognised => return Err(RunError::UnrecognisedResults { path: runs }),
+        }
     }
-    let runs = dir.join("runs.csv");
-    match results_owner(&runs)? {
-        Owner::Nobody => Ok(()),
-        Owner::Scenario(found) if found == scenario => Ok(()),
-        Owner::Scenario(found) => Err(RunError::ForeignResults {
-            dir: dir.to_path_buf(),
-            found,
-            expected: scenario.to_string(),
-        }),
-        Owner::Unrecognised => Err(RunError::UnrecognisedResults { path: runs }),
+    // The folder is ours: tidy away the temporaries of result files that runs into it which
+    // were killed left behind. Only a whole run or a merge writes result files here (a shard
+    // writes its own folder, perhaps from another machine on a shared file system, whose
+    // processes this one cannot see). Best effort; a leftover is hidden and harmless.
+    if shard.is_whole() {
+        let _ = atomic::remove_stale_temporaries(dir, &output::FILE_NAMES);
     }
+    Ok(())
 }
 
 enum Owner {
@@ -1558,6 +1567,31 @@ mod tests {
         run_one(&scenario("second", 2), &forced, &FAKE).unwrap();
         let runs = fs::read_to_string(dir.path().join("runs.csv")).unwrap();
         assert!(runs.lines().nth(1).unwrap().starts_with("second,"));
+    }
+
+    #[test]
+    fn a_run_removes_temporaries_that_killed_runs_left() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // Larger than any pid Linux hands out.
+        for name in [".runs.csv.tmp-999999999", ".summary.csv.tmp-999999999"] {
+            fs::write(dir.path().join(name), "half a fi").unwrap();
+        }
+        fs::write(dir.path().join(".notes.tmp-999999999"), "not ours").unwrap();
+        run_one(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap();
+        let names: Vec<String> = read(dir.path()).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                ".notes.tmp-999999999",
+                "coverage.csv",
+                "runs.csv",
+                "summary.csv",
+                "updates.csv"
+            ]
+        );
     }
 
     #[test]
