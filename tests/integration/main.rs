@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod determinism;
 mod fuzz;
+mod interrupted;
 mod invariants;
 mod literature;
 mod plumtree;
