@@ -9,6 +9,7 @@
 //! where) or from a flag (and which).
 
 use std::borrow::Cow;
+use std::io::{self, Read as _};
 use std::ops::Range;
 use std::path::Path;
 
@@ -25,11 +26,41 @@ use super::validate::validate;
 /// Reads and resolves the scenario file at `path`, with `overrides` (`KEY=VALUE`, from `--set`)
 /// applied in order.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
+    let text = read_text(path).map_err(|error| ScenarioError::Read {
         path: path.to_owned(),
         error,
     })?;
     parse(&text, &path.display().to_string(), overrides)
+}
+
+/// Far larger than any scenario a person writes or a script generates (a hundred thousand
+/// explicit updates take about 6 MiB); a bound so that `gossip-sim check /dev/zero` is an
+/// error rather than a hang that eats the memory.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// The file's text: at most [`MAX_SCENARIO_BYTES`], UTF-8. Pipes (`<(...)`) work too.
+pub(super) fn read_text(path: &Path) -> io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB, which no scenario file is",
+                MAX_SCENARIO_BYTES >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let bytes = error.as_bytes();
+        let valid = error.utf8_error().valid_up_to();
+        let (line, column) = line_col(&String::from_utf8_lossy(&bytes[..valid]), valid);
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text: invalid byte at line {line}, column {column}"),
+        )
+    })
 }
 
 /// Resolves the scenario in `text`; `source_name` names it in error messages.
@@ -1119,6 +1150,32 @@ mod tests {
         assert_eq!(
             message,
             "cannot read scenarios/does-not-exist.toml: No such file or directory"
+        );
+    }
+
+    /// `check /dev/zero` read forever, growing without bound.
+    #[test]
+    fn a_file_that_never_ends_is_an_error_not_a_hang() {
+        let zero = Path::new("/dev/zero");
+        if !zero.exists() {
+            return;
+        }
+        let message = load(zero, &[]).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "cannot read /dev/zero: larger than 16 MiB, which no scenario file is"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_names_the_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.toml");
+        std::fs::write(&path, b"name = \"ok\"\nproduct = \"caf\xe9\"\n").unwrap();
+        let message = load(&path, &[]).unwrap_err().to_string();
+        assert!(
+            message.ends_with("latin1.toml: not UTF-8 text: invalid byte at line 2, column 15"),
+            "{message}"
         );
     }
 

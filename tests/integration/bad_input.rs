@@ -27,6 +27,8 @@ enum File {
     Missing,
     /// `s.toml` is a directory.
     Directory,
+    /// A device file instead of `s.toml`.
+    Device(&'static str),
 }
 
 /// The output folder `run` gets (`--out`).
@@ -116,7 +118,7 @@ fn rows() -> Vec<Row> {
         row(Both, tail("[protocol]\nfanout = 2"), &[], Fresh, &["s.toml:10:", "invalid TOML"]),
         row(Both, replace(8, "price = 1.5.5"), &[], Fresh, &["s.toml:8:", "invalid TOML"]),
         row(Both, replace(3, "max_rounds = 50\r# a lone carriage return"), &[], Fresh, &["s.toml:3:", "invalid TOML", "carriage return"]),
-        row(Both, File::Bytes(b"name = \"\xff\"\n"), &[], Fresh, &["cannot read s.toml", "UTF-8"]),
+        row(Both, File::Bytes(b"name = \"\xff\"\n"), &[], Fresh, &["cannot read s.toml: not UTF-8 text: invalid byte at line 1, column 9"]),
         // Unknown keys, with their table and position.
         row(Both, replace(2, "nodez = 10"), &[], Fresh, &["s.toml:2:1: ", "unknown key `nodez` at top level"]),
         row(Both, tail("[protocol.extra]"), &[], Fresh, &["unknown key `extra` in [protocol]"]),
@@ -194,6 +196,8 @@ fn rows() -> Vec<Row> {
         // The scenario file itself.
         row(Both, File::Missing, &[], Fresh, &["cannot read s.toml: No such file or directory"]),
         row(Both, File::Directory, &[], Fresh, &["cannot read s.toml"]),
+        row(Both, File::Device("/dev/zero"), &[], Fresh, &["cannot read /dev/zero: larger than 16 MiB"]),
+        row(Both, File::Device("/dev/urandom"), &[], Fresh, &["cannot read /dev/urandom: larger than 16 MiB"]),
         row(Both, File::Text(String::new()), &[], Fresh, &["s.toml: missing required key `name`"]),
         row(Both, File::Text("name = \"bad\"\nnodes = 10\n[protocol]\nkind = \"push\"\n".into()), &[], Fresh, &["s.toml: no price updates"]),
         // The output folder.
@@ -236,14 +240,19 @@ fn check_row(row: &Row, command: &str) -> Result<(), String> {
         File::Bytes(bytes) => std::fs::write(&scenario, bytes).unwrap(),
         File::Missing => {}
         File::Directory => std::fs::create_dir(&scenario).unwrap(),
+        File::Device(_) => {}
     }
+    let scenario_arg = match &row.file {
+        File::Device(path) => *path,
+        _ => "s.toml",
+    };
     let out = output_folder(&row.out, root);
     let before = Snapshot::of(root);
 
     let mut cmd = gossip_sim();
     cmd.current_dir(root)
         .arg(command)
-        .arg("s.toml")
+        .arg(scenario_arg)
         .args(&row.args);
     if command == "run" && !row.args.contains(&"--out") {
         cmd.arg("--out").arg(&out).arg("--quiet");
