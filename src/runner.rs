@@ -134,13 +134,16 @@ pub enum RunError {
     UnrecognisedResults { path: PathBuf },
 
     #[error(
-        "memory guard: {workers} worker(s) x {} each = {} needed, more than the {limit_name} \
+        "memory guard: {workers} worker(s) x {} each{} = {} needed, more than the {limit_name} \
          ({}); lower --jobs, raise --max-memory-mb, or pass --no-memory-guard",
-        mib(*per_worker), mib(per_worker.saturating_mul(*workers as u64)), mib(*limit)
+        mib(*per_worker), catalog_part(*catalog),
+        mib(per_worker.saturating_mul(*workers as u64).saturating_add(*catalog)), mib(*limit)
     )]
     MemoryGuard {
         per_worker: u64,
         workers: usize,
+        /// The product catalog, shared by the workers.
+        catalog: u64,
         limit: u64,
         limit_name: &'static str,
     },
@@ -984,22 +987,39 @@ fn check_memory<'s>(
         },
     };
     let mut per_worker = 0;
+    let mut catalog = 0u64;
     for scenario in scenarios {
         let estimate = catch_unwind(AssertUnwindSafe(|| engine.estimate_memory(scenario)))
             .map_err(|panic| RunError::EstimateFailed {
                 message: panic_message(panic.as_ref()),
             })?;
         per_worker = per_worker.max(estimate);
+        // Every point keeps its catalog until the run ends.
+        catalog = catalog.saturating_add(Catalog::estimated_bytes(&scenario.workload));
     }
-    if per_worker.saturating_mul(workers as u64) > limit {
+    if per_worker
+        .saturating_mul(workers as u64)
+        .saturating_add(catalog)
+        > limit
+    {
         return Err(RunError::MemoryGuard {
             per_worker,
             workers,
+            catalog,
             limit,
             limit_name,
         });
     }
     Ok(())
+}
+
+/// The catalog's share of a memory-guard message, when it matters.
+fn catalog_part(catalog: u64) -> String {
+    if catalog < 1 << 20 {
+        String::new()
+    } else {
+        format!(" + {} for the product catalog", mib(catalog))
+    }
 }
 
 /// `MemAvailable` from `/proc/meminfo`, in bytes; `None` where it cannot be read.
@@ -1257,7 +1277,8 @@ mod tests {
     }
 
     const FAKE: FakeEngine = FakeEngine {
-        memory: 1 << 20,
+        // Just under 1 MiB, leaving room for the tiny product catalog under whole-MiB limits.
+        memory: (1 << 20) - 1024,
         panic_on: None,
     };
 
@@ -1638,6 +1659,27 @@ mod tests {
         );
         // Only as many workers as trials.
         run_one(&scenario("s", 3), &opts, &FAKE).unwrap();
+    }
+
+    /// Ten million products took 1.4 GB that the guard did not count: a run that could not
+    /// fit was started and killed by the OS instead of refused.
+    #[test]
+    fn the_memory_guard_counts_the_product_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = RunOptions {
+            memory_limit: MemoryLimit::Megabytes(1000),
+            ..options(dir.path(), 2)
+        };
+        let mut big = scenario("s", 2);
+        big.workload.products = 10_000_000;
+        let err = run_one(&big, &opts, &FAKE).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "memory guard: 2 worker(s) x 1 MiB each + 1373.3 MiB for the product catalog = \
+             1375.3 MiB needed, more than the limit set by --max-memory-mb (1000 MiB); lower \
+             --jobs, raise --max-memory-mb, or pass --no-memory-guard"
+        );
+        assert!(read(dir.path()).is_empty());
     }
 
     #[test]

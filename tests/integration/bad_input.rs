@@ -149,6 +149,7 @@ fn rows() -> Vec<Row> {
         row(Both, replace(2, "nodes = 99999999999999999999"), &[], Fresh, &["nodes = 99999999999999999999: out of range"]),
         row(Run, big(), &["--max-memory-mb", "1"], Fresh, &["memory guard: ", "--max-memory-mb (1 MiB)"]),
         row(Run, big(), &["--max-memory-mb", "1", "--jobs", "4", "--trials", "8"], Fresh, &["memory guard: 4 worker(s)", "(1 MiB)"]),
+        row(Run, tail("[workload]\nproducts = 10000000"), &["--max-memory-mb", "100"], Fresh, &["memory guard: ", "+ 1373.3 MiB for the product catalog", "(100 MiB)"]),
         // Fanout.
         row(Both, replace(5, "kind = \"push-pull\"\nfanout = 10"), &[], Fresh, &["protocol.fanout = 10: must be at least 1 and less than nodes (10)"]),
         row(Both, replace(5, "kind = \"push\"\nfanout = 0"), &[], Fresh, &["protocol.fanout = 0: must be at least 1"]),
