@@ -127,6 +127,13 @@ pub enum RunError {
     },
 
     #[error(
+        "cannot write {}: it is not a regular file (remove it, or use --out to choose another \
+         folder)",
+        path.display()
+    )]
+    NotAFile { path: PathBuf },
+
+    #[error(
         "{} is not a gossip-sim runs.csv (use --force to overwrite it, or --out to choose \
          another folder)",
         path.display()
@@ -204,6 +211,7 @@ impl RunError {
             | RunError::ReadExisting { .. }
             | RunError::ForeignResults { .. }
             | RunError::UnrecognisedResults { .. }
+            | RunError::NotAFile { .. }
             | RunError::MemoryGuard { .. }
             | RunError::Write(_)
             | RunError::Store(_)
@@ -1070,6 +1078,14 @@ fn prepare_output_dir(
         error,
     })?;
     let _ = fs::remove_file(&probe);
+    // A folder where a result file should be would stop the run halfway through renaming its
+    // files; refuse it now, before anything is simulated or written.
+    for name in output::FILE_NAMES {
+        let path = dir.join(name);
+        if fs::metadata(&path).is_ok_and(|meta| !meta.is_file()) {
+            return Err(RunError::NotAFile { path });
+        }
+    }
     if !force {
         let runs = dir.join("runs.csv");
         match results_owner(&runs)? {
@@ -1613,6 +1629,28 @@ mod tests {
                 "updates.csv"
             ]
         );
+    }
+
+    /// A folder named tables.csv let the run write three files, then fail on the fourth.
+    #[test]
+    fn a_folder_where_a_result_file_belongs_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("coverage.csv")).unwrap();
+        let err = run_one(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap_err();
+        assert!(err.is_input_error());
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot write {}: it is not a regular file (remove it, or use --out to choose \
+                 another folder)",
+                dir.path().join("coverage.csv").display()
+            )
+        );
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["coverage.csv"]);
     }
 
     #[test]

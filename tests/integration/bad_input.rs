@@ -45,6 +45,8 @@ enum Out {
     Foreign,
     /// A folder holding a `runs.csv` that gossip-sim did not write.
     AlienCsv,
+    /// A folder with a folder named `tables.csv`.
+    FolderInTheWay,
 }
 
 struct Row {
@@ -207,6 +209,7 @@ fn rows() -> Vec<Row> {
         row(Run, base(), &[], Proc, &["output folder {out} is not writable"]),
         row(Run, base(), &[], Foreign, &["output folder {out} holds results of scenario `other`, not `bad`", "--force"]),
         row(Run, base(), &[], AlienCsv, &["runs.csv is not a gossip-sim runs.csv"]),
+        row(Run, base(), &["--set", "output.tables=true"], FolderInTheWay, &["cannot write {out}/tables.csv: it is not a regular file"]),
         row(Check, base(), &["--out", "x"], Fresh, &["unexpected argument '--out'"]),
     ]
 }
@@ -316,6 +319,11 @@ fn output_folder(out: &Out, root: &Path) -> PathBuf {
             let runs = format!("{header}\nother,0,1{zeros}\n");
             std::fs::write(out.join("runs.csv"), runs).unwrap();
             std::fs::write(out.join("updates.csv"), "kept as it was\n").unwrap();
+            out
+        }
+        Out::FolderInTheWay => {
+            let out = root.join("out");
+            std::fs::create_dir_all(out.join("tables.csv")).unwrap();
             out
         }
         Out::AlienCsv => {
