@@ -91,15 +91,15 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
 
     /// Master seed; same as `--set seed=N`, and wins over it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<String>,
 
     /// Number of trials (per sweep point); same as `--set trials=N`, and wins over it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub trials: Option<String>,
 
     /// Worker threads [default: one per core]. The results do not depend on it.
-    #[arg(long, short, value_name = "N")]
+    #[arg(long, short, value_name = "N", allow_negative_numbers = true)]
     pub jobs: Option<NonZeroUsize>,
 
     /// No progress bar.
@@ -111,7 +111,12 @@ pub struct RunArgs {
     pub force: bool,
 
     /// Memory the run may plan to use, instead of the machine's available memory.
-    #[arg(long, value_name = "N", conflicts_with = "no_memory_guard")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        conflicts_with = "no_memory_guard"
+    )]
     pub max_memory_mb: Option<u64>,
 
     /// Run even if the memory estimate exceeds the available memory.
@@ -272,6 +277,86 @@ fn parse_override(text: &str) -> Result<String, String> {
         Some((key, _)) if !key.trim().is_empty() => Ok(text.to_string()),
         _ => Err(format!("expected KEY=VALUE, got `{text}`")),
     }
+}
+
+/// Parses the command line. A usage error comes back as one line for `error: `, like every other
+/// error of gossip-sim, instead of clap's several paragraphs; `--help` and `--version` print as
+/// usual and exit 0.
+pub fn parse_args(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+) -> Result<Cli, ExitCode> {
+    Cli::try_parse_from(args).map_err(|err| {
+        if err.use_stderr() {
+            eprintln!("error: {}", one_line(&usage_error_line(&err)));
+        } else {
+            // --help, --version: their output is the point.
+            let _ = err.print();
+        }
+        ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(EXIT_INPUT))
+    })
+}
+
+/// clap's message on one line: the message itself, its tips, then the usage, with the leading
+/// `error: ` and the closing "For more information, try '--help'" dropped.
+pub fn usage_error_line(err: &clap::Error) -> String {
+    if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // clap would print the whole help; one line says what is missing.
+        let commands: Vec<String> = <Cli as clap::CommandFactory>::command()
+            .get_subcommands()
+            .map(|command| format!("`{}`", command.get_name()))
+            .collect();
+        return format!(
+            "no command given: expected one of {} (see gossip-sim --help)",
+            commands.join(", ")
+        );
+    }
+    let text = err.render().to_string();
+    let mut message = Vec::new();
+    let mut usage = None;
+    for paragraph in text.split("\n\n") {
+        let lines: Vec<&str> = paragraph
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect();
+        let Some(first) = lines.first() else {
+            continue;
+        };
+        if first.starts_with("For more information") {
+            continue;
+        }
+        let joined = lines.join(" ");
+        match joined.strip_prefix("Usage: ") {
+            Some(rest) => usage = Some(rest.to_owned()),
+            None => message.push(joined),
+        }
+    }
+    let mut line = message.join("; ");
+    if let Some(rest) = line.strip_prefix("error: ") {
+        line = rest.to_owned();
+    }
+    if let Some(usage) = usage {
+        line.push_str(&format!(" (usage: {usage})"));
+    }
+    line
+}
+
+/// A message fit for one line of stderr: control characters, such as a newline in a file name
+/// the user passed, are escaped.
+pub fn one_line(message: &str) -> String {
+    if !message.contains(char::is_control) {
+        return message.to_owned();
+    }
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Runs a parsed command line.
@@ -580,6 +665,76 @@ mod tests {
             let err = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");
         }
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        usage_error_line(&Cli::try_parse_from(args).unwrap_err())
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        assert_eq!(
+            usage_error(&["gossip-sim", "check"]),
+            "the following required arguments were not provided: <SCENARIO> \
+             (usage: gossip-sim check <SCENARIO>)"
+        );
+        assert_eq!(
+            usage_error(&["gossip-sim", "run", "s.toml", "--jobs", "0"]),
+            "invalid value '0' for '--jobs <N>': number would be zero for non-zero type"
+        );
+        let bogus = usage_error(&["gossip-sim", "run", "s.toml", "--bogus"]);
+        assert!(
+            bogus.starts_with("unexpected argument '--bogus' found; tip: "),
+            "{bogus}"
+        );
+        assert!(
+            bogus.ends_with("(usage: gossip-sim run <SCENARIO>)"),
+            "{bogus}"
+        );
+        assert_eq!(
+            usage_error(&["gossip-sim"]),
+            "no command given: expected one of `run`, `check`, `merge`, `plot` (see gossip-sim --help)"
+        );
+        for args in [
+            &["gossip-sim", "run"][..],
+            &["gossip-sim", "frobnicate"],
+            &["gossip-sim", "run", "s.toml", "--set", "fanout"],
+            &[
+                "gossip-sim",
+                "run",
+                "s.toml",
+                "--max-memory-mb",
+                "1",
+                "--no-memory-guard",
+            ],
+        ] {
+            let line = usage_error(args);
+            assert!(
+                !line.contains('\n') && !line.starts_with("error"),
+                "{line:?}"
+            );
+            assert!(!line.contains("For more information"), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn negative_numbers_reach_validation() {
+        let cli = Cli::try_parse_from(["gossip-sim", "run", "s.toml", "--seed", "-1"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.overrides(), ["seed=-1"]);
+        let err = usage_error(&["gossip-sim", "run", "s.toml", "--max-memory-mb", "-5"]);
+        assert!(
+            err.starts_with("invalid value '-5' for '--max-memory-mb <N>'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(one_line("cannot read a\nb.toml"), "cannot read a\\nb.toml");
+        assert_eq!(one_line("plain é"), "plain é");
     }
 
     #[test]

@@ -1,15 +1,17 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use gossip_sim::cli::{self, Cli};
+use gossip_sim::cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cli::parse_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match cli::run(cli) {
         Ok(code) => code,
         Err(err) if cli::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", cli::one_line(&format!("{err:#}")));
             cli::exit_code(&err)
         }
     }

@@ -349,10 +349,8 @@ pub fn assemble(
             Ok(())
         })?);
     }
-    let mut written = Vec::with_capacity(staged.len());
-    for file in staged {
-        written.push(file.commit()?);
-    }
+    // One after the other, then one directory sync: see `commit_all`.
+    let written = atomic::commit_all(staged)?;
     for optional in crate::output::OPTIONAL_FILES {
         if headers.iter().any(|(file, _)| file == optional) {
             continue;

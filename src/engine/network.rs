@@ -127,12 +127,70 @@ impl Transport {
     }
 }
 
-/// Milliseconds (as configured) to whole microseconds, saturating on absurd values.
+/// The longest latency: a quarter of the time range, so that `now + latency` cannot overflow.
+const LONGEST: f64 = (u64::MAX / 4) as f64;
+
+/// Milliseconds (as configured, or sampled) to whole microseconds, saturating on absurd values.
+/// Above about 1.8e305 ms, `ms * 1000` is infinite: that is the longest latency, not none (a
+/// uniform range would otherwise end below its start, and a log-normal tail would deliver at
+/// once). Only NaN or a negative value, which validation and the samplers rule out, is zero.
 fn micros(ms: f64) -> Time {
     let us = (ms * 1000.0).round();
-    if us.is_finite() && us >= 0.0 {
-        Time(us.min(u64::MAX as f64 / 4.0) as u64)
+    if us >= 0.0 {
+        Time(us.min(LONGEST) as u64)
     } else {
         Time(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the fuzz test: `max_ms = 1e306` became 0 µs, below `min_ms`, and sampling the
+    /// uniform latency panicked ("cannot sample empty range").
+    #[test]
+    fn a_latency_beyond_the_microsecond_range_is_the_longest_not_zero() {
+        assert_eq!(micros(1e306), Time(LONGEST as u64));
+        assert_eq!(micros(f64::MAX), Time(LONGEST as u64));
+        assert_eq!(micros(f64::INFINITY), Time(LONGEST as u64));
+        assert_eq!(micros(f64::NAN), Time(0));
+        assert_eq!(micros(-1.0), Time(0));
+        assert_eq!(micros(1.5), Time(1500));
+        let network = Network {
+            loss: 0.0,
+            latency: Latency::Uniform {
+                min_ms: 1e300,
+                max_ms: f64::MAX,
+            },
+        };
+        let mut transport = Transport::new(&network, 7);
+        for _ in 0..100 {
+            assert!(transport.latency() >= micros(1e300));
+        }
+    }
+
+    /// A log-normal with a huge sigma overflows to infinity for about half the draws: those
+    /// messages never arrive in the run, they do not arrive at once.
+    #[test]
+    fn an_infinite_latency_sample_is_the_longest() {
+        let network = Network {
+            loss: 0.0,
+            latency: Latency::LogNormal {
+                median_ms: 1.0,
+                sigma: 1000.0,
+            },
+        };
+        let mut transport = Transport::new(&network, 7);
+        let samples: Vec<Time> = (0..200).map(|_| transport.latency()).collect();
+        let longest = samples
+            .iter()
+            .filter(|t| **t == Time(LONGEST as u64))
+            .count();
+        // ln(latency_ms) ~ N(0, 1000): a draw exceeds the longest latency (about 4.6e15 ms,
+        // ln = 36) with probability 0.486, so about 97 of 200 (standard deviation 7). Before
+        // the fix, the quarter of draws beyond f64's range (ln > 703) counted as zero, leaving
+        // about 48.
+        assert!((75..=125).contains(&longest), "{longest} of 200 longest");
     }
 }

@@ -36,25 +36,82 @@ impl StagedFile {
     }
 
     /// Renames the file over its final name and returns that name.
-    pub fn commit(mut self) -> Result<PathBuf, WriteError> {
+    pub fn commit(self) -> Result<PathBuf, WriteError> {
+        let mut paths = commit_all(vec![self])?;
+        Ok(paths.remove(0))
+    }
+
+    fn rename(&mut self) -> Result<PathBuf, WriteError> {
         fs::rename(&self.temp, &self.path).map_err(|error| WriteError {
             path: self.path.clone(),
             error,
         })?;
         self.committed = true;
-        // The rename itself must reach the disk too; not every platform lets us sync a
-        // directory, and the data is already safe, so a failure here is not an error.
-        if let Some(dir) = self.path.parent()
-            && let Ok(dir) = File::open(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            })
-        {
-            let _ = dir.sync_all();
-        }
         Ok(std::mem::take(&mut self.path))
     }
+}
+
+/// Renames every staged file over its final name, in order, then syncs their directories.
+///
+/// Each file is atomic on its own, the set is not: a run killed between two renames leaves
+/// some files new and the others as they were. The renames therefore follow one another with
+/// nothing in between (a directory sync after each took milliseconds), which keeps that window
+/// as short as a few system calls. On an error the files not yet renamed are removed.
+pub fn commit_all(files: Vec<StagedFile>) -> Result<Vec<PathBuf>, WriteError> {
+    let mut paths = Vec::with_capacity(files.len());
+    for mut file in files {
+        paths.push(file.rename()?);
+    }
+    // The renames must reach the disk too; not every platform lets us sync a directory, and
+    // the data is already safe, so a failure here is not an error.
+    let mut dirs: Vec<&Path> = paths
+        .iter()
+        .map(|path| match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        })
+        .collect();
+    dirs.dedup();
+    for dir in dirs {
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(paths)
+}
+
+/// Removes what runs killed before they could clean up (kill -9, a power cut) left in `dir`:
+/// the temporary files `.NAME.tmp-PID` of each of `names` whose process PID is no longer
+/// running. Where running processes cannot be told (no `/proc`), nothing is removed. Returns
+/// the number of files removed.
+pub fn remove_stale_temporaries(dir: &Path, names: &[&str]) -> io::Result<usize> {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let stale = names.iter().any(|name| {
+            file_name
+                .strip_prefix('.')
+                .and_then(|rest| rest.strip_prefix(name))
+                .and_then(|rest| rest.strip_prefix(".tmp-"))
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| {
+                    pid != std::process::id() && !proc.join(pid.to_string()).exists()
+                })
+        });
+        if stale {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 impl Drop for StagedFile {
@@ -184,6 +241,45 @@ mod tests {
         let staged = stage(&path, |out| out.write_all(b"x\n")).unwrap();
         assert_eq!(staged.commit().unwrap(), path);
         assert_eq!(entries(dir.path()), ["coverage.csv"]);
+    }
+
+    #[test]
+    fn commit_all_renames_every_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = stage(&dir.path().join("a.csv"), |out| out.write_all(b"a\n")).unwrap();
+        let b = stage(&dir.path().join("b.csv"), |out| out.write_all(b"b\n")).unwrap();
+        let paths = commit_all(vec![a, b]).unwrap();
+        assert_eq!(paths, [dir.path().join("a.csv"), dir.path().join("b.csv")]);
+        assert_eq!(entries(dir.path()), ["a.csv", "b.csv"]);
+    }
+
+    /// Temporary files of dead processes go; those of a running process (this one) and files
+    /// that are not ours stay.
+    #[test]
+    fn stale_temporaries_of_dead_runs_are_removed() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // Larger than any pid Linux hands out (pid_max is at most 2^22).
+        let dead = ".runs.csv.tmp-999999999";
+        let ours = temp_path(&dir.path().join("runs.csv"));
+        for name in [
+            dead,
+            ".other.csv.tmp-999999999",
+            ".runs.csv.tmp-x",
+            "runs.csv",
+        ] {
+            fs::write(dir.path().join(name), "").unwrap();
+        }
+        fs::write(&ours, "").unwrap();
+        assert_eq!(
+            remove_stale_temporaries(dir.path(), &["runs.csv"]).unwrap(),
+            1
+        );
+        assert!(!dir.path().join(dead).exists());
+        assert!(ours.exists());
+        assert_eq!(entries(dir.path()).len(), 4);
     }
 
     #[test]

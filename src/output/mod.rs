@@ -29,6 +29,15 @@ use crate::report::TrialReport;
 use crate::scenario::{Catalog, Scenario};
 use crate::time::Time;
 
+/// The name of every file a run may write into its output folder, in the order written.
+pub const FILE_NAMES: [&str; 5] = [
+    "updates.csv",
+    "runs.csv",
+    "coverage.csv",
+    "tables.csv",
+    "summary.csv",
+];
+
 /// The first three columns of every table.
 const ROW_PREFIX: [&str; 3] = ["scenario", "trial", "seed"];
 
@@ -577,6 +586,23 @@ pub(crate) mod tests {
             to_string(&coverage, &finished),
             to_string(&coverage, &in_order)
         );
+    }
+
+    #[test]
+    fn file_names_are_every_file_a_run_writes() {
+        let mut scenario = crate::scenario::parse(
+            "name = \"s\"\nnodes = 3\n[protocol]\nkind = \"push\"\n[workload]\nupdates = 1\n\
+             [output]\ncoverage = true\ntables = true\n",
+            "s.toml",
+            &[],
+        )
+        .unwrap();
+        scenario.output.tables = true;
+        let names: Vec<&str> = headers(&scenario, &[])
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(names, FILE_NAMES);
     }
 
     #[test]

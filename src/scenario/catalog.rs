@@ -37,6 +37,19 @@ impl Catalog {
         id
     }
 
+    /// Bytes the catalog of `workload` occupies: about 144 a product, measured (the name, its
+    /// copy as a map key, the map's nodes). At the 10^7 products validation allows that is
+    /// 1.4 GB, which the memory guard must count.
+    pub fn estimated_bytes(workload: &Workload) -> u64 {
+        let names = u64::from(workload.products) + workload.explicit.len() as u64;
+        let explicit: u64 = workload
+            .explicit
+            .iter()
+            .map(|update| 2 * update.product.len() as u64)
+            .sum();
+        names * 144 + explicit
+    }
+
     pub fn len(&self) -> u32 {
         self.names.len() as u32
     }

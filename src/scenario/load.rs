@@ -9,6 +9,7 @@
 //! where) or from a flag (and which).
 
 use std::borrow::Cow;
+use std::io::{self, Read as _};
 use std::ops::Range;
 use std::path::Path;
 
@@ -25,11 +26,41 @@ use super::validate::validate;
 /// Reads and resolves the scenario file at `path`, with `overrides` (`KEY=VALUE`, from `--set`)
 /// applied in order.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
+    let text = read_text(path).map_err(|error| ScenarioError::Read {
         path: path.to_owned(),
         error,
     })?;
     parse(&text, &path.display().to_string(), overrides)
+}
+
+/// Far larger than any scenario a person writes or a script generates (a hundred thousand
+/// explicit updates take about 6 MiB); a bound so that `gossip-sim check /dev/zero` is an
+/// error rather than a hang that eats the memory.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// The file's text: at most [`MAX_SCENARIO_BYTES`], UTF-8. Pipes (`<(...)`) work too.
+pub(super) fn read_text(path: &Path) -> io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB, which no scenario file is",
+                MAX_SCENARIO_BYTES >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        let bytes = error.as_bytes();
+        let valid = error.utf8_error().valid_up_to();
+        let (line, column) = line_col(&String::from_utf8_lossy(&bytes[..valid]), valid);
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text: invalid byte at line {line}, column {column}"),
+        )
+    })
 }
 
 /// Resolves the scenario in `text`; `source_name` names it in error messages.
@@ -107,6 +138,9 @@ impl<'a> Document<'a> {
     /// Deserializes and validates `root`: this document's root, or a copy of it with values
     /// spliced in.
     pub(super) fn resolve(&self, root: &Spanned<DeValue<'_>>) -> Result<Scenario, ScenarioError> {
+        if let Some(error) = self.sources.table_as_array(root) {
+            return Err(error);
+        }
         let raw = RawScenario::deserialize(ValueDeserializer::from(root.clone()))
             .map_err(|error| self.sources.serde_error(root, error))?;
         validate(raw).map_err(|error| self.sources.place(root, error))
@@ -166,7 +200,17 @@ impl Sources<'_> {
                     table,
                     expected,
                 },
-                None => ScenarioError::Toml { at, message },
+                // A table that `--set` created on the way to a key carries the key's span, so a
+                // type error in it points at the key: the value is what is wrong.
+                None => match value_at(root, &table.key(&key)) {
+                    Some(value) => ScenarioError::Invalid {
+                        at,
+                        key: table.key(&key),
+                        value: render(value.get_ref()),
+                        problem: type_problem(&message),
+                    },
+                    None => ScenarioError::Toml { at, message },
+                },
             },
             Some(Found::Value { key, value }) if !key.is_root() => ScenarioError::Invalid {
                 at,
@@ -176,6 +220,31 @@ impl Sources<'_> {
             },
             _ => ScenarioError::Toml { at, message },
         }
+    }
+
+    /// serde fills a struct from an array as well as from a table, field by field in declaration
+    /// order, so `output = [false, true]` would silently mean `coverage = false, tables = true`.
+    /// In a scenario file that is a type error: this finds the first table written as an array.
+    fn table_as_array(&self, root: &Spanned<DeValue<'_>>) -> Option<ScenarioError> {
+        let mut suspects = Vec::new();
+        for key in TABLES {
+            suspects.push(KeyPath::from(*key));
+        }
+        for key in ARRAYS_OF_TABLES {
+            let key = KeyPath::from(*key);
+            if let Some(DeValue::Array(items)) = value_at(root, &key).map(Spanned::get_ref) {
+                suspects.extend((0..items.len()).map(|i| key.index(i)));
+            }
+        }
+        suspects.into_iter().find_map(|key| {
+            let value = value_at(root, &key)?;
+            matches!(value.get_ref(), DeValue::Array(_)).then(|| ScenarioError::Invalid {
+                at: self.location(value.span()),
+                value: render(value.get_ref()),
+                key,
+                problem: "expected a table".to_owned(),
+            })
+        })
     }
 
     /// Adds the file, and the line or flag of the offending key, to an error from `validate`.
@@ -340,6 +409,36 @@ pub(super) fn set_path<'a>(
     }
 }
 
+/// Keys of the file format whose value is a table ...
+const TABLES: &[&str] = &[
+    "protocol",
+    "overlay",
+    "network",
+    "network.latency",
+    "churn",
+    "workload",
+    "sizes",
+    "output",
+];
+/// ... or an array of tables.
+const ARRAYS_OF_TABLES: &[&str] = &["crashes", "updates"];
+
+/// The value at `key`, if the document has one there.
+fn value_at<'d, 'a>(
+    root: &'d Spanned<DeValue<'a>>,
+    key: &KeyPath,
+) -> Option<&'d Spanned<DeValue<'a>>> {
+    let mut node = root;
+    for segment in key.segments() {
+        node = match (segment, node.get_ref()) {
+            (KeySegment::Key(key), DeValue::Table(table)) => table.get(key.as_str())?,
+            (KeySegment::Index(index), DeValue::Array(array)) => array.get(*index)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
 /// What an error span points at in the document.
 enum Found<'d, 'a> {
     /// A key, in the table at `table`.
@@ -438,6 +537,13 @@ fn type_problem(message: &str) -> String {
             other => other,
         };
         return format!("expected {words}");
+    }
+    // A table written as an array of the wrong length (the right length is caught earlier,
+    // see `Sources::table_as_array`).
+    if let Some(rest) = message.strip_prefix("invalid length ")
+        && rest.contains(", expected struct ")
+    {
+        return "expected a table".to_owned();
     }
     if let Some(rest) = message.strip_prefix("invalid value: ")
         && let Some((_, expected)) = rest.rsplit_once(", expected ")
@@ -922,6 +1028,127 @@ mod tests {
         }
     }
 
+    /// Found by the fuzz test: serde accepted an array of the right length in place of a
+    /// table, field by field, and one of the wrong length was reported in Rust's words.
+    #[test]
+    fn a_table_written_as_an_array_is_a_type_error_not_positional_fields() {
+        let cases = [
+            (
+                "output = [false, true]",
+                "output = [false, true]: expected a table",
+            ),
+            ("sizes = [1, 2, 3]", "sizes = [1, 2, 3]: expected a table"),
+            ("sizes = [1]", "sizes = [1]: expected a table"),
+            ("network = [0.5]", "network = [0.5]: expected a table"),
+            ("workload = []", "workload = []: expected a table"),
+            (
+                "churn = [0.1, 1, 1, true, 0, 0, 9, 9]",
+                "churn = [0.1, 1, 1, true, 0, 0, 9, 9]: expected a table",
+            ),
+            (
+                "network = { latency = [\"constant\", 5.0, 1.0, 1.0, 1.0, 1.0, 1.0] }",
+                "network.latency = [\"constant\", 5.0",
+            ),
+            (
+                "crashes = [[1, 2, 0.5]]",
+                "crashes[0] = [1, 2, 0.5]: expected a table",
+            ),
+            (
+                "crashes = [{ at_round = 1, fraction = 0.5 }, [1]]",
+                "crashes[1] = [1]: expected a table",
+            ),
+        ];
+        for (line, wanted) in cases {
+            let text = format!("{line}\n{}", doc("", "", ""));
+            let message = error(&text, &[]);
+            assert!(message.starts_with("scenarios/x.toml:1:"), "{message}");
+            assert!(message.contains(wanted), "{message:?} lacks {wanted:?}");
+        }
+        let message = error(
+            &doc(
+                "",
+                "",
+                "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = 0",
+            ),
+            &["updates.1=[\"P1\", 1.0, 3, 0]"],
+        );
+        assert!(
+            message.contains("--set updates.1=[\"P1\", 1.0, 3, 0]: updates[1] = [\"P1\", 1.0, 3, 0]: expected a table"),
+            "{message}"
+        );
+        assert_eq!(
+            type_problem("invalid length 2, expected struct RawNetwork with 2 elements"),
+            "expected a table"
+        );
+    }
+
+    /// Found by the fuzz test: `--set crashes.x=0` on a file without crashes made `crashes` a
+    /// table, and the error spoke serde ("invalid type: map, expected a sequence").
+    /// Every key whose value deserializes from a table is in TABLES, and every key whose value
+    /// deserializes from an array of tables in ARRAYS_OF_TABLES, found from the raw types
+    /// themselves (serde lists a table's keys in its unknown-key error), so a table added to
+    /// the file format cannot be forgotten there.
+    #[test]
+    fn every_table_of_the_schema_is_checked_for_arrays() {
+        fn keys_of(table: &str) -> Vec<String> {
+            let text = if table.is_empty() {
+                "bogus_key = 1".to_owned()
+            } else {
+                format!("[{table}]\nbogus_key = 1")
+            };
+            let message = toml::from_str::<RawScenario>(&text)
+                .unwrap_err()
+                .message()
+                .to_owned();
+            let expected = unknown_key_expected(&message).unwrap_or_else(|| panic!("{message}"));
+            expected
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect()
+        }
+        fn accepts(text: &str) -> bool {
+            toml::from_str::<RawScenario>(text).is_ok()
+        }
+        let mut tables = Vec::new();
+        let mut arrays = Vec::new();
+        let mut queue = vec![String::new()];
+        while let Some(table) = queue.pop() {
+            for key in keys_of(&table) {
+                let path = if table.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{table}.{key}")
+                };
+                let (parent, leaf) = match path.rsplit_once('.') {
+                    Some((parent, leaf)) => (format!("[{parent}]\n"), leaf.to_owned()),
+                    None => (String::new(), path.clone()),
+                };
+                if accepts(&format!("{parent}{leaf} = {{}}")) {
+                    tables.push(path.clone());
+                    queue.push(path);
+                } else if accepts(&format!("{parent}{leaf} = [{{}}]")) {
+                    arrays.push(path);
+                }
+            }
+        }
+        tables.sort();
+        arrays.sort();
+        let mut listed: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
+        listed.sort();
+        assert_eq!(tables, listed);
+        assert_eq!(arrays, ARRAYS_OF_TABLES);
+    }
+
+    #[test]
+    fn a_table_created_by_set_where_an_array_belongs_names_key_and_value() {
+        assert_eq!(
+            error(&doc("", "", ""), &["crashes.x=0"]),
+            "scenarios/x.toml: --set crashes.x=0: crashes = { x = 0 }: expected an array"
+        );
+    }
+
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let depth = 100_000;
@@ -976,6 +1203,32 @@ mod tests {
         assert_eq!(
             message,
             "cannot read scenarios/does-not-exist.toml: No such file or directory"
+        );
+    }
+
+    /// `check /dev/zero` read forever, growing without bound.
+    #[test]
+    fn a_file_that_never_ends_is_an_error_not_a_hang() {
+        let zero = Path::new("/dev/zero");
+        if !zero.exists() {
+            return;
+        }
+        let message = load(zero, &[]).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "cannot read /dev/zero: larger than 16 MiB, which no scenario file is"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_names_the_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.toml");
+        std::fs::write(&path, b"name = \"ok\"\nproduct = \"caf\xe9\"\n").unwrap();
+        let message = load(&path, &[]).unwrap_err().to_string();
+        assert!(
+            message.ends_with("latin1.toml: not UTF-8 text: invalid byte at line 2, column 15"),
+            "{message}"
         );
     }
 

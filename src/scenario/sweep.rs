@@ -35,7 +35,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::display::toml_float;
 use super::error::{KeyPath, KeySegment, Location, ScenarioError};
-use super::load::{Document, render, render_full, set_path};
+use super::load::{Document, read_text, render, render_full, set_path};
 use super::model::Scenario;
 
 /// The most points a sweep may have.
@@ -73,7 +73,7 @@ pub struct Point {
 
 /// Reads the scenario file at `path`, applies `overrides` and expands its `[sweep]`.
 pub fn load_sweep(path: &Path, overrides: &[String]) -> Result<Sweep, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
+    let text = read_text(path).map_err(|error| ScenarioError::Read {
         path: path.to_owned(),
         error,
     })?;

@@ -1,10 +1,6 @@
 //! The command line as a user meets it: exit codes and messages.
 
-use assert_cmd::Command;
-
-fn gossip_sim() -> Command {
-    Command::cargo_bin("gossip-sim").unwrap()
-}
+use crate::support::gossip_sim;
 
 #[test]
 fn check_on_a_missing_file_exits_2_naming_the_path() {

@@ -1,8 +1,12 @@
 //! Integration tests: one binary, a module per topic.
 
+mod bad_input;
 mod bench_pins;
 mod cli;
 mod determinism;
+mod fuzz;
+mod interrupted;
+mod invariants;
 mod literature;
 mod overlays;
 mod plumtree;
@@ -10,5 +14,7 @@ mod resume;
 mod rumor;
 mod shard;
 mod shipped;
+mod specs;
 mod support;
 mod sweep;
+mod termination;

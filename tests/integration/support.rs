@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: run scenarios through the library, summarise.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 
 use gossip_sim::engine::run_trial;
@@ -95,4 +97,61 @@ pub fn files(dir: &std::path::Path) -> Vec<(String, String)> {
         .collect();
     files.sort();
     files
+}
+
+/// The header of `runs.csv`.
+pub const RUNS_HEADER: &str = "scenario,trial,seed,nodes,rounds,messages,push_messages,\
+pull_requests,pull_replies,exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,\
+dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,alive_at_end,\
+gossip_messages,ihave_messages,graft_messages,prune_messages,membership_messages,warmup_messages";
+
+/// Every file and folder under a directory, with the files' contents: two snapshots are equal
+/// when nothing was created, removed or changed (hidden temporary files included).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot(BTreeMap<PathBuf, Option<Vec<u8>>>);
+
+impl Snapshot {
+    pub fn of(root: &Path) -> Snapshot {
+        fn walk(root: &Path, dir: &Path, into: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let relative = path.strip_prefix(root).unwrap().to_path_buf();
+                if path.is_dir() {
+                    into.insert(relative, None);
+                    walk(root, &path, into);
+                } else {
+                    into.insert(relative, Some(std::fs::read(&path).unwrap_or_default()));
+                }
+            }
+        }
+        let mut entries = BTreeMap::new();
+        walk(root, root, &mut entries);
+        Snapshot(entries)
+    }
+
+    /// The number of files (not folders).
+    pub fn files(&self) -> usize {
+        self.0.values().filter(|content| content.is_some()).count()
+    }
+
+    /// What changed from `self` to `after`, for a failure message.
+    pub fn diff(&self, after: &Snapshot) -> String {
+        let mut changes = Vec::new();
+        for (path, content) in &after.0 {
+            match self.0.get(path) {
+                None => changes.push(format!("created {}", path.display())),
+                Some(before) if before != content => {
+                    changes.push(format!("changed {}", path.display()))
+                }
+                Some(_) => {}
+            }
+        }
+        for path in self.0.keys().filter(|path| !after.0.contains_key(*path)) {
+            changes.push(format!("removed {}", path.display()));
+        }
+        changes.join(", ")
+    }
 }

@@ -1,0 +1,370 @@
+//! Every bad input through the real binary: exit code 2, one `error: ` line on stderr that names
+//! the key or flag and the bad value (and line:column when the TOML itself is malformed), and
+//! nothing written: not the output folder, not a temporary file, nothing anywhere.
+//!
+//! One row per case, one case a line, so the table reads as a table. Each scenario row runs
+//! through both `run` and `check` unless it says otherwise.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{Snapshot, gossip_sim};
+
+/// Which commands a row runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Cmd {
+    Both,
+    Run,
+    Check,
+}
+
+/// The scenario file a row gives the binary.
+enum File {
+    /// `s.toml` with this text.
+    Text(String),
+    /// `s.toml` with these bytes (not UTF-8).
+    Bytes(&'static [u8]),
+    /// No file at all.
+    Missing,
+    /// `s.toml` is a directory.
+    Directory,
+    /// A device file instead of `s.toml`.
+    Device(&'static str),
+}
+
+/// The output folder `run` gets (`--out`).
+enum Out {
+    /// `out/` in the temporary directory, not yet there.
+    Fresh,
+    /// A path under a regular file: cannot be created.
+    UnderFile,
+    /// A regular file.
+    IsFile,
+    /// A folder where nobody, not even root, may create a file.
+    Proc,
+    /// A folder holding another scenario's complete results.
+    Foreign,
+    /// A folder holding a `runs.csv` that gossip-sim did not write.
+    AlienCsv,
+    /// A folder with a folder named `tables.csv`.
+    FolderInTheWay,
+}
+
+struct Row {
+    cmd: Cmd,
+    file: File,
+    args: Vec<&'static str>,
+    out: Out,
+    /// Fragments the message must contain; `{out}` stands for the output folder's path.
+    wanted: Vec<&'static str>,
+}
+
+fn row(cmd: Cmd, file: File, args: &[&'static str], out: Out, wanted: &[&'static str]) -> Row {
+    Row {
+        cmd,
+        file,
+        args: args.to_vec(),
+        out,
+        wanted: wanted.to_vec(),
+    }
+}
+
+/// A valid scenario of 10 nodes and 50 rounds, line by line, so that rows can name lines.
+///
+/// ```text
+///  1 name = "bad"
+///  2 nodes = 10
+///  3 max_rounds = 50
+///  4 [protocol]
+///  5 kind = "push-pull"
+///  6 [[updates]]
+///  7 product = "P1"
+///  8 price = 1.5
+///  9 origin = 0
+/// ```
+const BASE: &str = "name = \"bad\"\nnodes = 10\nmax_rounds = 50\n[protocol]\nkind = \"push-pull\"\n[[updates]]\nproduct = \"P1\"\nprice = 1.5\norigin = 0\n";
+
+/// BASE with `line` replaced by `text` (1-based).
+fn replace(line: usize, text: &str) -> File {
+    let mut lines: Vec<&str> = BASE.lines().collect();
+    lines[line - 1] = text;
+    File::Text(lines.join("\n") + "\n")
+}
+
+/// BASE followed by `tail`.
+fn tail(tail: &str) -> File {
+    File::Text(format!("{BASE}{tail}\n"))
+}
+
+fn base() -> File {
+    File::Text(BASE.to_owned())
+}
+
+/// A scenario that passes validation whose single trial needs about 25 MiB: the memory guard
+/// refuses it at `--max-memory-mb 1` before anything is simulated.
+fn big() -> File {
+    replace(2, "nodes = 10000000")
+}
+
+#[rustfmt::skip]
+fn rows() -> Vec<Row> {
+    use Cmd::*;
+    use Out::*;
+    let latency = |table: &str| tail(&format!("[network]\nlatency = {table}"));
+    let crash = |lines: &str| tail(&format!("[[crashes]]\n{lines}"));
+    vec![
+        // TOML syntax: the position of the error.
+        row(Both, replace(2, "nodes = = 10"), &[], Fresh, &["s.toml:2:9: invalid TOML"]),
+        row(Both, replace(1, "name = \"bad"), &[], Fresh, &["s.toml:1:", "invalid TOML"]),
+        row(Both, replace(4, "[protocol"), &[], Fresh, &["s.toml:4:", "invalid TOML"]),
+        row(Both, replace(3, "max_rounds = 50\nnodes = 11"), &[], Fresh, &["s.toml:4:", "invalid TOML", "duplicate key"]),
+        row(Both, tail("[protocol]\nfanout = 2"), &[], Fresh, &["s.toml:10:", "invalid TOML"]),
+        row(Both, replace(8, "price = 1.5.5"), &[], Fresh, &["s.toml:8:", "invalid TOML"]),
+        row(Both, replace(3, "max_rounds = 50\r# a lone carriage return"), &[], Fresh, &["s.toml:3:", "invalid TOML", "carriage return"]),
+        row(Both, File::Bytes(b"name = \"\xff\"\n"), &[], Fresh, &["cannot read s.toml: not UTF-8 text: invalid byte at line 1, column 9"]),
+        // Unknown keys, with their table and position.
+        row(Both, replace(2, "nodez = 10"), &[], Fresh, &["s.toml:2:1: ", "unknown key `nodez` at top level"]),
+        row(Both, tail("[protocol.extra]"), &[], Fresh, &["unknown key `extra` in [protocol]"]),
+        row(Both, replace(5, "kind = \"push-pull\"\nfanot = 2"), &[], Fresh, &["s.toml:6:1: ", "unknown key `fanot` in [protocol]"]),
+        row(Both, tail("[netwrok]\nloss = 0.1"), &[], Fresh, &["unknown key `netwrok` at top level"]),
+        row(Both, crash("at_round = 1\nfracton = 0.5"), &[], Fresh, &["unknown key `fracton` in crashes[0]"]),
+        row(Both, latency("{ dist = \"constant\", mss = 5 }"), &[], Fresh, &["unknown key `mss` in [network.latency]"]),
+        // Wrong types.
+        row(Both, replace(2, "nodes = \"10\""), &[], Fresh, &["s.toml:2:9: ", "nodes = \"10\": expected an integer"]),
+        row(Both, replace(2, "nodes = 1e3"), &[], Fresh, &["nodes = 1e3: expected an integer"]),
+        row(Both, replace(5, "kind = \"push-pull\"\nfanout = 1.5"), &[], Fresh, &["protocol.fanout = 1.5: expected an integer"]),
+        row(Both, replace(5, "kind = 3"), &[], Fresh, &["protocol.kind = 3: expected a string"]),
+        row(Both, tail("[network]\nloss = \"high\""), &[], Fresh, &["network.loss = \"high\": expected a number"]),
+        row(Both, tail("[output]\ncoverage = \"yes\""), &[], Fresh, &["output.coverage = \"yes\": expected true or false"]),
+        row(Both, crash("at_round = 1\nnodes = 3"), &[], Fresh, &["crashes[0].nodes = 3: expected an array"]),
+        row(Both, File::Text("name = \"bad\"\nnodes = 10\nprotocol = 5\n".into()), &[], Fresh, &["s.toml:3:12: ", "protocol = 5: expected a table"]),
+        row(Both, latency("\"fast\""), &[], Fresh, &["network.latency = \"fast\": expected a table"]),
+        // Probabilities outside [0, 1].
+        row(Both, tail("[network]\nloss = 1.5"), &[], Fresh, &["s.toml:11:8: ", "network.loss = 1.5: must be a probability in [0, 1]"]),
+        row(Both, tail("[network]\nloss = -0.1"), &[], Fresh, &["network.loss = -0.1: must be a probability"]),
+        row(Both, tail("[network]\nloss = nan"), &[], Fresh, &["network.loss = nan: must be a probability"]),
+        row(Both, tail("[churn]\ncrash_rate = 2\nmean_downtime_rounds = 1"), &[], Fresh, &["churn.crash_rate = 2.0: must be a probability"]),
+        // Node counts.
+        row(Both, replace(2, "nodes = 0"), &[], Fresh, &["s.toml:2:9: ", "nodes = 0: must be between 2 and 100000000"]),
+        row(Both, replace(2, "nodes = 1"), &[], Fresh, &["nodes = 1: must be between 2"]),
+        row(Both, replace(2, "nodes = -5"), &[], Fresh, &["nodes = -5: must be between 2"]),
+        row(Both, replace(2, "nodes = 100000001"), &[], Fresh, &["nodes = 100000001: must be between 2 and 100000000"]),
+        row(Both, replace(2, "nodes = 99999999999999999999"), &[], Fresh, &["nodes = 99999999999999999999: out of range"]),
+        row(Run, big(), &["--max-memory-mb", "1"], Fresh, &["memory guard: ", "--max-memory-mb (1 MiB)"]),
+        row(Run, big(), &["--max-memory-mb", "1", "--jobs", "4", "--trials", "8"], Fresh, &["memory guard: 4 worker(s)", "(1 MiB)"]),
+        row(Run, tail("[workload]\nproducts = 10000000"), &["--max-memory-mb", "100"], Fresh, &["memory guard: ", "+ 1373.3 MiB for the product catalog", "(100 MiB)"]),
+        // Fanout.
+        row(Both, replace(5, "kind = \"push-pull\"\nfanout = 10"), &[], Fresh, &["protocol.fanout = 10: must be at least 1 and less than nodes (10)"]),
+        row(Both, replace(5, "kind = \"push\"\nfanout = 0"), &[], Fresh, &["protocol.fanout = 0: must be at least 1"]),
+        row(Both, base(), &["--set", "nodes=3", "--set", "protocol.fanout=3"], Fresh, &["protocol.fanout = 3: must be at least 1 and less than nodes (3)"]),
+        // Nodes that do not exist.
+        row(Both, replace(9, "origin = 10"), &[], Fresh, &["s.toml:9:10: ", "updates[0].origin = 10: is not a node id"]),
+        row(Both, replace(9, "origin = -1"), &[], Fresh, &["updates[0].origin = -1: is not a node id"]),
+        row(Both, crash("at_round = 1\nnodes = [3, 10]"), &[], Fresh, &["crashes[0].nodes[1] = 10: is not a node id"]),
+        row(Both, crash("at_round = 1\nnodes = [2, 2]"), &[], Fresh, &["crashes[0].nodes = [2, 2]: lists node 2 more than once"]),
+        row(Both, replace(9, "origin = 7"), &["--set", "nodes=5"], Fresh, &["s.toml:9:10: ", "updates[0].origin = 7: is not a node id"]),
+        // Happenings after the end of the run.
+        row(Both, tail("at_round = 50"), &[], Fresh, &["updates[0].at_round = 50: must be less than max_rounds (50)"]),
+        row(Both, tail("at_ms = 50000"), &[], Fresh, &["updates[0].at_ms = 50000: must be before the end of the run at 50000 ms"]),
+        row(Both, crash("at_round = 60\nfraction = 0.5"), &[], Fresh, &["crashes[0].at_round = 60: must be less than max_rounds (50)"]),
+        row(Both, tail("[workload]\nupdates = 5\nstart_round = 50"), &[], Fresh, &["workload.start_round = 50: must be less than max_rounds"]),
+        row(Both, tail("at_round = -1"), &[], Fresh, &["updates[0].at_round = -1: must not be negative"]),
+        // Latency ranges: negative, inverted, zero mean.
+        row(Both, latency("{ dist = \"uniform\", min_ms = -5, max_ms = 5 }"), &[], Fresh, &["network.latency.min_ms = -5.0: must be a finite number >= 0"]),
+        row(Both, latency("{ dist = \"uniform\", min_ms = 80, max_ms = 5 }"), &[], Fresh, &["network.latency.min_ms = 80.0: must not exceed max_ms (5.0)"]),
+        row(Both, latency("{ dist = \"constant\", ms = -1 }"), &[], Fresh, &["network.latency.ms = -1.0: must be a finite number >= 0"]),
+        row(Both, latency("{ dist = \"exponential\", mean_ms = 0 }"), &[], Fresh, &["network.latency.mean_ms = 0.0: must be a finite number > 0"]),
+        row(Both, latency("{ dist = \"log-normal\", median_ms = 5, sigma = inf }"), &[], Fresh, &["network.latency.sigma = inf: must be a finite number"]),
+        row(Both, latency("{ dist = \"pareto\" }"), &[], Fresh, &["network.latency.dist = \"pareto\": must be one of"]),
+        // Crash fractions.
+        row(Both, crash("at_round = 1\nfraction = 1.5"), &[], Fresh, &["crashes[0].fraction = 1.5: must be a probability in [0, 1]"]),
+        row(Both, crash("at_round = 1\nfraction = -0.5"), &[], Fresh, &["crashes[0].fraction = -0.5: must be a probability"]),
+        row(Both, crash("at_round = 1\nfraction = 0.5\nnodes = [1]"), &[], Fresh, &["crashes[0].nodes = [1]: conflicts with crashes[0].fraction = 0.5"]),
+        // --set and the flags that are --set in disguise.
+        row(Both, base(), &["--set", "protocl.fanout=3"], Fresh, &["s.toml: --set protocl.fanout=3: unknown key `protocl` at top level"]),
+        row(Both, base(), &["--set", "protocol.fanot=3"], Fresh, &["--set protocol.fanot=3: unknown key `fanot` in [protocol]"]),
+        row(Both, base(), &["--set", "protocol.fanout=three"], Fresh, &["--set protocol.fanout=three: protocol.fanout = \"three\": expected an integer"]),
+        row(Both, base(), &["--set", "network.loss=1e999"], Fresh, &["--set network.loss=1e999: ", "network.loss"]),
+        row(Both, base(), &["--set", "nodes.x=3"], Fresh, &["--set nodes.x=3: `nodes` is an integer, not a table"]),
+        row(Both, base(), &["--set", "fanout"], Fresh, &["invalid value 'fanout' for '--set <KEY=VALUE>'"]),
+        row(Both, base(), &["--set", "=3"], Fresh, &["invalid value '=3' for '--set <KEY=VALUE>'"]),
+        row(Run, base(), &["--seed", "abc"], Fresh, &["seed = \"abc\": expected an integer"]),
+        row(Run, base(), &["--seed", "-1"], Fresh, &["seed = -1: out of range"]),
+        row(Run, base(), &["--trials", "0"], Fresh, &["trials = 0: must be between 1 and 1000000"]),
+        row(Run, base(), &["--trials", "-3"], Fresh, &["trials = -3: must be between 1"]),
+        row(Run, base(), &["--jobs", "0"], Fresh, &["invalid value '0' for '--jobs <N>'"]),
+        row(Run, base(), &["--jobs", "many"], Fresh, &["invalid value 'many' for '--jobs <N>'"]),
+        row(Run, base(), &["--max-memory-mb", "-5"], Fresh, &["invalid value '-5' for '--max-memory-mb <N>'"]),
+        row(Run, base(), &["--max-memory-mb", "1", "--no-memory-guard"], Fresh, &["'--max-memory-mb <N>' cannot be used with '--no-memory-guard'"]),
+        row(Run, base(), &["--frobnicate"], Fresh, &["unexpected argument '--frobnicate'"]),
+        // The scenario file itself.
+        row(Both, File::Missing, &[], Fresh, &["cannot read s.toml: No such file or directory"]),
+        row(Both, File::Directory, &[], Fresh, &["cannot read s.toml"]),
+        row(Both, File::Device("/dev/zero"), &[], Fresh, &["cannot read /dev/zero: larger than 16 MiB"]),
+        row(Both, File::Device("/dev/urandom"), &[], Fresh, &["cannot read /dev/urandom: larger than 16 MiB"]),
+        row(Both, File::Text(String::new()), &[], Fresh, &["s.toml: missing required key `name`"]),
+        row(Both, File::Text("name = \"bad\"\nnodes = 10\n[protocol]\nkind = \"push\"\n".into()), &[], Fresh, &["s.toml: no price updates"]),
+        // The output folder.
+        row(Run, base(), &[], UnderFile, &["cannot create output folder {out}"]),
+        row(Run, base(), &[], IsFile, &["cannot create output folder {out}"]),
+        row(Run, base(), &[], Proc, &["output folder {out} is not writable"]),
+        row(Run, base(), &[], Foreign, &["output folder {out} holds results of scenario `other`, not `bad`", "--force"]),
+        row(Run, base(), &[], AlienCsv, &["runs.csv is not a gossip-sim runs.csv"]),
+        row(Run, base(), &["--set", "output.tables=true"], FolderInTheWay, &["cannot write {out}/tables.csv: it is not a regular file"]),
+        row(Check, base(), &["--out", "x"], Fresh, &["unexpected argument '--out'"]),
+    ]
+}
+
+/// Runs every row; collects every failure so that one run shows all of them.
+#[test]
+fn every_bad_input_exits_2_with_one_line_naming_it_and_writes_nothing() {
+    let rows = rows();
+    assert!(rows.len() >= 40, "{} rows", rows.len());
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for (i, row) in rows.iter().enumerate() {
+        for (cmd, name) in [(Cmd::Run, "run"), (Cmd::Check, "check")] {
+            if row.cmd == cmd || row.cmd == Cmd::Both {
+                runs += 1;
+                if let Err(failure) = check_row(row, name) {
+                    failures.push(format!("row {i} ({name} {:?}): {failure}", row.args));
+                }
+            }
+        }
+    }
+    eprintln!("{runs} runs of the binary over {} rows", rows.len());
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+fn check_row(row: &Row, command: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let scenario = root.join("s.toml");
+    match &row.file {
+        File::Text(text) => std::fs::write(&scenario, text).unwrap(),
+        File::Bytes(bytes) => std::fs::write(&scenario, bytes).unwrap(),
+        File::Missing => {}
+        File::Directory => std::fs::create_dir(&scenario).unwrap(),
+        File::Device(_) => {}
+    }
+    let scenario_arg = match &row.file {
+        File::Device(path) => *path,
+        _ => "s.toml",
+    };
+    let out = output_folder(&row.out, root);
+    let before = Snapshot::of(root);
+
+    let mut cmd = gossip_sim();
+    cmd.current_dir(root)
+        .arg(command)
+        .arg(scenario_arg)
+        .args(&row.args);
+    if command == "run" && !row.args.contains(&"--out") {
+        cmd.arg("--out").arg(&out).arg("--quiet");
+    }
+    let output = cmd
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    let mut problems = Vec::new();
+    if output.status.code() != Some(2) {
+        problems.push(format!("exit code {:?}, not 2", output.status.code()));
+    }
+    if !stderr.starts_with("error: ") || !stderr.ends_with('\n') || stderr.lines().count() != 1 {
+        problems.push("stderr is not one line starting with `error: `".to_owned());
+    }
+    if !output.stdout.is_empty() {
+        problems.push(format!(
+            "stdout is not empty: {:?}",
+            String::from_utf8_lossy(&output.stdout)
+        ));
+    }
+    for wanted in &row.wanted {
+        let wanted = wanted.replace("{out}", &out.display().to_string());
+        if !stderr.contains(&wanted) {
+            problems.push(format!("the message lacks {wanted:?}"));
+        }
+    }
+    let after = Snapshot::of(root);
+    if after != before {
+        problems.push(format!("files changed: {}", before.diff(&after)));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n    stderr: {stderr:?}", problems.join("; ")))
+    }
+}
+
+/// Sets up the output folder of a row under `root` and returns its path.
+fn output_folder(out: &Out, root: &Path) -> PathBuf {
+    match out {
+        Out::Fresh => root.join("out"),
+        Out::UnderFile => {
+            std::fs::write(root.join("file"), "not a folder\n").unwrap();
+            root.join("file").join("out")
+        }
+        Out::IsFile => {
+            std::fs::write(root.join("out"), "not a folder\n").unwrap();
+            root.join("out")
+        }
+        // Creating a file in /proc fails even for root, which CI runs as.
+        Out::Proc => PathBuf::from("/proc/self"),
+        Out::Foreign => {
+            let out = root.join("out");
+            std::fs::create_dir(&out).unwrap();
+            let header = crate::support::RUNS_HEADER;
+            let zeros = ",0".repeat(header.split(',').count() - 3);
+            let runs = format!("{header}\nother,0,1{zeros}\n");
+            std::fs::write(out.join("runs.csv"), runs).unwrap();
+            std::fs::write(out.join("updates.csv"), "kept as it was\n").unwrap();
+            out
+        }
+        Out::FolderInTheWay => {
+            let out = root.join("out");
+            std::fs::create_dir_all(out.join("tables.csv")).unwrap();
+            out
+        }
+        Out::AlienCsv => {
+            let out = root.join("out");
+            std::fs::create_dir(&out).unwrap();
+            std::fs::write(out.join("runs.csv"), "when,what\n1,2\n").unwrap();
+            out
+        }
+    }
+}
+
+/// As root, permissions do not stop a write, so this only runs for other users.
+#[test]
+fn a_read_only_output_folder_is_refused_when_permissions_apply() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("read-only");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(out.join("probe"), "").is_ok() {
+        eprintln!("skipped: permissions do not apply to this user (root)");
+        return;
+    }
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, BASE).unwrap();
+    let output = gossip_sim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: output folder {} is not writable",
+            out.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+}
