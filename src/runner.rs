@@ -32,7 +32,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine;
 use crate::output::{self, WriteError, atomic, push_decimal};
-use crate::report::{CoverageSample, TableEntry, TrialReport, UpdateReport};
+use crate::report::{CoverageSample, RegionReport, TableEntry, TrialReport, UpdateReport};
 use crate::scenario::{Catalog, Point, Scenario, ScenarioError, Sweep};
 use crate::store::{self, Manifest, Shard, Store, StoreError};
 
@@ -1070,10 +1070,16 @@ fn report_bytes(scenario: &Scenario) -> u64 {
     } else {
         0
     };
+    // A row of regions.csv per update and region.
+    let region_rows = scenario
+        .regions
+        .as_ref()
+        .map_or(0, |r| updates.saturating_mul(r.regions.len() as u64));
     let per_trial = (size_of::<TrialReport>() as u64)
         .saturating_add(updates.saturating_mul(size_of::<UpdateReport>() as u64))
         .saturating_add(samples.saturating_mul(size_of::<CoverageSample>() as u64))
-        .saturating_add(table_entries.saturating_mul(size_of::<TableEntry>() as u64));
+        .saturating_add(table_entries.saturating_mul(size_of::<TableEntry>() as u64))
+        .saturating_add(region_rows.saturating_mul(size_of::<RegionReport>() as u64));
     per_trial.saturating_mul(u64::from(scenario.trials))
 }
 

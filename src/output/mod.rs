@@ -30,11 +30,12 @@ use crate::scenario::{Catalog, Scenario};
 use crate::time::Time;
 
 /// The name of every file a run may write into its output folder, in the order written.
-pub const FILE_NAMES: [&str; 5] = [
+pub const FILE_NAMES: [&str; 6] = [
     "updates.csv",
     "runs.csv",
     "coverage.csv",
     "tables.csv",
+    "regions.csv",
     "summary.csv",
 ];
 
@@ -592,7 +593,7 @@ pub(crate) mod tests {
     fn file_names_are_every_file_a_run_writes() {
         let mut scenario = crate::scenario::parse(
             "name = \"s\"\nnodes = 3\n[protocol]\nkind = \"push\"\n[workload]\nupdates = 1\n\
-             [output]\ncoverage = true\ntables = true\n",
+             [output]\ncoverage = true\ntables = true\n[[regions]]\nname = \"all\"\nnodes = 3\n",
             "s.toml",
             &[],
         )

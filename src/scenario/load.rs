@@ -236,6 +236,16 @@ impl Sources<'_> {
                 suspects.extend((0..items.len()).map(|i| key.index(i)));
             }
         }
+        for key in MAPS_OF_TABLES {
+            let key = KeyPath::from(*key);
+            if let Some(DeValue::Table(entries)) = value_at(root, &key).map(Spanned::get_ref) {
+                suspects.extend(
+                    entries
+                        .keys()
+                        .map(|entry| key.key(entry.get_ref().as_ref())),
+                );
+            }
+        }
         suspects.into_iter().find_map(|key| {
             let value = value_at(root, &key)?;
             matches!(value.get_ref(), DeValue::Array(_)).then(|| ScenarioError::Invalid {
@@ -419,9 +429,12 @@ const TABLES: &[&str] = &[
     "workload",
     "sizes",
     "output",
+    "region_latency",
 ];
-/// ... or an array of tables.
-const ARRAYS_OF_TABLES: &[&str] = &["crashes", "updates"];
+/// ... or an array of tables ...
+const ARRAYS_OF_TABLES: &[&str] = &["crashes", "regions", "updates"];
+/// ... or a table of tables under keys of the user's choosing.
+const MAPS_OF_TABLES: &[&str] = &["region_latency"];
 
 /// The value at `key`, if the document has one there.
 fn value_at<'d, 'a>(
@@ -1057,6 +1070,22 @@ mod tests {
                 "crashes = [{ at_round = 1, fraction = 0.5 }, [1]]",
                 "crashes[1] = [1]: expected a table",
             ),
+            (
+                "overlay = [\"k-regular\", 4]",
+                "overlay = [\"k-regular\", 4]: expected a table",
+            ),
+            (
+                "regions = [[\"all\", 10]]",
+                "regions[0] = [\"all\", 10]: expected a table",
+            ),
+            (
+                "region_latency = [1]",
+                "region_latency = [1]: expected a table",
+            ),
+            (
+                "region_latency = { \"a-a\" = [\"constant\", 5.0] }",
+                "region_latency.a-a = [\"constant\", 5.0]: expected a table",
+            ),
         ];
         for (line, wanted) in cases {
             let text = format!("{line}\n{}", doc("", "", ""));
@@ -1084,8 +1113,9 @@ mod tests {
 
     /// Found by the fuzz test: `--set crashes.x=0` on a file without crashes made `crashes` a
     /// table, and the error spoke serde ("invalid type: map, expected a sequence").
-    /// Every key whose value deserializes from a table is in TABLES, and every key whose value
-    /// deserializes from an array of tables in ARRAYS_OF_TABLES, found from the raw types
+    /// Every key whose value deserializes from a table is in TABLES, every key whose value
+    /// deserializes from an array of tables in ARRAYS_OF_TABLES, and every table whose keys are
+    /// free and whose values are tables in MAPS_OF_TABLES, found from the raw types
     /// themselves (serde lists a table's keys in its unknown-key error), so a table added to
     /// the file format cannot be forgotten there.
     #[test]
@@ -1113,6 +1143,7 @@ mod tests {
         }
         let mut tables = Vec::new();
         let mut arrays = Vec::new();
+        let mut maps = Vec::new();
         let mut queue = vec![String::new()];
         while let Some(table) = queue.pop() {
             for key in keys_of(&table) {
@@ -1127,7 +1158,12 @@ mod tests {
                 };
                 if accepts(&format!("{parent}{leaf} = {{}}")) {
                     tables.push(path.clone());
-                    queue.push(path);
+                    if accepts(&format!("[{path}]\nany_key = {{}}")) {
+                        // A map: any key, each value a table of its own.
+                        maps.push(path);
+                    } else {
+                        queue.push(path);
+                    }
                 } else if accepts(&format!("{parent}{leaf} = [{{}}]")) {
                     arrays.push(path);
                 }
@@ -1139,6 +1175,7 @@ mod tests {
         listed.sort();
         assert_eq!(tables, listed);
         assert_eq!(arrays, ARRAYS_OF_TABLES);
+        assert_eq!(maps, MAPS_OF_TABLES);
     }
 
     #[test]
