@@ -22,7 +22,13 @@ const SCENARIO: &str = "name = \"interrupted\"\nnodes = 30000\ntrials = 8\nmax_r
     [workload]\nproducts = 1\nupdates = 40\nper_round = 4.0\n\
     [output]\ncoverage = true\ntables = true\n";
 
-const FILES: [&str; 4] = ["updates.csv", "runs.csv", "coverage.csv", "tables.csv"];
+const FILES: [&str; 5] = [
+    "updates.csv",
+    "runs.csv",
+    "coverage.csv",
+    "tables.csv",
+    "summary.csv",
+];
 
 #[derive(Clone, Copy, Debug)]
 enum Signal {
@@ -84,7 +90,13 @@ fn complete_run(scenario: &Path, out: &Path, seed: u64) -> BTreeMap<&'static str
     let left = names(out);
     assert_eq!(
         left,
-        ["coverage.csv", "runs.csv", "tables.csv", "updates.csv"]
+        [
+            "coverage.csv",
+            "runs.csv",
+            "summary.csv",
+            "tables.csv",
+            "updates.csv"
+        ]
     );
     FILES
         .iter()
@@ -253,7 +265,13 @@ fn an_interrupted_run_never_leaves_a_truncated_file_under_a_final_name() {
         assert!(start(&scenario, &out, 2).wait().unwrap().success());
         assert_eq!(
             names(&out),
-            ["coverage.csv", "runs.csv", "tables.csv", "updates.csv"]
+            [
+                "coverage.csv",
+                "runs.csv",
+                "summary.csv",
+                "tables.csv",
+                "updates.csv"
+            ]
         );
         for name in FILES {
             assert!(
