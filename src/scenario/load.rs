@@ -425,11 +425,11 @@ const TABLES: &[&str] = &[
     "overlay",
     "network",
     "network.latency",
+    "region_latency",
     "churn",
     "workload",
     "sizes",
     "output",
-    "region_latency",
 ];
 /// ... or an array of tables ...
 const ARRAYS_OF_TABLES: &[&str] = &["crashes", "regions", "updates"];
