@@ -1,6 +1,8 @@
-//! Output integrity: a real `gossip-sim run`, killed by SIGKILL, SIGINT or SIGTERM at random
+//! Output integrity: a real `gossip-sim run`, stopped by SIGKILL, SIGINT or SIGTERM at random
 //! moments and at the moments that matter (when the first temporary file appears, when the
-//! first final file appears), never leaves a truncated file under a final name. Every final
+//! first final file appears), never leaves a truncated file under a final name. SIGKILL and
+//! SIGTERM end the process at once; SIGINT is caught (no new trial starts, exit 130), and lands
+//! as well while the files are being written, where the run carries on. Every final
 //! CSV either does not exist or is complete: the expected header, the right number of rows,
 //! byte for byte the file an uninterrupted run writes. Half the runs start from a folder that
 //! holds an earlier complete run (another seed), whose files must then be either the old ones
@@ -22,7 +24,13 @@ const SCENARIO: &str = "name = \"interrupted\"\nnodes = 30000\ntrials = 8\nmax_r
     [workload]\nproducts = 1\nupdates = 40\nper_round = 4.0\n\
     [output]\ncoverage = true\ntables = true\n";
 
-const FILES: [&str; 4] = ["updates.csv", "runs.csv", "coverage.csv", "tables.csv"];
+const FILES: [&str; 5] = [
+    "updates.csv",
+    "runs.csv",
+    "coverage.csv",
+    "tables.csv",
+    "summary.csv",
+];
 
 #[derive(Clone, Copy, Debug)]
 enum Signal {
@@ -84,7 +92,13 @@ fn complete_run(scenario: &Path, out: &Path, seed: u64) -> BTreeMap<&'static str
     let left = names(out);
     assert_eq!(
         left,
-        ["coverage.csv", "runs.csv", "tables.csv", "updates.csv"]
+        [
+            "coverage.csv",
+            "runs.csv",
+            "summary.csv",
+            "tables.csv",
+            "updates.csv"
+        ]
     );
     FILES
         .iter()
@@ -253,7 +267,13 @@ fn an_interrupted_run_never_leaves_a_truncated_file_under_a_final_name() {
         assert!(start(&scenario, &out, 2).wait().unwrap().success());
         assert_eq!(
             names(&out),
-            ["coverage.csv", "runs.csv", "tables.csv", "updates.csv"]
+            [
+                "coverage.csv",
+                "runs.csv",
+                "summary.csv",
+                "tables.csv",
+                "updates.csv"
+            ]
         );
         for name in FILES {
             assert!(
