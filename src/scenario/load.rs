@@ -228,7 +228,17 @@ impl Sources<'_> {
     fn table_as_array(&self, root: &Spanned<DeValue<'_>>) -> Option<ScenarioError> {
         let mut suspects = Vec::new();
         for key in TABLES {
-            suspects.push(KeyPath::from(*key));
+            match key.strip_suffix(".*") {
+                // A table of tables under names the user picks: every value.
+                Some(map) => {
+                    let map = KeyPath::from(map);
+                    if let Some(DeValue::Table(table)) = value_at(root, &map).map(Spanned::get_ref)
+                    {
+                        suspects.extend(table.iter().map(|(name, _)| map.key(name.get_ref())));
+                    }
+                }
+                None => suspects.push(KeyPath::from(*key)),
+            }
         }
         for key in ARRAYS_OF_TABLES {
             let key = KeyPath::from(*key);
@@ -410,16 +420,18 @@ pub(super) fn set_path<'a>(
 }
 
 /// Keys of the file format whose value is a table ...
+/// `NAME.*` is every value of a table whose keys the user names.
 const TABLES: &[&str] = &[
     "protocol",
     "overlay",
     "network",
     "network.latency",
-    "region_latency",
     "churn",
     "workload",
     "sizes",
     "output",
+    "region_latency",
+    "region_latency.*",
 ];
 /// ... or an array of tables.
 const ARRAYS_OF_TABLES: &[&str] = &["crashes", "regions", "updates"];
@@ -1058,6 +1070,14 @@ mod tests {
                 "crashes = [{ at_round = 1, fraction = 0.5 }, [1]]",
                 "crashes[1] = [1]: expected a table",
             ),
+            (
+                "region_latency = { a-b = [\"constant\", 5.0, 1.0, 1.0, 1.0, 1.0, 1.0] }",
+                "region_latency.a-b = [\"constant\", 5.0",
+            ),
+            (
+                "regions = [[\"eu\", 5]]",
+                "regions[0] = [\"eu\", 5]: expected a table",
+            ),
         ];
         for (line, wanted) in cases {
             let text = format!("{line}\n{}", doc("", "", ""));
@@ -1091,27 +1111,28 @@ mod tests {
     /// the file format cannot be forgotten there.
     #[test]
     fn every_table_of_the_schema_is_checked_for_arrays() {
+        /// The keys of the table at `table` (`*` standing for a name the user picks), or
+        /// `["*"]` for a table that takes any name.
         fn keys_of(table: &str) -> Vec<String> {
             let text = if table.is_empty() {
                 "bogus_key = 1".to_owned()
             } else {
-                format!("[{table}]\nbogus_key = 1")
+                format!("[{}]\nbogus_key = 1", table.replace('*', "any"))
             };
-            // `region_latency` maps free-form pair names to latencies: it has no key list.
-            if table == "region_latency" {
-                return Vec::new();
-            }
             let message = toml::from_str::<RawScenario>(&text)
                 .unwrap_err()
                 .message()
                 .to_owned();
-            let expected = unknown_key_expected(&message).unwrap_or_else(|| panic!("{message}"));
-            expected
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_owned)
-                .collect()
+            match unknown_key_expected(&message) {
+                Some(expected) => expected
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect(),
+                // Any name is welcome; its value has a type of its own.
+                None => vec!["*".to_owned()],
+            }
         }
         fn accepts(text: &str) -> bool {
             toml::from_str::<RawScenario>(text).is_ok()
@@ -1126,9 +1147,10 @@ mod tests {
                 } else {
                     format!("{table}.{key}")
                 };
-                let (parent, leaf) = match path.rsplit_once('.') {
+                let named = path.replace('*', "any");
+                let (parent, leaf) = match named.rsplit_once('.') {
                     Some((parent, leaf)) => (format!("[{parent}]\n"), leaf.to_owned()),
-                    None => (String::new(), path.clone()),
+                    None => (String::new(), named.clone()),
                 };
                 if accepts(&format!("{parent}{leaf} = {{}}")) {
                     tables.push(path.clone());
@@ -1143,7 +1165,9 @@ mod tests {
         let mut listed: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
         listed.sort();
         assert_eq!(tables, listed);
-        assert_eq!(arrays, ARRAYS_OF_TABLES);
+        let mut listed = ARRAYS_OF_TABLES.to_vec();
+        listed.sort();
+        assert_eq!(arrays, listed);
     }
 
     #[test]
