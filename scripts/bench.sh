@@ -58,7 +58,7 @@ printf '%-16s %9s %7s %9s %12s %14s %9s %8s\n' scenario nodes timing rounds mess
 for entry in "${entries[@]}"; do
     IFS='|' read -r name label timing nodes target_s target_mib <<< "$entry"
     if $skip_slow && [ "$name" = async-1e7 ]; then
-        rows+=("$name|$label|$timing|$nodes|skipped|||||$target_s|$target_mib")
+        rows+=("$name|$label|$timing|$nodes|skipped||||||$target_s|$target_mib")
         printf '%-16s %9s %7s %s\n' "$name" "$nodes" "$timing" "skipped (--skip-slow)"
         continue
     fi

@@ -228,22 +228,22 @@ impl Sources<'_> {
     fn table_as_array(&self, root: &Spanned<DeValue<'_>>) -> Option<ScenarioError> {
         let mut suspects = Vec::new();
         for key in TABLES {
-            suspects.push(KeyPath::from(*key));
+            match key.strip_suffix(".*") {
+                // A table of tables under names the user picks: every value.
+                Some(map) => {
+                    let map = KeyPath::from(map);
+                    if let Some(DeValue::Table(table)) = value_at(root, &map).map(Spanned::get_ref)
+                    {
+                        suspects.extend(table.iter().map(|(name, _)| map.key(name.get_ref())));
+                    }
+                }
+                None => suspects.push(KeyPath::from(*key)),
+            }
         }
         for key in ARRAYS_OF_TABLES {
             let key = KeyPath::from(*key);
             if let Some(DeValue::Array(items)) = value_at(root, &key).map(Spanned::get_ref) {
                 suspects.extend((0..items.len()).map(|i| key.index(i)));
-            }
-        }
-        for key in MAPS_OF_TABLES {
-            let key = KeyPath::from(*key);
-            if let Some(DeValue::Table(entries)) = value_at(root, &key).map(Spanned::get_ref) {
-                suspects.extend(
-                    entries
-                        .keys()
-                        .map(|entry| key.key(entry.get_ref().as_ref())),
-                );
             }
         }
         suspects.into_iter().find_map(|key| {
@@ -420,21 +420,21 @@ pub(super) fn set_path<'a>(
 }
 
 /// Keys of the file format whose value is a table ...
+/// `NAME.*` is every value of a table whose keys the user names.
 const TABLES: &[&str] = &[
     "protocol",
     "overlay",
     "network",
     "network.latency",
-    "region_latency",
     "churn",
     "workload",
     "sizes",
     "output",
+    "region_latency",
+    "region_latency.*",
 ];
-/// ... or an array of tables ...
+/// ... or an array of tables.
 const ARRAYS_OF_TABLES: &[&str] = &["crashes", "regions", "updates"];
-/// ... or a table of tables under keys of the user's choosing.
-const MAPS_OF_TABLES: &[&str] = &["region_latency"];
 
 /// The value at `key`, if the document has one there.
 fn value_at<'d, 'a>(
@@ -1071,20 +1071,20 @@ mod tests {
                 "crashes[1] = [1]: expected a table",
             ),
             (
+                "region_latency = { a-b = [\"constant\", 5.0, 1.0, 1.0, 1.0, 1.0, 1.0] }",
+                "region_latency.a-b = [\"constant\", 5.0",
+            ),
+            (
+                "regions = [[\"eu\", 5]]",
+                "regions[0] = [\"eu\", 5]: expected a table",
+            ),
+            (
                 "overlay = [\"k-regular\", 4]",
                 "overlay = [\"k-regular\", 4]: expected a table",
             ),
             (
-                "regions = [[\"all\", 10]]",
-                "regions[0] = [\"all\", 10]: expected a table",
-            ),
-            (
                 "region_latency = [1]",
                 "region_latency = [1]: expected a table",
-            ),
-            (
-                "region_latency = { \"a-a\" = [\"constant\", 5.0] }",
-                "region_latency.a-a = [\"constant\", 5.0]: expected a table",
             ),
         ];
         for (line, wanted) in cases {
@@ -1113,37 +1113,40 @@ mod tests {
 
     /// Found by the fuzz test: `--set crashes.x=0` on a file without crashes made `crashes` a
     /// table, and the error spoke serde ("invalid type: map, expected a sequence").
-    /// Every key whose value deserializes from a table is in TABLES, every key whose value
-    /// deserializes from an array of tables in ARRAYS_OF_TABLES, and every table whose keys are
-    /// free and whose values are tables in MAPS_OF_TABLES, found from the raw types
+    /// Every key whose value deserializes from a table is in TABLES, and every key whose value
+    /// deserializes from an array of tables in ARRAYS_OF_TABLES, found from the raw types
     /// themselves (serde lists a table's keys in its unknown-key error), so a table added to
     /// the file format cannot be forgotten there.
     #[test]
     fn every_table_of_the_schema_is_checked_for_arrays() {
+        /// The keys of the table at `table` (`*` standing for a name the user picks), or
+        /// `["*"]` for a table that takes any name.
         fn keys_of(table: &str) -> Vec<String> {
             let text = if table.is_empty() {
                 "bogus_key = 1".to_owned()
             } else {
-                format!("[{table}]\nbogus_key = 1")
+                format!("[{}]\nbogus_key = 1", table.replace('*', "any"))
             };
             let message = toml::from_str::<RawScenario>(&text)
                 .unwrap_err()
                 .message()
                 .to_owned();
-            let expected = unknown_key_expected(&message).unwrap_or_else(|| panic!("{message}"));
-            expected
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .map(str::to_owned)
-                .collect()
+            match unknown_key_expected(&message) {
+                Some(expected) => expected
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect(),
+                // Any name is welcome; its value has a type of its own.
+                None => vec!["*".to_owned()],
+            }
         }
         fn accepts(text: &str) -> bool {
             toml::from_str::<RawScenario>(text).is_ok()
         }
         let mut tables = Vec::new();
         let mut arrays = Vec::new();
-        let mut maps = Vec::new();
         let mut queue = vec![String::new()];
         while let Some(table) = queue.pop() {
             for key in keys_of(&table) {
@@ -1152,18 +1155,14 @@ mod tests {
                 } else {
                     format!("{table}.{key}")
                 };
-                let (parent, leaf) = match path.rsplit_once('.') {
+                let named = path.replace('*', "any");
+                let (parent, leaf) = match named.rsplit_once('.') {
                     Some((parent, leaf)) => (format!("[{parent}]\n"), leaf.to_owned()),
-                    None => (String::new(), path.clone()),
+                    None => (String::new(), named.clone()),
                 };
                 if accepts(&format!("{parent}{leaf} = {{}}")) {
                     tables.push(path.clone());
-                    if accepts(&format!("[{path}]\nany_key = {{}}")) {
-                        // A map: any key, each value a table of its own.
-                        maps.push(path);
-                    } else {
-                        queue.push(path);
-                    }
+                    queue.push(path);
                 } else if accepts(&format!("{parent}{leaf} = [{{}}]")) {
                     arrays.push(path);
                 }
@@ -1174,8 +1173,9 @@ mod tests {
         let mut listed: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
         listed.sort();
         assert_eq!(tables, listed);
-        assert_eq!(arrays, ARRAYS_OF_TABLES);
-        assert_eq!(maps, MAPS_OF_TABLES);
+        let mut listed = ARRAYS_OF_TABLES.to_vec();
+        listed.sort();
+        assert_eq!(arrays, listed);
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Output integrity: a real `gossip-sim run`, killed by SIGKILL, SIGINT or SIGTERM at random
+//! Output integrity: a real `gossip-sim run`, stopped by SIGKILL, SIGINT or SIGTERM at random
 //! moments and at the moments that matter (when the first temporary file appears, when the
-//! first final file appears), never leaves a truncated file under a final name. Every final
+//! first final file appears), never leaves a truncated file under a final name. SIGKILL and
+//! SIGTERM end the process at once; SIGINT is caught (no new trial starts, exit 130), and lands
+//! as well while the files are being written, where the run carries on. Every final
 //! CSV either does not exist or is complete: the expected header, the right number of rows,
 //! byte for byte the file an uninterrupted run writes. Half the runs start from a folder that
 //! holds an earlier complete run (another seed), whose files must then be either the old ones
