@@ -112,13 +112,18 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
         world,
         peers,
         transport,
+        batch,
+        batching,
         ..
     } = trial;
     world.begin_round();
     match stopping {
         Stopping::None => {
+            let lossy = transport.lossy();
             let mut lost = || transport.lost();
-            if world.one_word_rows() {
+            if *batching && world.batchable() && !peers.is_hyparview() {
+                world.batched_contacts(batch, peers, kind, full_table, at, lossy, &mut lost);
+            } else if world.one_word_rows() {
                 contacts::<false>(world, peers, kind, full_table, at, &mut lost);
             } else {
                 contacts::<true>(world, peers, kind, full_table, at, &mut lost);

@@ -41,8 +41,20 @@ pub fn run_trial(
     trial: u32,
     progress: &AtomicU64,
 ) -> TrialReport {
+    run_trial_batching(scenario, catalog, trial, progress, true)
+}
+
+/// [`run_trial`], with lock-step contacts batched or one by one (the tests compare the two).
+fn run_trial_batching(
+    scenario: &Scenario,
+    catalog: &Catalog,
+    trial: u32,
+    progress: &AtomicU64,
+    batching: bool,
+) -> TrialReport {
     let trial_seed = seed::trial_seed(scenario.seed, trial);
     let mut state = trial::Trial::new(scenario, catalog, trial_seed);
+    state.batching = batching;
     let end = match scenario.timing {
         Timing::Rounds => lockstep::run(&mut state, progress),
         Timing::Async { .. } => event_driven::run(&mut state, progress),

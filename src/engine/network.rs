@@ -107,6 +107,11 @@ impl Transport {
     /// Whether the next message is lost. A lossless network draws no random number, so turning
     /// loss off leaves every other draw of this stream where it was.
     #[inline(always)]
+    /// Whether messages may be lost: when not, [`Transport::lost`] draws nothing.
+    pub fn lossy(&self) -> bool {
+        self.loss > 0.0
+    }
+
     pub fn lost(&mut self) -> bool {
         self.loss > 0.0 && self.rng.random_bool(self.loss)
     }

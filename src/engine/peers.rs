@@ -77,6 +77,30 @@ impl PeerSampler {
         self
     }
 
+    /// Partners per contact.
+    pub fn fanout(&self) -> usize {
+        self.fanout
+    }
+
+    /// Whether partners are one uniform draw over all other nodes (full membership, fanout 1):
+    /// [`PeerSampler::one_of_all`] then draws them as [`PeerSampler::choose`] does.
+    pub fn full_single(&self) -> bool {
+        self.fanout == 1 && matches!(self.membership, Membership::Full)
+    }
+
+    /// The partner of `node` under [`PeerSampler::full_single`]: the same draw as `choose`.
+    #[inline(always)]
+    pub fn one_of_all(&mut self, node: NodeId) -> NodeId {
+        debug_assert!(self.full_single());
+        uniform_other(&mut self.rng, self.nodes, node)
+    }
+
+    /// Whether partners come from a HyParView overlay, whose choice repairs the overlay as it
+    /// goes (so partners cannot be drawn ahead of the contacts).
+    pub fn is_hyparview(&self) -> bool {
+        matches!(self.membership, Membership::HyParView(_))
+    }
+
     /// `node`'s neighbours in the overlay: a static graph's list, or HyParView's active view
     /// as it is now; `None` for full membership (everyone is a neighbour).
     #[inline]
@@ -126,6 +150,7 @@ impl PeerSampler {
 
     /// `fanout` distinct partners of `node` (fewer if it has fewer neighbours). Validation
     /// guarantees `fanout < nodes`.
+    #[inline]
     pub fn choose(&mut self, node: NodeId) -> &[NodeId] {
         self.chosen.clear();
         match &mut self.membership {

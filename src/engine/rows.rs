@@ -94,6 +94,35 @@ impl RowMatrix {
         }
     }
 
+    /// A read-only view of a matrix of one word per row, with its geometry in plain values
+    /// (registers, in a loop).
+    pub fn view(&self) -> RowView<'_> {
+        debug_assert_eq!(self.words_per_row, 1);
+        RowView {
+            data: &self.data,
+            rows_per_word_log2: self.rows_per_word_log2,
+            bits_per_row: self.bits_per_row.min(64) as u32,
+            mask: if self.packed() {
+                self.field_mask()
+            } else {
+                u64::MAX
+            },
+        }
+    }
+
+    /// Asks the processor to bring row `node`'s (first) word into the cache: a hint, which
+    /// never faults whatever the address.
+    #[inline(always)]
+    pub fn prefetch(&self, node: u32) {
+        let node = node as usize;
+        let idx = if self.packed() {
+            node >> self.rows_per_word_log2
+        } else {
+            node * self.words_per_row
+        };
+        prefetch(self.data.as_ptr().wrapping_add(idx));
+    }
+
     #[inline(always)]
     pub fn or_word(&mut self, node: u32, w: usize, bits: u64) {
         let node = node as usize;
@@ -176,6 +205,49 @@ impl RowMatrix {
             self.data.copy_from_slice(&other.data);
         }
     }
+}
+
+/// [`RowMatrix::view`]: the rows of a matrix of one word per row. A row of 64 bits is a field
+/// of one row per word (`rows_per_word_log2 = 0`), so one formula reads every width.
+#[derive(Clone, Copy)]
+pub struct RowView<'m> {
+    data: &'m [u64],
+    rows_per_word_log2: u32,
+    bits_per_row: u32,
+    mask: u64,
+}
+
+impl RowView<'_> {
+    /// Row `node`.
+    #[inline(always)]
+    pub fn word(&self, node: u32) -> u64 {
+        let idx = (node >> self.rows_per_word_log2) as usize;
+        let shift = (node & ((1 << self.rows_per_word_log2) - 1)) * self.bits_per_row;
+        (self.data[idx] >> shift) & self.mask
+    }
+
+    /// Asks the processor to bring row `node` into the cache (a hint).
+    #[inline(always)]
+    pub fn prefetch(&self, node: u32) {
+        prefetch(
+            self.data
+                .as_ptr()
+                .wrapping_add((node >> self.rows_per_word_log2) as usize),
+        );
+    }
+}
+
+/// Asks the processor to bring the cache line at `address` into the first-level cache: a hint,
+/// which never faults whatever the address.
+#[inline(always)]
+pub fn prefetch<T>(address: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault, even out of bounds.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 /// Calls `f` with the index of every set bit of `word`, lowest first.

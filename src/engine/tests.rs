@@ -361,6 +361,78 @@ fn timing_probe() {
     );
 }
 
+/// Batched lock-step contacts (`world::batch`) give the one-by-one result bit for bit, across
+/// protocols, exchange modes, loss, crashes with and without state, churn, fanout, static
+/// overlays, regions with a local bias, several updates in flight (products with two versions
+/// in flight) and more than 64 (rows wider than a word, where the batch stands aside).
+#[test]
+fn batched_contacts_equal_one_by_one() {
+    use ProtocolKind::*;
+    let mut cases = Vec::new();
+    for kind in [Push, Pull, PushPull] {
+        for base in [
+            scenario(kind, 300),
+            full_table(scenario(kind, 300)),
+            with_loss(scenario(kind, 300)),
+            with_crash(with_loss(scenario(kind, 300))),
+            with_fanout(with_churn(scenario(kind, 300)), 3),
+            with_generated(with_loss(scenario(kind, 200))),
+            with_generated(with_churn(scenario(kind, 200))),
+            burst(with_crash(scenario(kind, 200))),
+        ] {
+            cases.push(base.clone());
+            let mut regular = base.clone();
+            regular.overlay = Overlay::KRegular { degree: 4 };
+            cases.push(regular);
+            let mut out = base;
+            out.overlay = Overlay::KOut { degree: 3 };
+            cases.push(out);
+        }
+    }
+    let mut kept = with_churn(scenario(PushPull, 300));
+    if let Some(churn) = &mut kept.churn {
+        churn.keep_state = true;
+    }
+    cases.push(kept);
+    let mut regional = with_loss(scenario(PushPull, 300));
+    regional.regions = Some(Regions {
+        regions: vec![
+            Region {
+                name: "eu".into(),
+                nodes: 100,
+            },
+            Region {
+                name: "us".into(),
+                nodes: 200,
+            },
+        ],
+        latency: vec![],
+        local_bias: Some(0.7),
+    });
+    cases.push(regional);
+    let mut messages = 0;
+    for s in &cases {
+        let catalog = Catalog::new(&s.workload);
+        for trial in 0..2 {
+            let progress = AtomicU64::new(0);
+            let batched = super::run_trial_batching(s, &catalog, trial, &progress, true);
+            let one_by_one = super::run_trial_batching(s, &catalog, trial, &progress, false);
+            assert_eq!(
+                format!("{batched:?}"),
+                format!("{one_by_one:?}"),
+                "{:?} {:?} {:?} loss {} fanout {} trial {trial}",
+                s.protocol.kind,
+                s.protocol.exchange,
+                s.overlay,
+                s.network.loss,
+                s.protocol.fanout
+            );
+            messages += batched.run.messages;
+        }
+    }
+    assert!(messages > 0);
+}
+
 #[test]
 fn pull_before_the_first_injection_does_not_index_empty_slot_masks() {
     for kind in [ProtocolKind::Pull, ProtocolKind::PushPull] {

@@ -15,7 +15,7 @@ use super::overlay::Graph;
 use super::peers::PeerSampler;
 use super::queue::{Event, EventQueue};
 use super::workload::{self, PlannedUpdate};
-use super::world::World;
+use super::world::{ContactBatches, World};
 
 pub struct Trial<'s> {
     pub scenario: &'s Scenario,
@@ -34,6 +34,11 @@ pub struct Trial<'s> {
     lock_step: bool,
     /// Up nodes, rebuilt when a crash plan needs to sample among them.
     scratch_up: Vec<NodeId>,
+    /// Buffers of batched lock-step contacts.
+    pub batch: ContactBatches,
+    /// Whether lock-step rounds may batch their contacts (always, but for the tests that
+    /// compare batched with one-by-one contacts).
+    pub batching: bool,
 }
 
 impl<'s> Trial<'s> {
@@ -73,6 +78,8 @@ impl<'s> Trial<'s> {
             pending: 0,
             lock_step,
             scratch_up: Vec::new(),
+            batch: ContactBatches::default(),
+            batching: true,
         };
         trial.world.run.warmup_messages = warmup_messages;
         for i in 0..trial.planned.len() {

@@ -31,6 +31,9 @@ use super::spreaders::Spreaders;
 use super::words::Words;
 use super::workload::PlannedUpdate;
 
+mod batch;
+pub use batch::ContactBatches;
+
 pub const NONE: u32 = u32::MAX;
 
 /// Per-slot bookkeeping, indexed by slot.
@@ -430,7 +433,7 @@ impl World {
     /// Word `w` of [`World::top`]: an active slot held by `node` and not in `minus`, unless
     /// `node` also holds a newer version of its product.
     #[inline(always)]
-    fn top_word(&self, node: NodeId, w: usize, minus: u64) -> u64 {
+    pub(super) fn top_word(&self, node: NodeId, w: usize, minus: u64) -> u64 {
         let mut bits = self.rows.word(node, w) & self.slots.active[w] & !minus;
         let chained = bits & self.slots.chained[w];
         for_each_bit(chained, |b| {
@@ -1257,6 +1260,15 @@ impl Hops {
             slot >> self.width_log2,
             ((node as usize) << self.width_log2) | (slot & mask),
         )
+    }
+
+    /// Asks the processor for the cache line of `node`'s hop count of `slot` (a hint).
+    #[inline(always)]
+    fn prefetch(&self, node: NodeId, slot: usize) {
+        let (block, i) = self.index(node, slot);
+        if let Some(block) = self.blocks.get(block) {
+            super::rows::prefetch(block.as_ptr().wrapping_add(i));
+        }
     }
 
     #[inline(always)]

@@ -1,0 +1,415 @@
+//! Lock-step contacts in batches: the common case of `rounds` timing as a tight loop.
+//!
+//! Within a staged round nothing a contact reads changes: contacts read start-of-round rows,
+//! the up set only changes between rounds, and partners come from the peer-choice stream in
+//! node order whatever the contacts find. So a round can draw the partners of a batch of
+//! contacts ahead, prefetch their rows (at 10^7 nodes a partner's row is a cache miss), look at
+//! the rows of the batch before to prefetch the hop counts and next-round rows its contacts will
+//! touch, and run the batch before that - in the very order the one-by-one loop of `lockstep`
+//! runs contacts, drawing losses from the network stream in the same order.
+//!
+//! Each contact is written out for the common case - rows of one word, every up node holding
+//! the baseline, no spreaders or regions - with the row geometry, slot masks and message
+//! counts in registers. Whenever a payload is not empty it takes the same world methods
+//! (`count_carried_word`, `deliver_word`) as the one-by-one contacts. The result is the
+//! one-by-one result bit for bit: `engine::tests` compares the two over every protocol, loss,
+//! crash, churn, overlay and fanout.
+
+use crate::report::MessageKind;
+use crate::scenario::{NodeId, ProtocolKind};
+use crate::time::Time;
+
+use super::super::peers::PeerSampler;
+use super::super::rows::{RowMatrix, RowView, for_each_bit};
+use super::{World, entry_count};
+
+/// Contacts drawn per batch: enough to cover a cache miss two batches ahead, few enough that
+/// the batches stay in the first-level cache.
+const BATCH: usize = 64;
+
+/// The exchange a contact runs (a const parameter, so each has its own loop).
+const PUSH: u8 = 0;
+const PULL: u8 = 1;
+const DIGEST: u8 = 2;
+const FULL_TABLE: u8 = 3;
+
+/// Reused buffers of one batch: who contacts whom.
+#[derive(Default)]
+struct ContactBatch {
+    from: Vec<NodeId>,
+    to: Vec<NodeId>,
+    len: usize,
+}
+
+impl ContactBatch {
+    fn pairs(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+        self.from[..self.len]
+            .iter()
+            .copied()
+            .zip(self.to[..self.len].iter().copied())
+    }
+}
+
+/// The three batches in the pipeline of [`World::batched_contacts`], reused round after round.
+#[derive(Default)]
+pub struct ContactBatches([ContactBatch; 3]);
+
+/// Message counts of a round, added to the run report at its end.
+#[derive(Default)]
+struct Tally {
+    by_kind: [u64; MessageKind::COUNT],
+    /// Entries and digest entries of every message tallied.
+    entries: u64,
+    digest_entries: u64,
+    delivered: u64,
+    lost: u64,
+    dropped: u64,
+}
+
+impl Tally {
+    #[inline(always)]
+    fn send(&mut self, kind: MessageKind, entries: u64, digest_entries: u64) {
+        self.by_kind[kind as usize] += 1;
+        self.entries += entries;
+        self.digest_entries += digest_entries;
+    }
+}
+
+/// What a round's contacts read and never change, held in registers.
+#[derive(Clone, Copy)]
+struct Fixed<'r> {
+    rows: RowView<'r>,
+    active: u64,
+    /// Slots with a newer version in flight: a holder of the newer one does not send them.
+    chained: u64,
+    catalog: u64,
+    /// Every node is up: no message is dropped at a crashed node.
+    all_up: bool,
+    at: Time,
+}
+
+impl World {
+    /// Whether this round's contacts may run batched: one word per row, every up node holds
+    /// the baseline, and no protocol state beside the rows (spreaders, regions).
+    pub fn batchable(&self) -> bool {
+        self.in_round
+            && self.one_word_rows()
+            && self.up_without_baseline == 0
+            && self.spreaders.is_none()
+            && self.regions.is_none()
+    }
+
+    /// Every live node's contacts of one round, in id order, exactly as the one-by-one loop of
+    /// `lockstep` runs them (see the module documentation). Requires [`World::batchable`] and
+    /// a membership whose partner choice reads nothing the contacts change. `lossy`: messages
+    /// may be lost (when not, `lost` is never called: it would draw nothing).
+    #[allow(clippy::too_many_arguments)]
+    pub fn batched_contacts(
+        &mut self,
+        batches: &mut ContactBatches,
+        peers: &mut PeerSampler,
+        kind: ProtocolKind,
+        full_table: bool,
+        at: Time,
+        lossy: bool,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        debug_assert!(self.batchable());
+        // The rows are only read during the round (contacts write `next`): take them out so
+        // their geometry can live in registers while the world is borrowed mutably.
+        let rows = std::mem::replace(&mut self.rows, RowMatrix::new(0, 1));
+        let fixed = Fixed {
+            rows: rows.view(),
+            active: self.slots.active[0],
+            chained: self.slots.chained[0],
+            catalog: self.catalog_len,
+            all_up: self.alive == u64::from(self.nodes),
+            at,
+        };
+        let b = batches;
+        let mut tally = Tally::default();
+        match (kind, full_table, lossy) {
+            (ProtocolKind::Push, _, false) => {
+                self.pipeline::<PUSH, false>(b, peers, fixed, &mut tally, lost)
+            }
+            (ProtocolKind::Push, _, true) => {
+                self.pipeline::<PUSH, true>(b, peers, fixed, &mut tally, lost)
+            }
+            (ProtocolKind::Pull, _, false) => {
+                self.pipeline::<PULL, false>(b, peers, fixed, &mut tally, lost)
+            }
+            (ProtocolKind::Pull, _, true) => {
+                self.pipeline::<PULL, true>(b, peers, fixed, &mut tally, lost)
+            }
+            (ProtocolKind::PushPull, false, false) => {
+                self.pipeline::<DIGEST, false>(b, peers, fixed, &mut tally, lost)
+            }
+            (ProtocolKind::PushPull, false, true) => {
+                self.pipeline::<DIGEST, true>(b, peers, fixed, &mut tally, lost)
+            }
+            (ProtocolKind::PushPull, true, false) => {
+                self.pipeline::<FULL_TABLE, false>(b, peers, fixed, &mut tally, lost)
+            }
+            (ProtocolKind::PushPull, true, true) => {
+                self.pipeline::<FULL_TABLE, true>(b, peers, fixed, &mut tally, lost)
+            }
+            _ => unreachable!("only push, pull and push-pull run batched"),
+        }
+        self.rows = rows;
+        self.add_tally(&tally);
+    }
+
+    /// The three-stage pipeline: draw the partners of one batch (prefetching their rows), look
+    /// at the rows of the batch drawn before (prefetching what its contacts will touch beyond
+    /// them), run the batch before that.
+    #[inline(always)]
+    fn pipeline<const MODE: u8, const LOSSY: bool>(
+        &mut self,
+        batches: &mut ContactBatches,
+        peers: &mut PeerSampler,
+        fixed: Fixed,
+        tally: &mut Tally,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        let capacity = BATCH.max(peers.fanout());
+        let single = peers.full_single();
+        let [drawn, scanned, due] = &mut batches.0;
+        for batch in [&mut *drawn, &mut *scanned, &mut *due] {
+            batch.from.resize(capacity, 0);
+            batch.to.resize(capacity, 0);
+            batch.len = 0;
+        }
+        let nodes = self.nodes;
+        let mut node = 0;
+        loop {
+            std::mem::swap(due, scanned);
+            std::mem::swap(scanned, drawn);
+            let mut len = 0;
+            if single {
+                // Full membership, one partner: the draw of `PeerSampler::choose`, inline.
+                while node < nodes && len < capacity {
+                    if self.acts::<MODE>(fixed, node) {
+                        let partner = peers.one_of_all(node);
+                        fixed.rows.prefetch(partner);
+                        drawn.from[len] = node;
+                        drawn.to[len] = partner;
+                        len += 1;
+                    }
+                    node += 1;
+                }
+            } else {
+                while node < nodes && len + peers.fanout() <= capacity {
+                    if self.acts::<MODE>(fixed, node) {
+                        for &partner in peers.choose(node) {
+                            fixed.rows.prefetch(partner);
+                            drawn.from[len] = node;
+                            drawn.to[len] = partner;
+                            len += 1;
+                        }
+                    }
+                    node += 1;
+                }
+            }
+            drawn.len = len;
+            self.prefetch_for(fixed, scanned);
+            if due.len == 0 && scanned.len == 0 && drawn.len == 0 {
+                break;
+            }
+            for (from, to) in due.pairs() {
+                match MODE {
+                    PUSH => self.push::<LOSSY>(fixed, tally, from, to, lost),
+                    PULL => self.pull::<LOSSY>(fixed, tally, from, to, lost),
+                    DIGEST => self.digest_exchange::<LOSSY>(fixed, tally, from, to, lost),
+                    _ => self.table_exchange::<LOSSY>(fixed, tally, from, to, lost),
+                }
+            }
+        }
+    }
+
+    /// Whether `node` contacts anyone this round: it is up and, for push, holds something to
+    /// push (a node with nothing in flight draws no partner).
+    #[inline(always)]
+    fn acts<const MODE: u8>(&self, fixed: Fixed, node: NodeId) -> bool {
+        (fixed.all_up || self.up.contains(node)) && (MODE != PUSH || fixed.rows.word(node) != 0)
+    }
+
+    /// Prefetches what the contacts of `batch` will touch at their partners beyond the row:
+    /// where the two rows differ an update flows, and the partner's hop counts are read or
+    /// written; where it flows to the partner, its next-round row is read and written.
+    #[inline(always)]
+    fn prefetch_for(&self, fixed: Fixed, batch: &ContactBatch) {
+        for (from, to) in batch.pairs() {
+            let (held_from, held_to) = (fixed.rows.word(from), fixed.rows.word(to));
+            let differ = (held_from ^ held_to) & fixed.active;
+            if differ != 0 {
+                self.hops.prefetch(to, differ.trailing_zeros() as usize);
+                if held_from & differ != 0 {
+                    self.next.prefetch(to);
+                }
+            }
+        }
+    }
+
+    fn add_tally(&mut self, tally: &Tally) {
+        let messages: u64 = tally.by_kind.iter().sum();
+        self.run.messages += messages;
+        for (total, count) in self.run.messages_by_kind.iter_mut().zip(tally.by_kind) {
+            *total += count;
+        }
+        self.run.bytes += messages * self.sizes.header
+            + tally.entries * self.sizes.entry
+            + tally.digest_entries * self.sizes.digest_entry;
+        self.run.delivered += tally.delivered;
+        self.run.lost += tally.lost;
+        self.run.dropped_at_crashed += tally.dropped;
+    }
+
+    /// [`World::arrives`] with the counts in `tally`; `surely_up`: `to` is known to be up.
+    #[inline(always)]
+    fn arrives_tallied<const LOSSY: bool>(
+        &self,
+        fixed: Fixed,
+        tally: &mut Tally,
+        to: NodeId,
+        surely_up: bool,
+        lost: &mut impl FnMut() -> bool,
+    ) -> bool {
+        if LOSSY && lost() {
+            tally.lost += 1;
+            false
+        } else if !surely_up && !fixed.all_up && !self.up.contains(to) {
+            tally.dropped += 1;
+            false
+        } else {
+            tally.delivered += 1;
+            true
+        }
+    }
+
+    /// The newest versions among `held` (row word of `node`) minus `minus`
+    /// ([`World::top_word`]).
+    #[inline(always)]
+    fn top_of(&self, fixed: Fixed, node: NodeId, held: u64, minus: u64) -> u64 {
+        let mut bits = held & fixed.active & !minus;
+        for_each_bit(bits & fixed.chained, |b| {
+            let newer = self.slots.newer[b] as usize;
+            if fixed.rows.word(node) >> newer & 1 == 1 {
+                bits &= !(1u64 << b);
+            }
+        });
+        bits
+    }
+
+    /// A message carrying `payload` from `from` to `to`: counted against its updates, then
+    /// delivered unless lost (or `to` is down). Returns whether it arrived.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn carry<const LOSSY: bool>(
+        &mut self,
+        fixed: Fixed,
+        tally: &mut Tally,
+        from: NodeId,
+        to: NodeId,
+        surely_up: bool,
+        payload: u64,
+        lost: &mut impl FnMut() -> bool,
+    ) -> bool {
+        if payload != 0 {
+            self.count_carried_word(0, payload);
+        }
+        let arrived = self.arrives_tallied::<LOSSY>(fixed, tally, to, surely_up, lost);
+        if arrived && payload != 0 {
+            self.deliver_word(to, from, 0, payload, fixed.at);
+        }
+        arrived
+    }
+
+    /// [`World::exchange_contact`] in digest mode.
+    #[inline(always)]
+    fn digest_exchange<const LOSSY: bool>(
+        &mut self,
+        fixed: Fixed,
+        tally: &mut Tally,
+        from: NodeId,
+        to: NodeId,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        tally.send(MessageKind::ExchangeOpen, 0, fixed.catalog);
+        if !self.arrives_tallied::<LOSSY>(fixed, tally, to, false, lost) {
+            return;
+        }
+        let (held_from, held_to) = (fixed.rows.word(from), fixed.rows.word(to));
+        let reply = self.top_of(fixed, to, held_to, held_from);
+        tally.send(
+            MessageKind::ExchangeReply,
+            entry_count(reply),
+            fixed.catalog,
+        );
+        if !self.carry::<LOSSY>(fixed, tally, to, from, true, reply, lost) {
+            return;
+        }
+        let close = self.top_of(fixed, from, held_from, held_to);
+        if close != 0 {
+            tally.send(MessageKind::ExchangeClose, entry_count(close), 0);
+            self.carry::<LOSSY>(fixed, tally, from, to, true, close, lost);
+        }
+    }
+
+    /// [`World::exchange_contact`] in full-table mode.
+    #[inline(always)]
+    fn table_exchange<const LOSSY: bool>(
+        &mut self,
+        fixed: Fixed,
+        tally: &mut Tally,
+        from: NodeId,
+        to: NodeId,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        let open = self.top_of(fixed, from, fixed.rows.word(from), 0);
+        tally.send(MessageKind::ExchangeOpen, fixed.catalog, 0);
+        if !self.carry::<LOSSY>(fixed, tally, from, to, false, open, lost) {
+            return;
+        }
+        let reply = self.top_of(fixed, to, fixed.rows.word(to), 0);
+        tally.send(MessageKind::ExchangeReply, fixed.catalog, 0);
+        self.carry::<LOSSY>(fixed, tally, to, from, true, reply, lost);
+    }
+
+    /// [`World::push_contact`].
+    #[inline(always)]
+    fn push<const LOSSY: bool>(
+        &mut self,
+        fixed: Fixed,
+        tally: &mut Tally,
+        from: NodeId,
+        to: NodeId,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        let payload = self.top_of(fixed, from, fixed.rows.word(from), 0);
+        let entries = entry_count(payload);
+        if entries > 0 {
+            tally.send(MessageKind::Push, entries, 0);
+            self.carry::<LOSSY>(fixed, tally, from, to, false, payload, lost);
+        }
+    }
+
+    /// [`World::pull_contact`].
+    #[inline(always)]
+    fn pull<const LOSSY: bool>(
+        &mut self,
+        fixed: Fixed,
+        tally: &mut Tally,
+        from: NodeId,
+        to: NodeId,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        tally.send(MessageKind::PullRequest, 0, fixed.catalog);
+        if !self.arrives_tallied::<LOSSY>(fixed, tally, to, false, lost) {
+            return;
+        }
+        let (held_from, held_to) = (fixed.rows.word(from), fixed.rows.word(to));
+        let reply = self.top_of(fixed, to, held_to, held_from);
+        tally.send(MessageKind::PullReply, entry_count(reply), 0);
+        self.carry::<LOSSY>(fixed, tally, to, from, true, reply, lost);
+    }
+}
