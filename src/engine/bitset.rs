@@ -32,6 +32,12 @@ impl NodeSet {
         self.words[node as usize >> 6] &= !(1u64 << (node & 63));
     }
 
+    /// Asks the processor for `node`'s word (a hint).
+    #[inline(always)]
+    pub fn prefetch(&self, node: u32) {
+        super::rows::prefetch(self.words.as_ptr().wrapping_add(node as usize >> 6));
+    }
+
     pub fn bytes(nodes: usize) -> u64 {
         nodes.div_ceil(64) as u64 * 8
     }

@@ -151,6 +151,13 @@ impl EventQueue {
         }
     }
 
+    /// The event `k` places ahead in the current bucket, if it holds that many more: a hint for
+    /// prefetching (an event inserted meanwhile may still come first).
+    #[inline(always)]
+    pub fn upcoming(&self, k: usize) -> Option<Event> {
+        self.current.get(self.pos + k).map(|e| e.event)
+    }
+
     /// The time of the next event, if any.
     pub fn peek_time(&mut self) -> Option<Time> {
         if !self.fill_current() {

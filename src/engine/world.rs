@@ -211,6 +211,14 @@ impl World {
         self.up.contains(node)
     }
 
+    /// Asks the processor for `node`'s row and flags (a hint, for upcoming events).
+    #[inline(always)]
+    pub fn prefetch_node(&self, node: NodeId) {
+        self.rows.prefetch(node);
+        self.up.prefetch(node);
+        self.has_baseline.prefetch(node);
+    }
+
     /// Whether any update is in flight.
     pub fn has_active(&self) -> bool {
         self.slots.active.iter().any(|&w| w != 0)
