@@ -226,6 +226,13 @@ impl RowView<'_> {
         (self.data[idx] >> shift) & self.mask
     }
 
+    /// Row `node` of a matrix of one bit per row.
+    #[inline(always)]
+    pub fn bit(&self, node: u32) -> u64 {
+        debug_assert_eq!(self.bits_per_row, 1);
+        (self.data[(node >> 6) as usize] >> (node & 63)) & 1
+    }
+
     /// Asks the processor to bring row `node` into the cache (a hint).
     #[inline(always)]
     pub fn prefetch(&self, node: u32) {

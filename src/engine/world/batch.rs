@@ -38,16 +38,10 @@ const FULL_TABLE: u8 = 3;
 struct ContactBatch {
     from: Vec<NodeId>,
     to: Vec<NodeId>,
+    /// Start-of-round rows of both sides, read once when the batch is scanned.
+    held_from: Vec<u64>,
+    held_to: Vec<u64>,
     len: usize,
-}
-
-impl ContactBatch {
-    fn pairs(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
-        self.from[..self.len]
-            .iter()
-            .copied()
-            .zip(self.to[..self.len].iter().copied())
-    }
 }
 
 /// The three batches in the pipeline of [`World::batched_contacts`], reused round after round.
@@ -75,6 +69,15 @@ impl Tally {
     }
 }
 
+/// One contact of a batch, with both start-of-round rows.
+#[derive(Clone, Copy)]
+struct Contact {
+    from: NodeId,
+    to: NodeId,
+    held_from: u64,
+    held_to: u64,
+}
+
 /// What a round's contacts read and never change, held in registers.
 #[derive(Clone, Copy)]
 struct Fixed<'r> {
@@ -86,6 +89,18 @@ struct Fixed<'r> {
     /// Every node is up: no message is dropped at a crashed node.
     all_up: bool,
     at: Time,
+}
+
+impl Fixed<'_> {
+    /// Row `node`; `ONE_BIT`: rows are one bit wide, so the shifts are constants.
+    #[inline(always)]
+    fn word<const ONE_BIT: bool>(&self, node: NodeId) -> u64 {
+        if ONE_BIT {
+            self.rows.bit(node)
+        } else {
+            self.rows.word(node)
+        }
+    }
 }
 
 impl World {
@@ -127,56 +142,67 @@ impl World {
             at,
         };
         let b = batches;
-        let mut tally = Tally::default();
-        match (kind, full_table, lossy) {
-            (ProtocolKind::Push, _, false) => {
-                self.pipeline::<PUSH, false>(b, peers, fixed, &mut tally, lost)
+        let one_bit = rows.capacity() == 1;
+        match (kind, full_table) {
+            (ProtocolKind::Push, _) => {
+                self.lossy_or_not::<PUSH>(b, peers, fixed, lossy, one_bit, lost)
             }
-            (ProtocolKind::Push, _, true) => {
-                self.pipeline::<PUSH, true>(b, peers, fixed, &mut tally, lost)
+            (ProtocolKind::Pull, _) => {
+                self.lossy_or_not::<PULL>(b, peers, fixed, lossy, one_bit, lost)
             }
-            (ProtocolKind::Pull, _, false) => {
-                self.pipeline::<PULL, false>(b, peers, fixed, &mut tally, lost)
+            (ProtocolKind::PushPull, false) => {
+                self.lossy_or_not::<DIGEST>(b, peers, fixed, lossy, one_bit, lost)
             }
-            (ProtocolKind::Pull, _, true) => {
-                self.pipeline::<PULL, true>(b, peers, fixed, &mut tally, lost)
-            }
-            (ProtocolKind::PushPull, false, false) => {
-                self.pipeline::<DIGEST, false>(b, peers, fixed, &mut tally, lost)
-            }
-            (ProtocolKind::PushPull, false, true) => {
-                self.pipeline::<DIGEST, true>(b, peers, fixed, &mut tally, lost)
-            }
-            (ProtocolKind::PushPull, true, false) => {
-                self.pipeline::<FULL_TABLE, false>(b, peers, fixed, &mut tally, lost)
-            }
-            (ProtocolKind::PushPull, true, true) => {
-                self.pipeline::<FULL_TABLE, true>(b, peers, fixed, &mut tally, lost)
+            (ProtocolKind::PushPull, true) => {
+                self.lossy_or_not::<FULL_TABLE>(b, peers, fixed, lossy, one_bit, lost)
             }
             _ => unreachable!("only push, pull and push-pull run batched"),
         }
         self.rows = rows;
-        self.add_tally(&tally);
+    }
+
+    /// [`World::pipeline`] compiled for lossless and lossy networks, for rows of one bit (one
+    /// update in flight: the literature's case) and wider.
+    #[allow(clippy::too_many_arguments)]
+    fn lossy_or_not<const MODE: u8>(
+        &mut self,
+        b: &mut ContactBatches,
+        peers: &mut PeerSampler,
+        fixed: Fixed,
+        lossy: bool,
+        one_bit: bool,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        match (lossy, one_bit) {
+            (false, true) => self.pipeline::<MODE, false, true>(b, peers, fixed, lost),
+            (false, false) => self.pipeline::<MODE, false, false>(b, peers, fixed, lost),
+            (true, true) => self.pipeline::<MODE, true, true>(b, peers, fixed, lost),
+            (true, false) => self.pipeline::<MODE, true, false>(b, peers, fixed, lost),
+        }
     }
 
     /// The three-stage pipeline: draw the partners of one batch (prefetching their rows), look
     /// at the rows of the batch drawn before (prefetching what its contacts will touch beyond
     /// them), run the batch before that.
     #[inline(always)]
-    fn pipeline<const MODE: u8, const LOSSY: bool>(
+    fn pipeline<const MODE: u8, const LOSSY: bool, const ONE_BIT: bool>(
         &mut self,
         batches: &mut ContactBatches,
         peers: &mut PeerSampler,
         fixed: Fixed,
-        tally: &mut Tally,
         lost: &mut impl FnMut() -> bool,
     ) {
+        // A local, so that its counters live in registers.
+        let mut tally = Tally::default();
+        let tally = &mut tally;
         let capacity = BATCH.max(peers.fanout());
         let single = peers.full_single();
         let [drawn, scanned, due] = &mut batches.0;
         for batch in [&mut *drawn, &mut *scanned, &mut *due] {
             batch.from.resize(capacity, 0);
             batch.to.resize(capacity, 0);
+            batch.held_from.resize(capacity, 0);
+            batch.held_to.resize(capacity, 0);
             batch.len = 0;
         }
         let nodes = self.nodes;
@@ -188,7 +214,7 @@ impl World {
             if single {
                 // Full membership, one partner: the draw of `PeerSampler::choose`, inline.
                 while node < nodes && len < capacity {
-                    if self.acts::<MODE>(fixed, node) {
+                    if self.acts::<MODE, ONE_BIT>(fixed, node) {
                         let partner = peers.one_of_all(node);
                         fixed.rows.prefetch(partner);
                         drawn.from[len] = node;
@@ -199,7 +225,7 @@ impl World {
                 }
             } else {
                 while node < nodes && len + peers.fanout() <= capacity {
-                    if self.acts::<MODE>(fixed, node) {
+                    if self.acts::<MODE, ONE_BIT>(fixed, node) {
                         for &partner in peers.choose(node) {
                             fixed.rows.prefetch(partner);
                             drawn.from[len] = node;
@@ -211,35 +237,52 @@ impl World {
                 }
             }
             drawn.len = len;
-            self.prefetch_for(fixed, scanned);
+            self.scan::<ONE_BIT>(fixed, scanned);
             if due.len == 0 && scanned.len == 0 && drawn.len == 0 {
                 break;
             }
-            for (from, to) in due.pairs() {
+            let n = due.len;
+            let sides = due.from[..n].iter().zip(&due.to[..n]);
+            let rows = due.held_from[..n].iter().zip(&due.held_to[..n]);
+            for ((&from, &to), (&held_from, &held_to)) in sides.zip(rows) {
+                let c = Contact {
+                    from,
+                    to,
+                    held_from,
+                    held_to,
+                };
                 match MODE {
-                    PUSH => self.push::<LOSSY>(fixed, tally, from, to, lost),
-                    PULL => self.pull::<LOSSY>(fixed, tally, from, to, lost),
-                    DIGEST => self.digest_exchange::<LOSSY>(fixed, tally, from, to, lost),
-                    _ => self.table_exchange::<LOSSY>(fixed, tally, from, to, lost),
+                    PUSH => self.push::<LOSSY>(fixed, tally, c, lost),
+                    PULL => self.pull::<LOSSY>(fixed, tally, c, lost),
+                    DIGEST => self.digest_exchange::<LOSSY>(fixed, tally, c, lost),
+                    _ => self.table_exchange::<LOSSY>(fixed, tally, c, lost),
                 }
             }
         }
+        self.add_tally(tally);
     }
 
     /// Whether `node` contacts anyone this round: it is up and, for push, holds something to
     /// push (a node with nothing in flight draws no partner).
     #[inline(always)]
-    fn acts<const MODE: u8>(&self, fixed: Fixed, node: NodeId) -> bool {
-        (fixed.all_up || self.up.contains(node)) && (MODE != PUSH || fixed.rows.word(node) != 0)
+    fn acts<const MODE: u8, const ONE_BIT: bool>(&self, fixed: Fixed, node: NodeId) -> bool {
+        (fixed.all_up || self.up.contains(node))
+            && (MODE != PUSH || fixed.word::<ONE_BIT>(node) != 0)
     }
 
-    /// Prefetches what the contacts of `batch` will touch at their partners beyond the row:
-    /// where the two rows differ an update flows, and the partner's hop counts are read or
-    /// written; where it flows to the partner, its next-round row is read and written.
+    /// Reads both rows of every contact of `batch` (the partner's was prefetched when drawn)
+    /// and prefetches what the contacts will touch beyond them: where the two rows differ an
+    /// update flows, and the partner's hop counts are read or written; where it flows to the
+    /// partner, its next-round row is read and written.
     #[inline(always)]
-    fn prefetch_for(&self, fixed: Fixed, batch: &ContactBatch) {
-        for (from, to) in batch.pairs() {
-            let (held_from, held_to) = (fixed.rows.word(from), fixed.rows.word(to));
+    fn scan<const ONE_BIT: bool>(&self, fixed: Fixed, batch: &mut ContactBatch) {
+        let n = batch.len;
+        let sides = batch.from[..n].iter().zip(&batch.to[..n]);
+        let rows = batch.held_from[..n].iter_mut().zip(&mut batch.held_to[..n]);
+        for ((&from, &to), (held_from_out, held_to_out)) in sides.zip(rows) {
+            let (held_from, held_to) = (fixed.word::<ONE_BIT>(from), fixed.word::<ONE_BIT>(to));
+            *held_from_out = held_from;
+            *held_to_out = held_to;
             let differ = (held_from ^ held_to) & fixed.active;
             if differ != 0 {
                 self.hops.prefetch(to, differ.trailing_zeros() as usize);
@@ -330,15 +373,19 @@ impl World {
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
-        from: NodeId,
-        to: NodeId,
+        c: Contact,
         lost: &mut impl FnMut() -> bool,
     ) {
+        let Contact {
+            from,
+            to,
+            held_from,
+            held_to,
+        } = c;
         tally.send(MessageKind::ExchangeOpen, 0, fixed.catalog);
         if !self.arrives_tallied::<LOSSY>(fixed, tally, to, false, lost) {
             return;
         }
-        let (held_from, held_to) = (fixed.rows.word(from), fixed.rows.word(to));
         let reply = self.top_of(fixed, to, held_to, held_from);
         tally.send(
             MessageKind::ExchangeReply,
@@ -361,16 +408,21 @@ impl World {
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
-        from: NodeId,
-        to: NodeId,
+        c: Contact,
         lost: &mut impl FnMut() -> bool,
     ) {
-        let open = self.top_of(fixed, from, fixed.rows.word(from), 0);
+        let Contact {
+            from,
+            to,
+            held_from,
+            held_to,
+        } = c;
+        let open = self.top_of(fixed, from, held_from, 0);
         tally.send(MessageKind::ExchangeOpen, fixed.catalog, 0);
         if !self.carry::<LOSSY>(fixed, tally, from, to, false, open, lost) {
             return;
         }
-        let reply = self.top_of(fixed, to, fixed.rows.word(to), 0);
+        let reply = self.top_of(fixed, to, held_to, 0);
         tally.send(MessageKind::ExchangeReply, fixed.catalog, 0);
         self.carry::<LOSSY>(fixed, tally, to, from, true, reply, lost);
     }
@@ -381,11 +433,16 @@ impl World {
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
-        from: NodeId,
-        to: NodeId,
+        c: Contact,
         lost: &mut impl FnMut() -> bool,
     ) {
-        let payload = self.top_of(fixed, from, fixed.rows.word(from), 0);
+        let Contact {
+            from,
+            to,
+            held_from,
+            held_to: _,
+        } = c;
+        let payload = self.top_of(fixed, from, held_from, 0);
         let entries = entry_count(payload);
         if entries > 0 {
             tally.send(MessageKind::Push, entries, 0);
@@ -399,15 +456,19 @@ impl World {
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
-        from: NodeId,
-        to: NodeId,
+        c: Contact,
         lost: &mut impl FnMut() -> bool,
     ) {
+        let Contact {
+            from,
+            to,
+            held_from,
+            held_to,
+        } = c;
         tally.send(MessageKind::PullRequest, 0, fixed.catalog);
         if !self.arrives_tallied::<LOSSY>(fixed, tally, to, false, lost) {
             return;
         }
-        let (held_from, held_to) = (fixed.rows.word(from), fixed.rows.word(to));
         let reply = self.top_of(fixed, to, held_to, held_from);
         tally.send(MessageKind::PullReply, entry_count(reply), 0);
         self.carry::<LOSSY>(fixed, tally, to, from, true, reply, lost);
