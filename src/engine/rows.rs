@@ -147,6 +147,20 @@ impl RowMatrix {
         }
     }
 
+    /// Row `node` of a matrix of one bit per row (one slot).
+    #[inline(always)]
+    pub fn bit(&self, node: u32) -> bool {
+        debug_assert_eq!(self.bits_per_row, 1);
+        self.data[(node >> 6) as usize] >> (node & 63) & 1 == 1
+    }
+
+    /// Sets row `node` of a matrix of one bit per row.
+    #[inline(always)]
+    pub fn set_bit(&mut self, node: u32) {
+        debug_assert_eq!(self.bits_per_row, 1);
+        self.data[(node >> 6) as usize] |= 1 << (node & 63);
+    }
+
     #[inline(always)]
     pub fn has(&self, node: u32, slot: usize) -> bool {
         self.word(node, slot / 64) >> (slot % 64) & 1 == 1

@@ -21,7 +21,7 @@ use crate::time::Time;
 
 use super::super::peers::PeerSampler;
 use super::super::rows::{RowMatrix, RowView, for_each_bit};
-use super::{World, entry_count};
+use super::{NONE, World, entry_count};
 
 /// Contacts drawn per batch: enough to cover a cache miss two batches ahead, few enough that
 /// the batches stay in the first-level cache.
@@ -58,6 +58,22 @@ struct Tally {
     delivered: u64,
     lost: u64,
     dropped: u64,
+    one: OneSlot,
+}
+
+/// With rows of one bit there is one slot, 0: its update's counters of a round, kept in
+/// registers and added at the end of the round. `World::deliver_word` and `World::learn` do the
+/// same one delivery at a time.
+#[derive(Default)]
+struct OneSlot {
+    /// Messages carrying the update.
+    carried: u64,
+    duplicates: u64,
+    /// Nodes that learnt it, and those of them other than its origin, with their top hop.
+    learnt: u64,
+    deliveries: u64,
+    max_hops: u16,
+    origin: NodeId,
 }
 
 impl Tally {
@@ -194,6 +210,9 @@ impl World {
     ) {
         // A local, so that its counters live in registers.
         let mut tally = Tally::default();
+        if ONE_BIT && let Some(&update) = self.slots.update.first() {
+            tally.one.origin = self.updates.get(update as usize).map_or(NONE, |u| u.origin);
+        }
         let tally = &mut tally;
         let capacity = BATCH.max(peers.fanout());
         let single = peers.full_single();
@@ -252,14 +271,14 @@ impl World {
                     held_to,
                 };
                 match MODE {
-                    PUSH => self.push::<LOSSY>(fixed, tally, c, lost),
-                    PULL => self.pull::<LOSSY>(fixed, tally, c, lost),
-                    DIGEST => self.digest_exchange::<LOSSY>(fixed, tally, c, lost),
-                    _ => self.table_exchange::<LOSSY>(fixed, tally, c, lost),
+                    PUSH => self.push::<LOSSY, ONE_BIT>(fixed, tally, c, lost),
+                    PULL => self.pull::<LOSSY, ONE_BIT>(fixed, tally, c, lost),
+                    DIGEST => self.digest_exchange::<LOSSY, ONE_BIT>(fixed, tally, c, lost),
+                    _ => self.table_exchange::<LOSSY, ONE_BIT>(fixed, tally, c, lost),
                 }
             }
         }
-        self.add_tally(tally);
+        self.add_tally(tally, fixed.at);
     }
 
     /// Whether `node` contacts anyone this round: it is up and, for push, holds something to
@@ -293,7 +312,40 @@ impl World {
         }
     }
 
-    fn add_tally(&mut self, tally: &Tally) {
+    /// [`World::deliver_word`] of slot 0 with rows of one bit: a duplicate, or `to` learns it
+    /// one hop further than `from` holds it.
+    #[inline(always)]
+    fn deliver_one_bit(&mut self, one: &mut OneSlot, from: NodeId, to: NodeId) {
+        if self.next.bit(to) {
+            one.duplicates += 1;
+            return;
+        }
+        self.next.set_bit(to);
+        one.learnt += 1;
+        let hop = self.hops.get(from, 0).saturating_add(1);
+        self.hops.set(to, 0, hop);
+        if to != one.origin {
+            one.deliveries += 1;
+            one.max_hops = one.max_hops.max(hop);
+        }
+    }
+
+    fn add_tally(&mut self, tally: &Tally, at: Time) {
+        let one = &tally.one;
+        if one.carried + one.duplicates + one.learnt > 0 {
+            self.slots.informed_live[0] += one.learnt;
+            self.slots.informed_all[0] += one.learnt;
+            let report = &mut self.updates[self.slots.update[0] as usize];
+            report.update_messages += one.carried;
+            report.duplicates += one.duplicates;
+            if one.deliveries > 0 {
+                report.deliveries += one.deliveries;
+                report.delivery_delay_sum +=
+                    u128::from(one.deliveries) * u128::from((at - report.injected_at).0);
+                report.last_delivery = Some(report.last_delivery.map_or(at, |t| t.max(at)));
+                report.max_hops = report.max_hops.max(u32::from(one.max_hops));
+            }
+        }
         let messages: u64 = tally.by_kind.iter().sum();
         self.run.messages += messages;
         for (total, count) in self.run.messages_by_kind.iter_mut().zip(tally.by_kind) {
@@ -347,7 +399,7 @@ impl World {
     /// delivered unless lost (or `to` is down). Returns whether it arrived.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn carry<const LOSSY: bool>(
+    fn carry<const LOSSY: bool, const ONE_BIT: bool>(
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
@@ -357,6 +409,15 @@ impl World {
         payload: u64,
         lost: &mut impl FnMut() -> bool,
     ) -> bool {
+        if ONE_BIT {
+            // The one update in flight, counted in `tally` (see `OneSlot`).
+            tally.one.carried += u64::from(payload != 0);
+            let arrived = self.arrives_tallied::<LOSSY>(fixed, tally, to, surely_up, lost);
+            if arrived && payload != 0 {
+                self.deliver_one_bit(&mut tally.one, from, to);
+            }
+            return arrived;
+        }
         if payload != 0 {
             self.count_carried_word(0, payload);
         }
@@ -369,7 +430,7 @@ impl World {
 
     /// [`World::exchange_contact`] in digest mode.
     #[inline(always)]
-    fn digest_exchange<const LOSSY: bool>(
+    fn digest_exchange<const LOSSY: bool, const ONE_BIT: bool>(
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
@@ -392,19 +453,19 @@ impl World {
             entry_count(reply),
             fixed.catalog,
         );
-        if !self.carry::<LOSSY>(fixed, tally, to, from, true, reply, lost) {
+        if !self.carry::<LOSSY, ONE_BIT>(fixed, tally, to, from, true, reply, lost) {
             return;
         }
         let close = self.top_of(fixed, from, held_from, held_to);
         if close != 0 {
             tally.send(MessageKind::ExchangeClose, entry_count(close), 0);
-            self.carry::<LOSSY>(fixed, tally, from, to, true, close, lost);
+            self.carry::<LOSSY, ONE_BIT>(fixed, tally, from, to, true, close, lost);
         }
     }
 
     /// [`World::exchange_contact`] in full-table mode.
     #[inline(always)]
-    fn table_exchange<const LOSSY: bool>(
+    fn table_exchange<const LOSSY: bool, const ONE_BIT: bool>(
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
@@ -419,17 +480,17 @@ impl World {
         } = c;
         let open = self.top_of(fixed, from, held_from, 0);
         tally.send(MessageKind::ExchangeOpen, fixed.catalog, 0);
-        if !self.carry::<LOSSY>(fixed, tally, from, to, false, open, lost) {
+        if !self.carry::<LOSSY, ONE_BIT>(fixed, tally, from, to, false, open, lost) {
             return;
         }
         let reply = self.top_of(fixed, to, held_to, 0);
         tally.send(MessageKind::ExchangeReply, fixed.catalog, 0);
-        self.carry::<LOSSY>(fixed, tally, to, from, true, reply, lost);
+        self.carry::<LOSSY, ONE_BIT>(fixed, tally, to, from, true, reply, lost);
     }
 
     /// [`World::push_contact`].
     #[inline(always)]
-    fn push<const LOSSY: bool>(
+    fn push<const LOSSY: bool, const ONE_BIT: bool>(
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
@@ -446,13 +507,13 @@ impl World {
         let entries = entry_count(payload);
         if entries > 0 {
             tally.send(MessageKind::Push, entries, 0);
-            self.carry::<LOSSY>(fixed, tally, from, to, false, payload, lost);
+            self.carry::<LOSSY, ONE_BIT>(fixed, tally, from, to, false, payload, lost);
         }
     }
 
     /// [`World::pull_contact`].
     #[inline(always)]
-    fn pull<const LOSSY: bool>(
+    fn pull<const LOSSY: bool, const ONE_BIT: bool>(
         &mut self,
         fixed: Fixed,
         tally: &mut Tally,
@@ -471,6 +532,6 @@ impl World {
         }
         let reply = self.top_of(fixed, to, held_to, held_from);
         tally.send(MessageKind::PullReply, entry_count(reply), 0);
-        self.carry::<LOSSY>(fixed, tally, to, from, true, reply, lost);
+        self.carry::<LOSSY, ONE_BIT>(fixed, tally, to, from, true, reply, lost);
     }
 }
