@@ -90,6 +90,64 @@ impl Wire {
     }
 }
 
+/// Timers without jitter, kept outside the event queue. Node `v`'s timer fires at `phase_v +
+/// k * period`, so the order in which timers fire - by phase, then by insertion counter - is the
+/// same every period: one array in that order, walked round and round, replaces half of all
+/// queue pushes and pops. Each entry keeps the insertion counter its firing would have had in
+/// the queue (taken with `EventQueue::reserve_seq` where the queue took it), and the driver
+/// merges the ring with the queue by `(time, seq)`: events come out in exactly the queue's order.
+struct TimerRing {
+    /// In firing order: phase, then insertion counter.
+    phases: Vec<u64>,
+    nodes: Vec<NodeId>,
+    seqs: Vec<u64>,
+    /// The next entry to fire, and the start of the period it fires in.
+    pos: usize,
+    base: u64,
+    period: u64,
+}
+
+impl TimerRing {
+    /// `(phase, seq, node)` of every node's first timer.
+    fn new(mut first: Vec<(u64, u64, NodeId)>, period: u64) -> TimerRing {
+        first.sort_unstable();
+        TimerRing {
+            phases: first.iter().map(|t| t.0).collect(),
+            seqs: first.iter().map(|t| t.1).collect(),
+            nodes: first.iter().map(|t| t.2).collect(),
+            pos: 0,
+            base: 0,
+            period,
+        }
+    }
+
+    /// `(time, seq)` of the next timer.
+    #[inline(always)]
+    fn head(&self) -> (u64, u64) {
+        (self.base + self.phases[self.pos], self.seqs[self.pos])
+    }
+
+    /// The node `ahead` timers from now (for prefetching).
+    #[inline(always)]
+    fn upcoming(&self, ahead: usize) -> NodeId {
+        self.nodes[(self.pos + ahead) % self.nodes.len()]
+    }
+
+    /// Fires the next timer: it comes back one period later holding insertion counter `seq`.
+    /// Returns its node.
+    #[inline(always)]
+    fn fire(&mut self, seq: u64) -> NodeId {
+        let node = self.nodes[self.pos];
+        self.seqs[self.pos] = seq;
+        self.pos += 1;
+        if self.pos == self.nodes.len() {
+            self.pos = 0;
+            self.base += self.period;
+        }
+        node
+    }
+}
+
 struct Driver<'t, 's> {
     trial: &'t mut Trial<'s>,
     wire: Wire,
@@ -113,7 +171,16 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
     let horizon = trial.horizon();
     let mut timers = seed::stream(trial.trial_seed, Purpose::Timers);
     let flood = scenario.protocol.kind == ProtocolKind::Flood;
-    if !flood {
+    let mut ring = None;
+    if !flood && jitter == 0 && scenario.nodes > 0 && trial.fast_paths {
+        let first = (0..scenario.nodes)
+            .map(|node| {
+                let phase = timers.random_range(0..period.0);
+                (phase, trial.queue.reserve_seq(), node)
+            })
+            .collect();
+        ring = Some(TimerRing::new(first, period.0));
+    } else if !flood {
         for node in 0..scenario.nodes {
             let phase = timers.random_range(0..period.0);
             trial.queue.push(Time(phase), Event::Timer(node));
@@ -131,7 +198,22 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         partners: Vec::new(),
     };
     let mut end = horizon;
-    while let Some((at, event)) = driver.trial.queue.pop() {
+    loop {
+        if let Some(ring) = &mut ring {
+            let timer = ring.head();
+            let queued = driver.trial.queue.peek_key();
+            if queued.is_none_or(|key| key > timer) {
+                driver.trial.world.run.events += 1;
+                driver.trial.world.prefetch_node(ring.upcoming(TIMER_AHEAD));
+                driver.prefetch_ahead();
+                let node = ring.fire(driver.trial.queue.reserve_seq());
+                driver.act(node, Time(timer.0));
+                continue;
+            }
+        }
+        let Some((at, event)) = driver.trial.queue.pop() else {
+            break;
+        };
         driver.trial.world.run.events += 1;
         driver.prefetch_ahead();
         match event {
@@ -169,6 +251,8 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
 /// each of them is a cache miss on the message table and on the node's rows otherwise.
 const MESSAGE_AHEAD: usize = 16;
 const NODE_AHEAD: usize = 8;
+/// Timers ahead (in the timer ring) whose node's state is prefetched.
+const TIMER_AHEAD: usize = 8;
 
 impl Driver<'_, '_> {
     /// Prefetches what upcoming events will read (a hint: results do not depend on it).
@@ -207,6 +291,11 @@ impl Driver<'_, '_> {
     fn timer(&mut self, node: NodeId, at: Time) {
         let next = self.next_timer(at);
         self.trial.queue.push(next, Event::Timer(node));
+        self.act(node, at);
+    }
+
+    /// `node`'s timer fires at `at` (its next firing is scheduled already).
+    fn act(&mut self, node: NodeId, at: Time) {
         if !self.trial.world.is_up(node) {
             return;
         }

@@ -113,7 +113,7 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
         peers,
         transport,
         batch,
-        batching,
+        fast_paths,
         ..
     } = trial;
     world.begin_round();
@@ -121,7 +121,7 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
         Stopping::None => {
             let lossy = transport.lossy();
             let mut lost = || transport.lost();
-            if *batching && world.batchable() && !peers.is_hyparview() {
+            if *fast_paths && world.batchable() && !peers.is_hyparview() {
                 world.batched_contacts(batch, peers, kind, full_table, at, lossy, &mut lost);
             } else if world.one_word_rows() {
                 contacts::<false>(world, peers, kind, full_table, at, &mut lost);

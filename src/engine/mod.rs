@@ -41,20 +41,20 @@ pub fn run_trial(
     trial: u32,
     progress: &AtomicU64,
 ) -> TrialReport {
-    run_trial_batching(scenario, catalog, trial, progress, true)
+    run_trial_with_fast_paths(scenario, catalog, trial, progress, true)
 }
 
-/// [`run_trial`], with lock-step contacts batched or one by one (the tests compare the two).
-fn run_trial_batching(
+/// [`run_trial`], with or without the engine's fast paths (the tests compare the two).
+fn run_trial_with_fast_paths(
     scenario: &Scenario,
     catalog: &Catalog,
     trial: u32,
     progress: &AtomicU64,
-    batching: bool,
+    fast_paths: bool,
 ) -> TrialReport {
     let trial_seed = seed::trial_seed(scenario.seed, trial);
     let mut state = trial::Trial::new(scenario, catalog, trial_seed);
-    state.batching = batching;
+    state.fast_paths = fast_paths;
     let end = match scenario.timing {
         Timing::Rounds => lockstep::run(&mut state, progress),
         Timing::Async { .. } => event_driven::run(&mut state, progress),

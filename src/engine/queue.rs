@@ -119,6 +119,28 @@ impl EventQueue {
         self.next_seq
     }
 
+    /// Takes the next insertion counter for an event kept outside the queue (see
+    /// `event_driven::TimerRing`), exactly as a push would.
+    #[inline(always)]
+    pub fn reserve_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq - 1
+    }
+
+    /// `(time, seq)` of the next event, if any: to merge the queue with events kept outside.
+    #[inline]
+    pub fn peek_key(&mut self) -> Option<(u64, u64)> {
+        if !self.fill_current() {
+            return None;
+        }
+        let a = self.current.get(self.pos).map(|e| (e.time, e.seq));
+        let b = self.late.peek().map(|Reverse(e)| (e.time, e.seq));
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     #[inline(always)]
     fn width(&self) -> u64 {
         1 << self.width_log2

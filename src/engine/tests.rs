@@ -415,8 +415,8 @@ fn batched_contacts_equal_one_by_one() {
         let catalog = Catalog::new(&s.workload);
         for trial in 0..2 {
             let progress = AtomicU64::new(0);
-            let batched = super::run_trial_batching(s, &catalog, trial, &progress, true);
-            let one_by_one = super::run_trial_batching(s, &catalog, trial, &progress, false);
+            let batched = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
+            let one_by_one = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
             assert_eq!(
                 format!("{batched:?}"),
                 format!("{one_by_one:?}"),
@@ -431,6 +431,53 @@ fn batched_contacts_equal_one_by_one() {
         }
     }
     assert!(messages > 0);
+}
+
+/// The timer ring of async timing without jitter (`event_driven::TimerRing`) gives the result
+/// of timers in the event queue bit for bit.
+#[test]
+fn timer_ring_equals_queued_timers() {
+    use ProtocolKind::*;
+    let no_jitter = |mut s: Scenario| {
+        s.timing = Timing::Async { jitter: Time::ZERO };
+        s
+    };
+    let mut cases = Vec::new();
+    for kind in [Push, Pull, PushPull] {
+        cases.push(no_jitter(scenario(kind, 300)));
+        cases.push(no_jitter(full_table(with_loss(scenario(kind, 300)))));
+        cases.push(no_jitter(with_crash(scenario(kind, 300))));
+        cases.push(no_jitter(with_fanout(
+            with_churn(with_loss(scenario(kind, 300))),
+            2,
+        )));
+        cases.push(no_jitter(with_generated(with_churn(scenario(kind, 200)))));
+        cases.push(no_jitter(burst(with_loss(scenario(kind, 200)))));
+        // A 100 microsecond period and latencies of whole periods: many timers and messages
+        // at equal times, where only the insertion counter orders them.
+        let mut ties = no_jitter(with_crash(scenario(kind, 300)));
+        ties.period = Time(100);
+        ties.network.latency = Latency::Constant { ms: 0.2 };
+        cases.push(ties);
+    }
+    for s in &cases {
+        let catalog = Catalog::new(&s.workload);
+        for trial in 0..2 {
+            let progress = AtomicU64::new(0);
+            let ring = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
+            let queued = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
+            assert_eq!(
+                format!("{ring:?}"),
+                format!("{queued:?}"),
+                "{:?} {:?} loss {} fanout {} trial {trial}",
+                s.protocol.kind,
+                s.protocol.exchange,
+                s.network.loss,
+                s.protocol.fanout
+            );
+            assert!(ring.run.events > 0);
+        }
+    }
 }
 
 #[test]

@@ -36,9 +36,9 @@ pub struct Trial<'s> {
     scratch_up: Vec<NodeId>,
     /// Buffers of batched lock-step contacts.
     pub batch: ContactBatches,
-    /// Whether lock-step rounds may batch their contacts (always, but for the tests that
-    /// compare batched with one-by-one contacts).
-    pub batching: bool,
+    /// Whether the engine may take its fast paths - batched lock-step contacts, the timer
+    /// ring of async timing - (always, but for the tests that compare them with the plain ones).
+    pub fast_paths: bool,
 }
 
 impl<'s> Trial<'s> {
@@ -79,7 +79,7 @@ impl<'s> Trial<'s> {
             lock_step,
             scratch_up: Vec::new(),
             batch: ContactBatches::default(),
-            batching: true,
+            fast_paths: true,
         };
         trial.world.run.warmup_messages = warmup_messages;
         for i in 0..trial.planned.len() {
