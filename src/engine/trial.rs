@@ -34,6 +34,9 @@ pub struct Trial<'s> {
     lock_step: bool,
     /// Up nodes, rebuilt when a crash plan needs to sample among them.
     scratch_up: Vec<NodeId>,
+    /// When the next churn crash happens, before `schedule` moves it to a round start in rounds
+    /// timing: the churn process runs on this clock, so its rate does not depend on the timing.
+    churn_clock: u64,
     /// Buffers of batched lock-step contacts.
     pub batch: ContactBatches,
     /// Whether the engine may take its fast paths - batched lock-step contacts, the timer
@@ -80,6 +83,7 @@ impl<'s> Trial<'s> {
             scratch_up: Vec::new(),
             batch: ContactBatches::default(),
             fast_paths: true,
+            churn_clock: 0,
         };
         trial.world.run.warmup_messages = warmup_messages;
         for i in 0..trial.planned.len() {
@@ -120,7 +124,8 @@ impl<'s> Trial<'s> {
         };
         let next = from_us + gap.sample(&mut self.faults);
         if next < churn.stop.0 as f64 {
-            self.schedule(Time(next as u64), Event::Churn);
+            self.churn_clock = next as u64;
+            self.schedule(Time(self.churn_clock), Event::Churn);
         }
     }
 
@@ -231,7 +236,10 @@ impl<'s> Trial<'s> {
             }
             self.schedule(back, Event::Recover(node));
         }
-        self.schedule_next_churn(at.0 as f64);
+        // From when this crash happened, not from the round start it was moved to: else rounds
+        // timing would see at most one churn crash per round.
+        debug_assert!(self.churn_clock <= at.0);
+        self.schedule_next_churn(self.churn_clock as f64);
     }
 }
 
