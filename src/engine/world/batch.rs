@@ -107,6 +107,23 @@ struct Fixed<'r> {
     at: Time,
 }
 
+/// `quiet` contacts of `MODE` (see [`World::pipeline`]): a digest exchange is an opening and an
+/// empty reply, each with a whole digest; a pull is a request with a digest and an empty reply.
+fn add_quiet<const MODE: u8>(tally: &mut Tally, quiet: u64, catalog: u64) {
+    let (opening, reply, digests) = match MODE {
+        DIGEST => (MessageKind::ExchangeOpen, MessageKind::ExchangeReply, 2),
+        PULL => (MessageKind::PullRequest, MessageKind::PullReply, 1),
+        _ => {
+            debug_assert_eq!(quiet, 0, "only digest exchanges and pulls are quiet");
+            return;
+        }
+    };
+    tally.by_kind[opening as usize] += quiet;
+    tally.by_kind[reply as usize] += quiet;
+    tally.digest_entries += digests * quiet * catalog;
+    tally.delivered += 2 * quiet;
+}
+
 impl Fixed<'_> {
     /// Row `node`; `ONE_BIT`: rows are one bit wide, so the shifts are constants.
     #[inline(always)]
@@ -214,6 +231,11 @@ impl World {
             tally.one.origin = self.updates.get(update as usize).map_or(NONE, |u| u.origin);
         }
         let tally = &mut tally;
+        // With a lossless network and every node up, a digest exchange or a pull between equal
+        // rows carries nothing and always sends the same messages: such *quiet* contacts are
+        // only counted (see `add_quiet`), and leave their batch when it is scanned.
+        let quiets = !LOSSY && fixed.all_up && (MODE == DIGEST || MODE == PULL);
+        let mut quiet = 0;
         let capacity = BATCH.max(peers.fanout());
         let single = peers.full_single();
         let [drawn, scanned, due] = &mut batches.0;
@@ -256,7 +278,7 @@ impl World {
                 }
             }
             drawn.len = len;
-            self.scan::<ONE_BIT>(fixed, scanned);
+            self.scan::<ONE_BIT>(fixed, scanned, quiets.then_some(&mut quiet));
             if due.len == 0 && scanned.len == 0 && drawn.len == 0 {
                 break;
             }
@@ -278,6 +300,7 @@ impl World {
                 }
             }
         }
+        add_quiet::<MODE>(tally, quiet, fixed.catalog);
         self.add_tally(tally, fixed.at);
     }
 
@@ -294,20 +317,52 @@ impl World {
     /// update flows, and the partner's hop counts are read or written; where it flows to the
     /// partner, its next-round row is read and written.
     #[inline(always)]
-    fn scan<const ONE_BIT: bool>(&self, fixed: Fixed, batch: &mut ContactBatch) {
+    fn scan<const ONE_BIT: bool>(
+        &self,
+        fixed: Fixed,
+        batch: &mut ContactBatch,
+        quiet: Option<&mut u64>,
+    ) {
         let n = batch.len;
-        let sides = batch.from[..n].iter().zip(&batch.to[..n]);
-        let rows = batch.held_from[..n].iter_mut().zip(&mut batch.held_to[..n]);
-        for ((&from, &to), (held_from_out, held_to_out)) in sides.zip(rows) {
+        let Some(quiet) = quiet else {
+            let sides = batch.from[..n].iter().zip(&batch.to[..n]);
+            let rows = batch.held_from[..n].iter_mut().zip(&mut batch.held_to[..n]);
+            for ((&from, &to), (held_from_out, held_to_out)) in sides.zip(rows) {
+                let (held_from, held_to) = (fixed.word::<ONE_BIT>(from), fixed.word::<ONE_BIT>(to));
+                *held_from_out = held_from;
+                *held_to_out = held_to;
+                self.prefetch_flow(fixed, to, held_from, held_to);
+            }
+            return;
+        };
+        // Quiet contacts leave the batch, which keeps the others in order.
+        let mut kept = 0;
+        for i in 0..n {
+            let (from, to) = (batch.from[i], batch.to[i]);
             let (held_from, held_to) = (fixed.word::<ONE_BIT>(from), fixed.word::<ONE_BIT>(to));
-            *held_from_out = held_from;
-            *held_to_out = held_to;
-            let differ = (held_from ^ held_to) & fixed.active;
-            if differ != 0 {
-                self.hops.prefetch(to, differ.trailing_zeros() as usize);
-                if held_from & differ != 0 {
-                    self.next.prefetch(to);
-                }
+            if (held_from ^ held_to) & fixed.active == 0 {
+                continue;
+            }
+            batch.from[kept] = from;
+            batch.to[kept] = to;
+            batch.held_from[kept] = held_from;
+            batch.held_to[kept] = held_to;
+            kept += 1;
+            self.prefetch_flow(fixed, to, held_from, held_to);
+        }
+        *quiet += (n - kept) as u64;
+        batch.len = kept;
+    }
+
+    /// Prefetches what a contact between rows `held_from` and `held_to` will touch at its
+    /// partner `to` beyond its row (see [`World::scan`]).
+    #[inline(always)]
+    fn prefetch_flow(&self, fixed: Fixed, to: NodeId, held_from: u64, held_to: u64) {
+        let differ = (held_from ^ held_to) & fixed.active;
+        if differ != 0 {
+            self.hops.prefetch(to, differ.trailing_zeros() as usize);
+            if held_from & differ != 0 {
+                self.next.prefetch(to);
             }
         }
     }
