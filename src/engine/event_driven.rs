@@ -201,7 +201,7 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
     loop {
         if let Some(ring) = &mut ring {
             let timer = ring.head();
-            let queued = driver.trial.queue.peek_key();
+            let queued = driver.trial.queue.peek_key_before(timer.0);
             if queued.is_none_or(|key| key > timer) {
                 driver.trial.world.run.events += 1;
                 driver.trial.world.prefetch_node(ring.upcoming(TIMER_AHEAD));

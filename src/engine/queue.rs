@@ -127,10 +127,14 @@ impl EventQueue {
         self.next_seq - 1
     }
 
-    /// `(time, seq)` of the next event, if any: to merge the queue with events kept outside.
+    /// `(time, seq)` of the next event if it comes no later than the bucket holding `limit`,
+    /// else `None`: to merge the queue with events kept outside it (see
+    /// `event_driven::TimerRing`), whose next one is at `limit`. Unlike `pop`, this never moves
+    /// the cursor past `limit`'s bucket, so what the outside event pushes (at `limit` or later)
+    /// still finds its bucket instead of the `late` heap.
     #[inline]
-    pub fn peek_key(&mut self) -> Option<(u64, u64)> {
-        if !self.fill_current() {
+    pub fn peek_key_before(&mut self, limit: u64) -> Option<(u64, u64)> {
+        if !(self.pos < self.current.len() || !self.late.is_empty() || self.advance_until(limit)) {
             return None;
         }
         let a = self.current.get(self.pos).map(|e| (e.time, e.seq));
@@ -139,6 +143,35 @@ impl EventQueue {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// [`EventQueue::advance`], stopping at the bucket holding `limit`. True when the current
+    /// bucket (or `late`) then holds an event.
+    fn advance_until(&mut self, limit: u64) -> bool {
+        let limit_bucket = limit >> self.width_log2 << self.width_log2;
+        while self.pos == self.current.len() && self.late.is_empty() {
+            if self.len == 0 {
+                return false;
+            }
+            let next = if self.in_ring == 0 {
+                let Reverse(e) = self.far.peek().expect("len > 0 and ring empty");
+                e.time >> self.width_log2 << self.width_log2
+            } else {
+                self.cursor + self.width()
+            };
+            if next > limit_bucket {
+                if self.in_ring == 0 && limit_bucket > self.cursor {
+                    // Every bucket up to the far event is empty: park the cursor at the limit.
+                    self.cursor = limit_bucket;
+                    self.current.clear();
+                    self.pos = 0;
+                }
+                return false;
+            }
+            self.cursor = next;
+            self.load_current();
+        }
+        true
     }
 
     #[inline(always)]
@@ -235,22 +268,27 @@ impl EventQueue {
             } else {
                 self.cursor += self.width();
             }
-            let index = (self.cursor >> self.width_log2) as usize & self.ring_mask;
-            let bucket_end = self.cursor + self.width();
-            self.joining.clear();
-            while let Some(Reverse(e)) = self.far.peek() {
-                if e.time >= bucket_end {
-                    break;
-                }
-                self.joining.push(self.far.pop().expect("peeked").0);
-            }
-            let mut bucket = std::mem::take(&mut self.buckets[index]);
-            self.in_ring -= bucket.len();
-            self.sort_into_current(&bucket);
-            bucket.clear();
-            self.buckets[index] = bucket;
+            self.load_current();
         }
         true
+    }
+
+    /// Makes the cursor's bucket, with the far events that fall in it, the current one.
+    fn load_current(&mut self) {
+        let index = (self.cursor >> self.width_log2) as usize & self.ring_mask;
+        let bucket_end = self.cursor + self.width();
+        self.joining.clear();
+        while let Some(Reverse(e)) = self.far.peek() {
+            if e.time >= bucket_end {
+                break;
+            }
+            self.joining.push(self.far.pop().expect("peeked").0);
+        }
+        let mut bucket = std::mem::take(&mut self.buckets[index]);
+        self.in_ring -= bucket.len();
+        self.sort_into_current(&bucket);
+        bucket.clear();
+        self.buckets[index] = bucket;
     }
 
     /// Fills `current` with `joining` then `bucket`, stably sorted by time (see the module doc).
