@@ -8,7 +8,7 @@ pub struct NodeSet {
 impl NodeSet {
     pub fn new(nodes: usize, full: bool) -> NodeSet {
         let mut set = NodeSet {
-            words: vec![if full { u64::MAX } else { 0 }; nodes.div_ceil(64)],
+            words: super::huge::filled(nodes.div_ceil(64), if full { u64::MAX } else { 0 }),
         };
         if full && !nodes.is_multiple_of(64) {
             let last = set.words.len() - 1;

@@ -72,17 +72,20 @@ impl Wire {
             m.digest.clear();
             return i;
         }
-        self.messages.push(InFlight {
-            kind,
-            from,
-            to,
-            sent_seq,
-            sent_epoch,
-            payload: Words::default(),
-            digest: Words::default(),
-            carries_baseline: false,
-            sender_has_baseline: false,
-        });
+        super::huge::push(
+            &mut self.messages,
+            InFlight {
+                kind,
+                from,
+                to,
+                sent_seq,
+                sent_epoch,
+                payload: Words::default(),
+                digest: Words::default(),
+                carries_baseline: false,
+                sender_has_baseline: false,
+            },
+        );
         (self.messages.len() - 1) as u32
     }
 

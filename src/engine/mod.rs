@@ -8,6 +8,7 @@ pub mod bench;
 mod bitset;
 mod event_driven;
 mod flood;
+mod huge;
 mod hyparview;
 mod lockstep;
 mod median;

@@ -199,7 +199,7 @@ impl EventQueue {
             self.late.push(Reverse(entry));
         } else if entry.time < self.horizon() {
             let index = (entry.time >> self.width_log2) as usize & self.ring_mask;
-            self.buckets[index].push(entry);
+            super::huge::push(&mut self.buckets[index], entry);
             self.in_ring += 1;
         } else {
             self.far.push(Reverse(entry));
@@ -322,6 +322,10 @@ impl EventQueue {
         }
         for i in 1..=keys {
             counts[i] += counts[i - 1];
+        }
+        if total > self.current.capacity() {
+            self.current.reserve(total);
+            super::huge::advise(&self.current);
         }
         self.current.resize(
             total,

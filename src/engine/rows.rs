@@ -53,7 +53,7 @@ impl RowMatrix {
             bits_per_row,
             words_per_row,
             rows_per_word_log2,
-            data: vec![0; words],
+            data: super::huge::filled(words, 0),
         }
     }
 

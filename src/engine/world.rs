@@ -1245,7 +1245,7 @@ impl Hops {
         if width < 64 {
             let new_log2 = slots.next_power_of_two().min(64).trailing_zeros();
             let new_width = 1usize << new_log2;
-            let mut wider = vec![0u16; nodes * new_width];
+            let mut wider = super::huge::filled(nodes * new_width, 0u16);
             if let Some(old) = self.blocks.first() {
                 for (node, row) in old.chunks_exact(width).enumerate() {
                     wider[node * new_width..node * new_width + width].copy_from_slice(row);
@@ -1257,7 +1257,8 @@ impl Hops {
             self.width_log2 = new_log2;
         }
         while self.blocks.len() << self.width_log2 < slots {
-            self.blocks.push(vec![0; nodes << self.width_log2]);
+            self.blocks
+                .push(super::huge::filled(nodes << self.width_log2, 0));
         }
     }
 
