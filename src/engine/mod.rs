@@ -123,7 +123,9 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
     };
     let rows = matrices * rows::RowMatrix::bytes_for(n, in_flight);
     let flags = 3 * bitset::NodeSet::bytes(n);
-    let hops = 2 * n as u64 * in_flight as u64;
+    // One byte per node per slot (counts of 255 and more live in a map that is almost always
+    // empty).
+    let hops = n as u64 * in_flight as u64;
     let per_update = 256 * updates;
     let catalog = 4 * u64::from(scenario.workload.products);
     let event_driven = match scenario.timing {

@@ -32,7 +32,9 @@ use super::words::Words;
 use super::workload::PlannedUpdate;
 
 mod batch;
+mod hops;
 pub use batch::ContactBatches;
+use hops::Hops;
 
 pub const NONE: u32 = u32::MAX;
 
@@ -1218,78 +1220,6 @@ impl World {
     fn active_slot_of(&self, update: usize) -> Option<usize> {
         (0..self.slots.update.len())
             .find(|&s| self.slots.update[s] == update as u32 && get_bit(&self.slots.active, s))
-    }
-}
-
-/// Hop count of each node's copy of each slot (valid where the node's bit is set), in blocks of
-/// up to 64 slots, node-major within a block: a delivery reads the sender's hops of one row
-/// word from one or two cache lines, and the learner writes its own next to each other. (Slot-
-/// major vectors cost a cache miss per learnt bit: over half of the storefront benchmark's
-/// time.) While fewer than 64 slots were ever needed there is one block exactly as wide as
-/// the slots (a power of two), so one update in flight costs two bytes per node; beyond that,
-/// blocks of 64 are appended without copying.
-#[derive(Default)]
-struct Hops {
-    /// log2 of the slots per block.
-    width_log2: u32,
-    blocks: Vec<Vec<u16>>,
-}
-
-impl Hops {
-    /// Room for slots `0..slots` of `nodes` nodes, keeping every value.
-    fn make_room(&mut self, nodes: usize, slots: usize) {
-        let width = 1usize << self.width_log2;
-        if slots <= width * self.blocks.len() {
-            return;
-        }
-        if width < 64 {
-            let new_log2 = slots.next_power_of_two().min(64).trailing_zeros();
-            let new_width = 1usize << new_log2;
-            let mut wider = super::huge::filled(nodes * new_width, 0u16);
-            if let Some(old) = self.blocks.first() {
-                for (node, row) in old.chunks_exact(width).enumerate() {
-                    wider[node * new_width..node * new_width + width].copy_from_slice(row);
-                }
-                self.blocks[0] = wider;
-            } else {
-                self.blocks.push(wider);
-            }
-            self.width_log2 = new_log2;
-        }
-        while self.blocks.len() << self.width_log2 < slots {
-            self.blocks
-                .push(super::huge::filled(nodes << self.width_log2, 0));
-        }
-    }
-
-    #[inline(always)]
-    fn index(&self, node: NodeId, slot: usize) -> (usize, usize) {
-        let mask = (1usize << self.width_log2) - 1;
-        (
-            slot >> self.width_log2,
-            ((node as usize) << self.width_log2) | (slot & mask),
-        )
-    }
-
-    /// Asks the processor for the cache line of `node`'s hop count of `slot` (a hint).
-    #[inline(always)]
-    fn prefetch(&self, node: NodeId, slot: usize) {
-        let (block, i) = self.index(node, slot);
-        if let Some(block) = self.blocks.get(block) {
-            super::rows::prefetch(block.as_ptr().wrapping_add(i));
-        }
-    }
-
-    #[inline(always)]
-    fn get(&self, node: NodeId, slot: usize) -> u16 {
-        let (block, i) = self.index(node, slot);
-        self.blocks[block][i]
-    }
-
-    #[inline(always)]
-    fn set(&mut self, node: NodeId, slot: usize, hop: u16) {
-        let (block, i) = self.index(node, slot);
-        self.blocks[block][i] = hop;
     }
 }
 
