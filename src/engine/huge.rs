@@ -7,12 +7,14 @@
 //! cuts the page walks by a factor of 512. This only places memory: results do not depend on it.
 //! Elsewhere, and for arrays under 4 MiB, it does nothing.
 
+/// A huge page: 2 MiB on x86-64 and most arm64 kernels.
+const HUGE: usize = 2 << 20;
+
 /// Asks for huge pages under the whole 2 MiB pages of `v`'s buffer. Best done before the
 /// buffer is first written: pages already touched keep their size until the kernel merges them.
 pub fn advise<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
-        const HUGE: usize = 2 << 20;
         let bytes = v.capacity() * std::mem::size_of::<T>();
         if bytes < 2 * HUGE {
             return;
@@ -40,12 +42,21 @@ pub fn filled<T: Clone>(len: usize, value: T) -> Vec<T> {
     v
 }
 
-/// `v.push(item)`, advising the new buffer when the push grew it.
+/// `v.push(item)`. A vector big enough for huge pages grows into a buffer advised before the
+/// old contents are copied into it (a reallocation would copy first, faulting the copied half
+/// in small pages).
 #[inline(always)]
 pub fn push<T>(v: &mut Vec<T>, item: T) {
-    let capacity = v.capacity();
-    v.push(item);
-    if v.capacity() != capacity {
-        advise(v);
+    if v.len() == v.capacity() && 2 * v.capacity() * std::mem::size_of::<T>() >= 2 * HUGE {
+        grow(v);
     }
+    v.push(item);
+}
+
+#[cold]
+fn grow<T>(v: &mut Vec<T>) {
+    let mut grown = Vec::with_capacity(2 * v.capacity());
+    advise(&grown);
+    grown.append(v);
+    *v = grown;
 }
