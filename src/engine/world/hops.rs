@@ -1,12 +1,13 @@
 //! Hop counts: how many messages an update took to reach each node that holds it.
 //!
-//! One byte per node per slot, valid where the node's bit is set, node-major: a node's counts
-//! of every slot lie together, so a delivery of updates spread over a wide row reads the
+//! One byte per node per slot, valid where the node's bit is set, in blocks of up to 512
+//! slots, node-major within a block: a delivery of updates spread over a wide row reads the
 //! sender's counts from adjacent cache lines (which the hardware prefetcher streams) rather than
 //! one random line per row word. (Slot-major vectors cost a cache miss per learnt bit: over half
-//! of the storefront benchmark's time; blocks of 64 slots, a random line per word.) The row
-//! stride is the slots rounded to a power of two up to 64 and doubles beyond, so one update in
-//! flight costs a byte per node and widening copies the counts a few times per run.
+//! of the storefront benchmark's time; blocks of 64 slots, a random line per row word.) While
+//! fewer than 512 slots were ever needed there is one block exactly as wide as the slots (a
+//! power of two), so one update in flight costs a byte per node; beyond that, blocks of 512
+//! are appended without copying.
 //!
 //! Hop counts are 16-bit (saturating) like the reports' arithmetic on them, but almost never
 //! reach 255: a count of 255 or more is kept in an overflow map and its byte says so. Exact
@@ -20,11 +21,14 @@ use crate::scenario::NodeId;
 /// The byte of a hop count kept in the overflow map.
 const OVERFLOW: u8 = u8::MAX;
 
+/// Slots per block, once there is more than one.
+const BLOCK: usize = 512;
+
 #[derive(Default)]
 pub(super) struct Hops {
-    /// Slots per node row.
-    stride: usize,
-    data: Vec<u8>,
+    /// log2 of the slots per block.
+    width_log2: u32,
+    blocks: Vec<Vec<u8>>,
     /// Hop counts from `OVERFLOW` up, by (node, slot).
     overflow: BTreeMap<(NodeId, usize), u16>,
 }
@@ -32,39 +36,53 @@ pub(super) struct Hops {
 impl Hops {
     /// Room for slots `0..slots` of `nodes` nodes, keeping every value.
     pub(super) fn make_room(&mut self, nodes: usize, slots: usize) {
-        if slots <= self.stride {
+        let width = 1usize << self.width_log2;
+        if slots <= width * self.blocks.len() {
             return;
         }
-        let stride = if slots <= 64 {
-            slots.next_power_of_two()
-        } else {
-            slots.div_ceil(64).max(self.stride.div_ceil(64) * 2) * 64
-        };
-        let mut wider = super::super::huge::filled(nodes * stride, 0u8);
-        if self.stride > 0 {
-            for (node, row) in self.data.chunks_exact(self.stride).enumerate() {
-                wider[node * stride..node * stride + self.stride].copy_from_slice(row);
+        if width < BLOCK {
+            let new_log2 = slots.next_power_of_two().min(BLOCK).trailing_zeros();
+            let new_width = 1usize << new_log2;
+            let mut wider = super::super::huge::filled(nodes * new_width, 0u8);
+            if let Some(old) = self.blocks.first() {
+                for (node, row) in old.chunks_exact(width).enumerate() {
+                    wider[node * new_width..node * new_width + width].copy_from_slice(row);
+                }
+                self.blocks[0] = wider;
+            } else {
+                self.blocks.push(wider);
             }
+            // The overflow map is keyed by slot, which did not move.
+            self.width_log2 = new_log2;
         }
-        // The overflow map is keyed by slot, which did not move.
-        self.data = wider;
-        self.stride = stride;
+        while self.blocks.len() << self.width_log2 < slots {
+            self.blocks
+                .push(super::super::huge::filled(nodes << self.width_log2, 0));
+        }
     }
 
     #[inline(always)]
-    fn index(&self, node: NodeId, slot: usize) -> usize {
-        node as usize * self.stride + slot
+    fn index(&self, node: NodeId, slot: usize) -> (usize, usize) {
+        let mask = (1usize << self.width_log2) - 1;
+        (
+            slot >> self.width_log2,
+            ((node as usize) << self.width_log2) | (slot & mask),
+        )
     }
 
     /// Asks the processor for the cache line of `node`'s hop count of `slot` (a hint).
     #[inline(always)]
     pub(super) fn prefetch(&self, node: NodeId, slot: usize) {
-        super::super::rows::prefetch(self.data.as_ptr().wrapping_add(self.index(node, slot)));
+        let (block, i) = self.index(node, slot);
+        if let Some(block) = self.blocks.get(block) {
+            super::super::rows::prefetch(block.as_ptr().wrapping_add(i));
+        }
     }
 
     #[inline(always)]
     pub(super) fn get(&self, node: NodeId, slot: usize) -> u16 {
-        match self.data[self.index(node, slot)] {
+        let (block, i) = self.index(node, slot);
+        match self.blocks[block][i] {
             OVERFLOW => self.overflow_of(node, slot),
             hop => u16::from(hop),
         }
@@ -79,15 +97,15 @@ impl Hops {
 
     #[inline(always)]
     pub(super) fn set(&mut self, node: NodeId, slot: usize, hop: u16) {
-        let i = self.index(node, slot);
+        let (block, i) = self.index(node, slot);
         if hop < u16::from(OVERFLOW) {
-            self.data[i] = hop as u8;
+            self.blocks[block][i] = hop as u8;
             if !self.overflow.is_empty() {
                 // A reused slot may have left an entry behind.
                 self.overflow.remove(&(node, slot));
             }
         } else {
-            self.data[i] = OVERFLOW;
+            self.blocks[block][i] = OVERFLOW;
             self.overflow.insert((node, slot), hop);
         }
     }
@@ -104,12 +122,15 @@ mod tests {
         for (node, hop) in [(0, 0), (1, 254), (2, 255), (3, 256), (4, u16::MAX)] {
             hops.set(node, 2, hop);
         }
-        hops.make_room(10, 70); // widens every row twice over
+        hops.make_room(10, 70); // widens block 0
         hops.set(9, 69, 300);
+        hops.make_room(10, 1100); // appends blocks
+        hops.set(8, 1099, 2);
         for (node, hop) in [(0, 0), (1, 254), (2, 255), (3, 256), (4, u16::MAX)] {
             assert_eq!(hops.get(node, 2), hop, "node {node}");
         }
         assert_eq!(hops.get(9, 69), 300);
+        assert_eq!(hops.get(8, 1099), 2);
         // Overwriting an overflowed count with a small one drops its entry.
         hops.set(3, 2, 7);
         assert_eq!(hops.get(3, 2), 7);
