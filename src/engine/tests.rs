@@ -412,27 +412,7 @@ fn batched_contacts_equal_one_by_one() {
         local_bias: Some(0.7),
     });
     cases.push(regional);
-    let mut messages = 0;
-    for s in &cases {
-        let catalog = Catalog::new(&s.workload);
-        for trial in 0..2 {
-            let progress = AtomicU64::new(0);
-            let batched = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
-            let one_by_one = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
-            assert_eq!(
-                format!("{batched:?}"),
-                format!("{one_by_one:?}"),
-                "{:?} {:?} {:?} loss {} fanout {} trial {trial}",
-                s.protocol.kind,
-                s.protocol.exchange,
-                s.overlay,
-                s.network.loss,
-                s.protocol.fanout
-            );
-            messages += batched.run.messages;
-        }
-    }
-    assert!(messages > 0);
+    assert_fast_paths_agree(&cases);
 }
 
 /// The timer ring of async timing without jitter (`event_driven::TimerRing`) gives the result
@@ -462,29 +442,36 @@ fn timer_ring_equals_queued_timers() {
         ties.network.latency = Latency::Constant { ms: 0.2 };
         cases.push(ties);
     }
-    for s in &cases {
+    assert_fast_paths_agree(&cases);
+}
+
+/// Runs two trials of each case with and without the engine's fast paths and asserts the two
+/// reports are the same, and that the cases did send messages.
+fn assert_fast_paths_agree(cases: &[Scenario]) {
+    let mut messages = 0;
+    for s in cases {
         let catalog = Catalog::new(&s.workload);
         for trial in 0..2 {
             let progress = AtomicU64::new(0);
-            let ring = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
-            let queued = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
+            let fast = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
+            let plain = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
             assert_eq!(
-                format!("{ring:?}"),
-                format!("{queued:?}"),
-                "{:?} {:?} loss {} fanout {} trial {trial}",
+                format!("{fast:?}"),
+                format!("{plain:?}"),
+                "{:?} {:?} {:?} {:?} loss {} fanout {} trial {trial}",
+                s.timing,
                 s.protocol.kind,
                 s.protocol.exchange,
+                s.overlay,
                 s.network.loss,
                 s.protocol.fanout
             );
-            assert!(ring.run.events > 0);
+            messages += fast.run.messages;
         }
     }
+    assert!(messages > 0);
 }
 
-/// Churn crashes each up node at `crash_rate` per period in both timings. In rounds timing a
-/// crash takes effect at the next round start; its successor is drawn from when it happened,
-/// not from that round start (which allowed at most one crash per round).
 #[test]
 fn churn_has_its_rate_in_both_timings() {
     let mut s = scenario(ProtocolKind::PushPull, 1000);

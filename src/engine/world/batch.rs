@@ -492,29 +492,23 @@ impl World {
         c: Contact,
         lost: &mut impl FnMut() -> bool,
     ) {
-        let Contact {
-            from,
-            to,
-            held_from,
-            held_to,
-        } = c;
         tally.send(MessageKind::ExchangeOpen, 0, fixed.catalog);
-        if !self.arrives_tallied::<LOSSY>(fixed, tally, to, false, lost) {
+        if !self.arrives_tallied::<LOSSY>(fixed, tally, c.to, false, lost) {
             return;
         }
-        let reply = self.top_of(fixed, to, held_to, held_from);
+        let reply = self.top_of(fixed, c.to, c.held_to, c.held_from);
         tally.send(
             MessageKind::ExchangeReply,
             entry_count(reply),
             fixed.catalog,
         );
-        if !self.carry::<LOSSY, ONE_BIT>(fixed, tally, to, from, true, reply, lost) {
+        if !self.carry::<LOSSY, ONE_BIT>(fixed, tally, c.to, c.from, true, reply, lost) {
             return;
         }
-        let close = self.top_of(fixed, from, held_from, held_to);
+        let close = self.top_of(fixed, c.from, c.held_from, c.held_to);
         if close != 0 {
             tally.send(MessageKind::ExchangeClose, entry_count(close), 0);
-            self.carry::<LOSSY, ONE_BIT>(fixed, tally, from, to, true, close, lost);
+            self.carry::<LOSSY, ONE_BIT>(fixed, tally, c.from, c.to, true, close, lost);
         }
     }
 
@@ -527,20 +521,14 @@ impl World {
         c: Contact,
         lost: &mut impl FnMut() -> bool,
     ) {
-        let Contact {
-            from,
-            to,
-            held_from,
-            held_to,
-        } = c;
-        let open = self.top_of(fixed, from, held_from, 0);
+        let open = self.top_of(fixed, c.from, c.held_from, 0);
         tally.send(MessageKind::ExchangeOpen, fixed.catalog, 0);
-        if !self.carry::<LOSSY, ONE_BIT>(fixed, tally, from, to, false, open, lost) {
+        if !self.carry::<LOSSY, ONE_BIT>(fixed, tally, c.from, c.to, false, open, lost) {
             return;
         }
-        let reply = self.top_of(fixed, to, held_to, 0);
+        let reply = self.top_of(fixed, c.to, c.held_to, 0);
         tally.send(MessageKind::ExchangeReply, fixed.catalog, 0);
-        self.carry::<LOSSY, ONE_BIT>(fixed, tally, to, from, true, reply, lost);
+        self.carry::<LOSSY, ONE_BIT>(fixed, tally, c.to, c.from, true, reply, lost);
     }
 
     /// [`World::push_contact`].
@@ -552,17 +540,11 @@ impl World {
         c: Contact,
         lost: &mut impl FnMut() -> bool,
     ) {
-        let Contact {
-            from,
-            to,
-            held_from,
-            held_to: _,
-        } = c;
-        let payload = self.top_of(fixed, from, held_from, 0);
+        let payload = self.top_of(fixed, c.from, c.held_from, 0);
         let entries = entry_count(payload);
         if entries > 0 {
             tally.send(MessageKind::Push, entries, 0);
-            self.carry::<LOSSY, ONE_BIT>(fixed, tally, from, to, false, payload, lost);
+            self.carry::<LOSSY, ONE_BIT>(fixed, tally, c.from, c.to, false, payload, lost);
         }
     }
 
@@ -575,18 +557,12 @@ impl World {
         c: Contact,
         lost: &mut impl FnMut() -> bool,
     ) {
-        let Contact {
-            from,
-            to,
-            held_from,
-            held_to,
-        } = c;
         tally.send(MessageKind::PullRequest, 0, fixed.catalog);
-        if !self.arrives_tallied::<LOSSY>(fixed, tally, to, false, lost) {
+        if !self.arrives_tallied::<LOSSY>(fixed, tally, c.to, false, lost) {
             return;
         }
-        let reply = self.top_of(fixed, to, held_to, held_from);
+        let reply = self.top_of(fixed, c.to, c.held_to, c.held_from);
         tally.send(MessageKind::PullReply, entry_count(reply), 0);
-        self.carry::<LOSSY, ONE_BIT>(fixed, tally, to, from, true, reply, lost);
+        self.carry::<LOSSY, ONE_BIT>(fixed, tally, c.to, c.from, true, reply, lost);
     }
 }
