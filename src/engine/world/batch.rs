@@ -11,9 +11,14 @@
 //! Each contact is written out for the common case - rows of one word, every up node holding
 //! the baseline, no spreaders or regions - with the row geometry, slot masks and message
 //! counts in registers. Whenever a payload is not empty it takes the same world methods
-//! (`count_carried_word`, `deliver_word`) as the one-by-one contacts. The result is the
-//! one-by-one result bit for bit: `engine::tests` compares the two over every protocol, loss,
-//! crash, churn, overlay and fanout.
+//! (`count_carried_word`, `deliver_word`) as the one-by-one contacts - except with rows of one
+//! bit (one update in flight, the literature's case), where that update's counters are kept in
+//! registers as well and a delivery is a bit, a hop count and a few sums. With a lossless
+//! network and every node up, a digest exchange or a pull between equal rows is *quiet*: it
+//! always sends the same two messages and carries nothing, so it is only counted.
+//!
+//! The result is the one-by-one result bit for bit: `engine::tests` compares the two over every
+//! protocol, loss, crash, churn, overlay and fanout.
 
 use crate::report::MessageKind;
 use crate::scenario::{NodeId, ProtocolKind};
