@@ -201,6 +201,10 @@ fn point_error(
     index: usize,
     params: &[(String, String)],
 ) -> ScenarioError {
+    // Without a [sweep] there is one point and nothing to say about it.
+    if axes.is_empty() {
+        return error;
+    }
     let at = error.location().cloned().unwrap_or_else(|| document.file());
     if let Some(location) = error.location_mut() {
         *location = Location::default();
@@ -582,6 +586,16 @@ origin = 0
             Ok(sweep) => panic!("expected an error, got {:?}", params(&sweep)),
             Err(error) => error.to_string(),
         }
+    }
+
+    #[test]
+    fn a_file_without_sweep_reports_a_bad_value_without_a_sweep_point() {
+        let text = BASE.replace("kind = \"push\"", "kind = \"push\"\nfanout = 200");
+        let error = parse_sweep(&text, FILE, &[]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "sweeps/x.toml:5:10: protocol.fanout = 200: must be at least 1 and less than nodes (100)"
+        );
     }
 
     #[test]
