@@ -407,6 +407,59 @@ mod tests {
         matches_reference(4, 8, 100, 12);
     }
 
+    /// Periodic events kept outside the queue (as `event_driven::TimerRing` keeps timers),
+    /// merged with it through `reserve_seq` and `peek_key_before`, come out in the order of a
+    /// reference that holds every event in one heap - ties at equal times included - and the
+    /// queue's cursor never runs ahead of them (messages they send land in buckets, not `late`).
+    #[test]
+    fn outside_events_merge_in_queue_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let period = 64u64;
+        let mut q = EventQueue::new(2, 64);
+        let mut reference = BinaryHeap::new();
+        // Outside: (phase, seq, node) in firing order, re-firing every period.
+        let mut ring: Vec<(u64, u64, u32)> = (0..40)
+            .map(|node| {
+                let seq = q.reserve_seq();
+                (rng.random_range(0..period / 4) * 4, seq, node)
+            })
+            .collect();
+        ring.sort_unstable();
+        for &(phase, seq, node) in &ring {
+            reference.push(Reverse((phase, seq, Event::Timer(node))));
+        }
+        q.push(Time(3 * period), Event::Tick);
+        reference.push(Reverse((3 * period, q.next_seq() - 1, Event::Tick)));
+        let (mut pos, mut base) = (0, 0);
+        for _ in 0..5_000 {
+            let (phase, seq, node) = ring[pos];
+            let timer = (base + phase, seq);
+            let popped = match q.peek_key_before(timer.0) {
+                Some(key) if key < timer => {
+                    let (t, event) = q.pop().expect("peeked");
+                    (t.0, event)
+                }
+                _ => {
+                    ring[pos].1 = q.reserve_seq();
+                    reference.push(Reverse((timer.0 + period, ring[pos].1, Event::Timer(node))));
+                    pos += 1;
+                    if pos == ring.len() {
+                        (pos, base) = (0, base + period);
+                    }
+                    // A message a multiple of 4 ahead: often at the time of another event.
+                    let at = timer.0 + rng.random_range(1..12) * 4;
+                    let id = q.next_seq() as u32;
+                    q.push(Time(at), Event::Deliver(id));
+                    reference.push(Reverse((at, u64::from(id), Event::Deliver(id))));
+                    assert!(q.late.is_empty(), "a message fell behind the cursor");
+                    (timer.0, Event::Timer(node))
+                }
+            };
+            let Reverse((t, _, event)) = reference.pop().expect("as many events");
+            assert_eq!(popped, (t, event));
+        }
+    }
+
     /// Random pushes (`near` ahead, sometimes far beyond the horizon; `burst` at a time) and
     /// pops, checked against a binary heap over `(time, seq)`.
     fn matches_reference(width_log2: u32, buckets: usize, near: u64, burst: u32) {
