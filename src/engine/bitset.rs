@@ -8,7 +8,7 @@ pub struct NodeSet {
 impl NodeSet {
     pub fn new(nodes: usize, full: bool) -> NodeSet {
         let mut set = NodeSet {
-            words: super::huge::filled(nodes.div_ceil(64), if full { u64::MAX } else { 0 }),
+            words: super::memory::filled(nodes.div_ceil(64), if full { u64::MAX } else { 0 }),
         };
         if full && !nodes.is_multiple_of(64) {
             let last = set.words.len() - 1;
@@ -35,7 +35,7 @@ impl NodeSet {
     /// Asks the processor for `node`'s word (a hint).
     #[inline(always)]
     pub fn prefetch(&self, node: u32) {
-        super::rows::prefetch(self.words.as_ptr().wrapping_add(node as usize >> 6));
+        super::memory::prefetch(self.words.as_ptr().wrapping_add(node as usize >> 6));
     }
 
     pub fn bytes(nodes: usize) -> u64 {

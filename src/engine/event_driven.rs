@@ -72,7 +72,7 @@ impl Wire {
             m.digest.clear();
             return i;
         }
-        super::huge::push(
+        super::memory::push(
             &mut self.messages,
             InFlight {
                 kind,
@@ -108,6 +108,8 @@ struct TimerRing {
     seqs: Vec<u64>,
     /// The next entry to fire, and the start of the period it fires in.
     pos: usize,
+    /// `TIMER_AHEAD`, less than the entries (for prefetching).
+    ahead: usize,
     base: u64,
     period: u64,
 }
@@ -121,6 +123,7 @@ impl TimerRing {
             seqs: first.iter().map(|t| t.1).collect(),
             nodes: first.iter().map(|t| t.2).collect(),
             pos: 0,
+            ahead: TIMER_AHEAD % first.len().max(1),
             base: 0,
             period,
         }
@@ -132,10 +135,16 @@ impl TimerRing {
         (self.base + self.phases[self.pos], self.seqs[self.pos])
     }
 
-    /// The node `ahead` timers from now (for prefetching).
+    /// The node `TIMER_AHEAD` timers from now (for prefetching).
     #[inline(always)]
-    fn upcoming(&self, ahead: usize) -> NodeId {
-        self.nodes[(self.pos + ahead) % self.nodes.len()]
+    fn upcoming(&self) -> NodeId {
+        // A subtraction, not `%`: this runs on every timer.
+        let i = self.pos + self.ahead;
+        self.nodes[if i < self.nodes.len() {
+            i
+        } else {
+            i - self.nodes.len()
+        }]
     }
 
     /// Fires the next timer: it comes back one period later holding insertion counter `seq`.
@@ -209,7 +218,7 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
             let queued = driver.trial.queue.peek_key_before(timer.0);
             if queued.is_none_or(|key| key > timer) {
                 driver.trial.world.run.events += 1;
-                driver.trial.world.prefetch_node(ring.upcoming(TIMER_AHEAD));
+                driver.trial.world.prefetch_node(ring.upcoming());
                 driver.prefetch_ahead();
                 let node = ring.fire(driver.trial.queue.reserve_seq());
                 driver.act(node, Time(timer.0));
@@ -267,7 +276,7 @@ impl Driver<'_, '_> {
         if let Some(Event::Deliver(m)) = queue.upcoming(MESSAGE_AHEAD)
             && let Some(message) = self.wire.messages.get(m as usize)
         {
-            super::rows::prefetch(message as *const InFlight);
+            super::memory::prefetch(message as *const InFlight);
         }
         match queue.upcoming(NODE_AHEAD) {
             Some(Event::Deliver(m)) => {

@@ -199,7 +199,7 @@ impl EventQueue {
             self.late.push(Reverse(entry));
         } else if entry.time < self.horizon() {
             let index = (entry.time >> self.width_log2) as usize & self.ring_mask;
-            super::huge::push(&mut self.buckets[index], entry);
+            super::memory::push(&mut self.buckets[index], entry);
             self.in_ring += 1;
         } else {
             self.far.push(Reverse(entry));
@@ -325,7 +325,7 @@ impl EventQueue {
         }
         if total > self.current.capacity() {
             self.current.reserve(total);
-            super::huge::advise(&self.current);
+            super::memory::advise(&self.current);
         }
         self.current.resize(
             total,

@@ -53,7 +53,7 @@ impl RowMatrix {
             bits_per_row,
             words_per_row,
             rows_per_word_log2,
-            data: super::huge::filled(words, 0),
+            data: super::memory::filled(words, 0),
         }
     }
 
@@ -120,7 +120,7 @@ impl RowMatrix {
         } else {
             node * self.words_per_row
         };
-        prefetch(self.data.as_ptr().wrapping_add(idx));
+        super::memory::prefetch(self.data.as_ptr().wrapping_add(idx));
     }
 
     #[inline(always)]
@@ -250,25 +250,12 @@ impl RowView<'_> {
     /// Asks the processor to bring row `node` into the cache (a hint).
     #[inline(always)]
     pub fn prefetch(&self, node: u32) {
-        prefetch(
+        super::memory::prefetch(
             self.data
                 .as_ptr()
                 .wrapping_add((node >> self.rows_per_word_log2) as usize),
         );
     }
-}
-
-/// Asks the processor to bring the cache line at `address` into the first-level cache: a hint,
-/// which never faults whatever the address.
-#[inline(always)]
-pub fn prefetch<T>(address: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault, even out of bounds.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
 }
 
 /// Calls `f` with the index of every set bit of `word`, lowest first.

@@ -427,6 +427,8 @@ fn timer_ring_equals_queued_timers() {
     let mut cases = Vec::new();
     for kind in [Push, Pull, PushPull] {
         cases.push(no_jitter(scenario(kind, 300)));
+        // Fewer nodes than the ring's prefetch distance.
+        cases.push(no_jitter(scenario(kind, 3)));
         cases.push(no_jitter(full_table(with_loss(scenario(kind, 300)))));
         cases.push(no_jitter(with_crash(scenario(kind, 300))));
         cases.push(no_jitter(with_fanout(

@@ -43,7 +43,7 @@ impl Hops {
         if width < BLOCK {
             let new_log2 = slots.next_power_of_two().min(BLOCK).trailing_zeros();
             let new_width = 1usize << new_log2;
-            let mut wider = super::super::huge::filled(nodes * new_width, 0u8);
+            let mut wider = super::super::memory::filled(nodes * new_width, 0u8);
             if let Some(old) = self.blocks.first() {
                 for (node, row) in old.chunks_exact(width).enumerate() {
                     wider[node * new_width..node * new_width + width].copy_from_slice(row);
@@ -57,7 +57,7 @@ impl Hops {
         }
         while self.blocks.len() << self.width_log2 < slots {
             self.blocks
-                .push(super::super::huge::filled(nodes << self.width_log2, 0));
+                .push(super::super::memory::filled(nodes << self.width_log2, 0));
         }
     }
 
@@ -75,7 +75,7 @@ impl Hops {
     pub(super) fn prefetch(&self, node: NodeId, slot: usize) {
         let (block, i) = self.index(node, slot);
         if let Some(block) = self.blocks.get(block) {
-            super::super::rows::prefetch(block.as_ptr().wrapping_add(i));
+            super::super::memory::prefetch(block.as_ptr().wrapping_add(i));
         }
     }
 
