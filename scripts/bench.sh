@@ -33,8 +33,8 @@ while [ $# -gt 0 ]; do
 done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release --quiet
-bin="$CARGO_TARGET_DIR/release/gossip-sim"
+cargo build --profile dist --quiet
+bin="$CARGO_TARGET_DIR/dist/gossip-sim"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
