@@ -26,6 +26,7 @@ fn scenario(nodes: u32) -> Scenario {
             fanout: 1,
             exchange: ExchangeMode::Digest,
             anti_entropy_every: None,
+            custom: Default::default(),
         },
         overlay: Overlay::Full,
         timing: Timing::Rounds,

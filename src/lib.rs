@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod protocol;
 pub mod output;
 pub mod plot;
 pub mod report;

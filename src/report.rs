@@ -6,9 +6,10 @@ use crate::scenario::NodeId;
 use crate::time::Time;
 
 /// Kinds of message, in the fixed order of the `runs.csv` columns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MessageKind {
     /// Push: the sender's fresh entries.
+    #[default]
     Push = 0,
     /// Pull request: the requester's digest.
     PullRequest = 1,

@@ -489,7 +489,7 @@ impl TrialEngine for Engine {
         trial: u32,
         progress: &AtomicU64,
     ) -> TrialReport {
-        engine::run_trial(scenario, catalog, trial, progress)
+        crate::protocol::run_trial(scenario, catalog, trial, progress)
     }
 }
 
@@ -1299,6 +1299,7 @@ mod tests {
                 fanout: 1,
                 exchange: ExchangeMode::Digest,
                 anti_entropy_every: None,
+                custom: Default::default(),
             },
             overlay: Overlay::Full,
             timing: Timing::Rounds,

@@ -2,98 +2,27 @@
 //! what a node learns it can forward at once.
 //!
 //! Each node's first timer fires at a uniform random phase in `[0, period)`, then every
-//! `period ± jitter`. Every `period` a tick samples coverage, counts stale nodes and retires
-//! updates that everyone holds. Messages in flight live in a table whose payload buffers are
-//! reused, so steady-state gossip allocates nothing.
+//! `period ± jitter`. Every `period` a tick ends the protocol's period ([`Protocol::end_round`]),
+//! samples coverage, counts stale nodes and retires updates that everyone holds. Messages in
+//! flight live in a table whose payload buffers are reused, so steady-state gossip allocates
+//! nothing.
 //!
-//! Flooding has no timers: the origin sends at the injection and every node forwards on first
-//! receipt (see `flood`); a flooding run ends when no message is left on the wire.
+//! A protocol without timers ([`Protocol::has_timers`], flooding) acts only on injections and
+//! receipts; a run ends when the protocol is settled (for flooding: nothing left on the wire).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::report::MessageKind;
-use crate::scenario::{ExchangeMode, NodeId, ProtocolKind, Timing};
+use crate::protocol::Protocol;
+use crate::scenario::{NodeId, Timing};
 use crate::seed::{self, Purpose};
 use crate::time::Time;
 
+use super::context::{AsyncParts, Context, InFlight, Mode, Outbox, Status, Wakeups, Wire};
 use super::queue::Event;
 use super::trial::Trial;
-use super::words::Words;
-
-/// A message on the wire: one cache line (a test checks), since at 10^7 nodes reading it is a
-/// cache miss per event.
-#[repr(align(64))]
-struct InFlight {
-    kind: MessageKind,
-    from: NodeId,
-    to: NodeId,
-    /// Event sequence number at sending: bits of slots born later are not really carried.
-    sent_seq: u64,
-    /// The world's slot epoch at sending: unchanged at delivery, no bit needs masking.
-    sent_epoch: u64,
-    /// Newest versions carried.
-    payload: Words,
-    /// The sender's digest (pull requests, exchange opens and replies).
-    digest: Words,
-    carries_baseline: bool,
-    sender_has_baseline: bool,
-}
-
-#[derive(Default)]
-struct Wire {
-    messages: Vec<InFlight>,
-    free: Vec<u32>,
-    in_flight: u64,
-}
-
-impl Wire {
-    fn allocate(
-        &mut self,
-        kind: MessageKind,
-        from: NodeId,
-        to: NodeId,
-        sent_seq: u64,
-        sent_epoch: u64,
-    ) -> u32 {
-        self.in_flight += 1;
-        if let Some(i) = self.free.pop() {
-            let m = &mut self.messages[i as usize];
-            m.kind = kind;
-            m.from = from;
-            m.to = to;
-            m.sent_seq = sent_seq;
-            m.sent_epoch = sent_epoch;
-            m.carries_baseline = false;
-            m.sender_has_baseline = false;
-            m.payload.clear();
-            m.digest.clear();
-            return i;
-        }
-        super::memory::push(
-            &mut self.messages,
-            InFlight {
-                kind,
-                from,
-                to,
-                sent_seq,
-                sent_epoch,
-                payload: Words::default(),
-                digest: Words::default(),
-                carries_baseline: false,
-                sender_has_baseline: false,
-            },
-        );
-        (self.messages.len() - 1) as u32
-    }
-
-    fn release(&mut self, i: u32) {
-        self.in_flight -= 1;
-        self.free.push(i);
-    }
-}
 
 /// Timers without jitter, kept outside the event queue. Node `v`'s timer fires at `phase_v +
 /// k * period`, so the order in which timers fire - by phase, then by insertion counter - is the
@@ -162,20 +91,19 @@ impl TimerRing {
     }
 }
 
-struct Driver<'t, 's> {
+struct Driver<'t, 's, P: Protocol> {
     trial: &'t mut Trial<'s>,
-    wire: Wire,
+    protocol: &'t mut P,
+    wire: Wire<P::Body>,
+    wakeups: Wakeups,
+    outbox: Outbox<P::Body>,
+    rng: ChaCha8Rng,
     timers: ChaCha8Rng,
     jitter: u64,
-    full_table: bool,
-    /// Scratch buffers for building messages.
-    buf: Words,
-    digest: Words,
-    partners: Vec<NodeId>,
 }
 
 /// Runs events until nothing is left to happen or `max_rounds` periods. Returns the end time.
-pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
+pub fn run<P: Protocol>(trial: &mut Trial, protocol: &mut P, progress: &AtomicU64) -> Time {
     let scenario = trial.scenario;
     let period = scenario.period;
     let jitter = match scenario.timing {
@@ -184,9 +112,9 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
     };
     let horizon = trial.horizon();
     let mut timers = seed::stream(trial.trial_seed, Purpose::Timers);
-    let flood = scenario.protocol.kind == ProtocolKind::Flood;
+    let ticking = protocol.has_timers();
     let mut ring = None;
-    if !flood && jitter == 0 && scenario.nodes > 0 && trial.fast_paths {
+    if ticking && jitter == 0 && scenario.nodes > 0 && trial.fast_paths {
         let first = (0..scenario.nodes)
             .map(|node| {
                 let phase = timers.random_range(0..period.0);
@@ -194,7 +122,7 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
             })
             .collect();
         ring = Some(TimerRing::new(first, period.0));
-    } else if !flood {
+    } else if ticking {
         for node in 0..scenario.nodes {
             let phase = timers.random_range(0..period.0);
             trial.queue.push(Time(phase), Event::Timer(node));
@@ -202,14 +130,14 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
     }
     trial.queue.push(period, Event::Tick);
     let mut driver = Driver {
+        rng: trial.protocol_stream(),
         trial,
+        protocol,
         wire: Wire::default(),
+        wakeups: Wakeups::default(),
+        outbox: Outbox::default(),
         timers,
         jitter,
-        full_table: scenario.protocol.exchange == ExchangeMode::FullTable,
-        buf: Words::default(),
-        digest: Words::default(),
-        partners: Vec::new(),
     };
     let mut end = horizon;
     loop {
@@ -232,27 +160,45 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
         driver.prefetch_ahead();
         match event {
             Event::Timer(node) => driver.timer(node, at),
-            Event::Deliver(m) => driver.deliver(m, at),
+            Event::Deliver(m) => driver.with_context(at, |protocol, cx| cx.arrive(protocol, m)),
+            Event::Wake(i) => {
+                let (node, tag) = driver.wakeups.take(i);
+                if driver.trial.world.is_up(node) {
+                    driver.with_context(at, |protocol, cx| {
+                        protocol.on_timer(node, tag, cx);
+                        cx.flush(protocol);
+                    });
+                }
+            }
             Event::Tick => {
+                driver.with_context(at, |protocol, cx| {
+                    protocol.end_round(cx);
+                    cx.flush(protocol);
+                });
+                driver.maintain_overlay(at);
                 driver.trial.world.close_period(at);
                 progress.fetch_add(1, Ordering::Relaxed);
                 let world = &driver.trial.world;
-                // A flood with nothing on the wire is over, whoever it missed.
-                let spent = flood && driver.wire.in_flight == 0;
-                let done =
-                    driver.trial.pending == 0 && (world.quiescent() || world.alive == 0 || spent);
+                let status = Status {
+                    quiescent: world.quiescent(),
+                    spreading: world.spreading(),
+                    in_flight: driver.wire.in_flight,
+                };
+                let done = driver.trial.pending == 0
+                    && (driver.protocol.settled(&status) || world.alive == 0);
                 if done || at >= horizon {
                     end = at;
                     break;
                 }
                 driver.trial.queue.push(at + period, Event::Tick);
             }
-            Event::Inject(update) if flood => {
-                driver.trial.handle_scheduled(event, at);
-                driver.flood_injected(update as usize, at);
-            }
             other => {
-                driver.trial.handle_scheduled(other, at);
+                if let Some((origin, slot)) = driver.trial.handle_scheduled(other, at) {
+                    driver.with_context(at, |protocol, cx| {
+                        protocol.on_inject(origin, slot, cx);
+                        cx.flush(protocol);
+                    });
+                }
             }
         }
     }
@@ -268,7 +214,7 @@ const NODE_AHEAD: usize = 8;
 /// Timers ahead (in the timer ring) whose node's state is prefetched.
 const TIMER_AHEAD: usize = 8;
 
-impl Driver<'_, '_> {
+impl<P: Protocol> Driver<'_, '_, P> {
     /// Prefetches what upcoming events will read (a hint: results do not depend on it).
     #[inline(always)]
     fn prefetch_ahead(&self) {
@@ -276,17 +222,54 @@ impl Driver<'_, '_> {
         if let Some(Event::Deliver(m)) = queue.upcoming(MESSAGE_AHEAD)
             && let Some(message) = self.wire.messages.get(m as usize)
         {
-            super::memory::prefetch(message as *const InFlight);
+            super::memory::prefetch(message as *const InFlight<P::Body>);
         }
         match queue.upcoming(NODE_AHEAD) {
             Some(Event::Deliver(m)) => {
                 if let Some(message) = self.wire.messages.get(m as usize) {
-                    self.trial.world.prefetch_node(message.to);
-                    self.trial.world.prefetch_node(message.from);
+                    self.trial.world.prefetch_node(message.message.to);
+                    self.trial.world.prefetch_node(message.message.from);
                 }
             }
             Some(Event::Timer(node)) => self.trial.world.prefetch_node(node),
             _ => {}
+        }
+    }
+
+    /// Runs `f` with the protocol and a context at `at`.
+    #[inline(always)]
+    fn with_context(&mut self, at: Time, f: impl FnOnce(&mut P, &mut Context<'_, P::Body>)) {
+        let trial = &mut *self.trial;
+        let period = trial.scenario.period;
+        let mut cx = Context::new(
+            &mut trial.world,
+            &mut trial.peers,
+            &mut trial.transport,
+            &mut self.rng,
+            &mut self.outbox,
+            at,
+            at.0 / period.0.max(1),
+            period,
+            Mode::Async(AsyncParts {
+                queue: &mut trial.queue,
+                wire: &mut self.wire,
+                wakeups: &mut self.wakeups,
+            }),
+        );
+        f(self.protocol, &mut cx);
+    }
+
+    /// HyParView's periodic link check, fill-up and shuffle, every `shuffle_every` periods, and
+    /// its messages counted.
+    fn maintain_overlay(&mut self, at: Time) {
+        let period = self.trial.scenario.period.0.max(1);
+        if let Some(overlay) = self.trial.peers.hyparview() {
+            let every = u64::from(overlay.params().shuffle_every);
+            if (at.0 / period).is_multiple_of(every) {
+                overlay.maintain_all();
+            }
+            let messages = overlay.take_messages();
+            self.trial.world.count_membership(messages);
         }
     }
 
@@ -307,249 +290,15 @@ impl Driver<'_, '_> {
     }
 
     /// `node`'s timer fires at `at` (its next firing is scheduled already).
+    #[inline(always)]
     fn act(&mut self, node: NodeId, at: Time) {
         if !self.trial.world.is_up(node) {
             return;
         }
-        let kind = self.trial.scenario.protocol.kind;
-        match kind {
-            ProtocolKind::Rumor(_)
-            | ProtocolKind::MedianCounter { .. }
-            | ProtocolKind::Plumtree { .. } => {
-                unreachable!(
-                    "validation keeps rumor mongering, median-counter and plumtree in rounds timing"
-                )
-            }
-            ProtocolKind::Flood => unreachable!("flooding schedules no timers"),
-            ProtocolKind::Push => {
-                if !self.trial.world.holds_any(node) {
-                    return;
-                }
-                let entries = self.trial.world.top(node, |_| 0, &mut self.buf);
-                if entries == 0 {
-                    return;
-                }
-                self.choose_partners(node);
-                for i in 0..self.partners.len() {
-                    let partner = self.partners[i];
-                    let m = self.open(MessageKind::Push, node, partner);
-                    self.wire.messages[m as usize].payload.copy_from(&self.buf);
-                    self.trial.world.send(MessageKind::Push, entries, 0);
-                    self.trial.world.count_carried(&self.buf);
-                    self.transmit(m, at);
-                }
-            }
-            ProtocolKind::Pull | ProtocolKind::PushPull => {
-                let opening = if kind == ProtocolKind::Pull {
-                    MessageKind::PullRequest
-                } else {
-                    MessageKind::ExchangeOpen
-                };
-                let full = self.full_table && kind == ProtocolKind::PushPull;
-                let world = &self.trial.world;
-                let table = world.table_entries(node);
-                let has_baseline = world.has_baseline(node);
-                world.digest(node, &mut self.digest);
-                if full {
-                    world.top(node, |_| 0, &mut self.buf);
-                }
-                self.choose_partners(node);
-                for i in 0..self.partners.len() {
-                    let partner = self.partners[i];
-                    let m = self.open(opening, node, partner);
-                    let msg = &mut self.wire.messages[m as usize];
-                    msg.digest.copy_from(&self.digest);
-                    msg.sender_has_baseline = has_baseline;
-                    if full {
-                        msg.payload.copy_from(&self.buf);
-                        msg.carries_baseline = has_baseline;
-                        self.trial.world.send(opening, table, 0);
-                        self.trial.world.count_carried(&self.buf);
-                    } else {
-                        self.trial.world.send(opening, 0, table);
-                    }
-                    self.transmit(m, at);
-                }
-            }
-        }
-    }
-
-    /// The origin of update `update` floods it, if it was injected.
-    fn flood_injected(&mut self, update: usize, at: Time) {
-        let world = &self.trial.world;
-        let report = &world.updates[update];
-        let Some(slot) = world.slot_of(update).filter(|_| report.injected) else {
-            return;
-        };
-        let origin = report.origin;
-        let mut payload = Words::default();
-        payload.resize(world.words());
-        payload.set(slot / 64, 1 << (slot % 64));
-        self.flood_from(origin, None, &payload, at);
-    }
-
-    /// `node` sends `payload` to each of its neighbours but `except`.
-    fn flood_from(&mut self, node: NodeId, except: Option<NodeId>, payload: &Words, at: Time) {
-        let entries: u64 = payload
-            .iter()
-            .map(|(_, bits)| u64::from(bits.count_ones()))
-            .sum();
-        self.partners.clear();
-        match self.trial.peers.neighbours(node) {
-            Some(neighbours) => self.partners.extend_from_slice(neighbours),
-            None => self
-                .partners
-                .extend((0..self.trial.world.nodes).filter(|&to| to != node)),
-        }
-        for i in 0..self.partners.len() {
-            let to = self.partners[i];
-            if Some(to) == except {
-                continue;
-            }
-            let m = self.open(MessageKind::Push, node, to);
-            self.wire.messages[m as usize].payload.copy_from(payload);
-            self.trial.world.send(MessageKind::Push, entries, 0);
-            self.trial.world.count_carried(payload);
-            self.transmit(m, at);
-        }
-    }
-
-    fn choose_partners(&mut self, node: NodeId) {
-        self.partners.clear();
-        self.partners
-            .extend_from_slice(self.trial.peers.choose(node));
-    }
-
-    fn open(&mut self, kind: MessageKind, from: NodeId, to: NodeId) -> u32 {
-        let seq = self.trial.queue.next_seq();
-        let epoch = self.trial.world.slot_epoch();
-        self.wire.allocate(kind, from, to, seq, epoch)
-    }
-
-    /// Puts message `m` on the wire: lost at once, or delivered after a latency.
-    fn transmit(&mut self, m: u32, at: Time) {
-        if self.trial.transport.lost() {
-            self.trial.world.run.lost += 1;
-            self.wire.release(m);
-        } else {
-            let (from, to) = {
-                let msg = &self.wire.messages[m as usize];
-                (msg.from, msg.to)
-            };
-            let latency = self.trial.transport.latency_between(from, to);
-            self.trial.queue.push(at + latency, Event::Deliver(m));
-        }
-    }
-
-    fn deliver(&mut self, m: u32, at: Time) {
-        let (kind, from, to, sent_seq, sent_epoch) = {
-            let msg = &self.wire.messages[m as usize];
-            (msg.kind, msg.from, msg.to, msg.sent_seq, msg.sent_epoch)
-        };
-        if !self.trial.world.arrives(to, false) {
-            self.wire.release(m);
-            return;
-        }
-        let world = &mut self.trial.world;
-        let mut payload = std::mem::take(&mut self.wire.messages[m as usize].payload);
-        let mut digest = std::mem::take(&mut self.wire.messages[m as usize].digest);
-        world.mask_stale(&mut payload, sent_seq, sent_epoch);
-        let carries_baseline = self.wire.messages[m as usize].carries_baseline;
-        let sender_has_baseline = self.wire.messages[m as usize].sender_has_baseline;
-        if carries_baseline {
-            world.grant_baseline(to);
-        }
-        match kind {
-            MessageKind::Push if self.trial.scenario.protocol.kind == ProtocolKind::Flood => {
-                // What `to` did not hold before this copy it forwards now, to all but `from`.
-                let words = world.words();
-                self.buf.clear();
-                self.buf.resize(words);
-                for w in 0..words {
-                    self.buf.set(w, payload.get(w) & !world.held_word(to, w));
-                }
-                world.deliver(to, from, &payload, at);
-                if self.buf.iter().any(|(_, bits)| bits != 0) {
-                    let fresh = std::mem::take(&mut self.buf);
-                    self.flood_from(to, Some(from), &fresh, at);
-                    self.buf = fresh;
-                }
-            }
-            MessageKind::Push | MessageKind::PullReply | MessageKind::ExchangeClose => {
-                world.deliver(to, from, &payload, at);
-            }
-            MessageKind::PullRequest | MessageKind::ExchangeOpen => {
-                world.mask_stale(&mut digest, sent_seq, sent_epoch);
-                let full = kind == MessageKind::ExchangeOpen && self.full_table;
-                if full {
-                    world.deliver(to, from, &payload, at);
-                }
-                let reply_kind = if kind == MessageKind::PullRequest {
-                    MessageKind::PullReply
-                } else {
-                    MessageKind::ExchangeReply
-                };
-                let r = self.open(reply_kind, to, from);
-                let world = &mut self.trial.world;
-                let reply = &mut self.wire.messages[r as usize];
-                let table = world.table_entries(to);
-                let has_baseline = world.has_baseline(to);
-                reply.sender_has_baseline = has_baseline;
-                if full {
-                    world.top(to, |_| 0, &mut reply.payload);
-                    reply.carries_baseline = has_baseline;
-                    world.send(reply_kind, table, 0);
-                } else {
-                    let mut entries = world.top(to, |w| digest.get(w), &mut reply.payload);
-                    reply.carries_baseline = has_baseline && !sender_has_baseline;
-                    if reply.carries_baseline {
-                        entries += world.catalog_len();
-                    }
-                    let digest_entries = if reply_kind == MessageKind::ExchangeReply {
-                        world.digest(to, &mut reply.digest);
-                        table
-                    } else {
-                        0
-                    };
-                    world.send(reply_kind, entries, digest_entries);
-                }
-                world.count_carried(&reply.payload);
-                self.transmit(r, at);
-            }
-            MessageKind::Gossip
-            | MessageKind::IHave
-            | MessageKind::Graft
-            | MessageKind::Prune
-            | MessageKind::Membership => {
-                unreachable!("Plumtree and HyParView run in rounds timing only")
-            }
-            MessageKind::ExchangeReply => {
-                world.deliver(to, from, &payload, at);
-                if !self.full_table {
-                    world.mask_stale(&mut digest, sent_seq, sent_epoch);
-                    let has_baseline = world.has_baseline(to);
-                    let mut entries = world.top(to, |w| digest.get(w), &mut self.buf);
-                    let baseline = has_baseline && !sender_has_baseline;
-                    if baseline {
-                        entries += world.catalog_len();
-                    }
-                    if entries > 0 {
-                        let c = self.open(MessageKind::ExchangeClose, to, from);
-                        let world = &mut self.trial.world;
-                        let close = &mut self.wire.messages[c as usize];
-                        close.payload.copy_from(&self.buf);
-                        close.carries_baseline = baseline;
-                        world.send(MessageKind::ExchangeClose, entries, 0);
-                        world.count_carried(&self.buf);
-                        self.transmit(c, at);
-                    }
-                }
-            }
-        }
-        let msg = &mut self.wire.messages[m as usize];
-        msg.payload = payload;
-        msg.digest = digest;
-        self.wire.release(m);
+        self.with_context(at, |protocol, cx| {
+            protocol.on_tick(node, cx);
+            cx.flush(protocol);
+        });
     }
 }
 
@@ -557,7 +306,8 @@ impl Driver<'_, '_> {
 mod tests {
     #[test]
     fn a_message_in_flight_is_one_cache_line() {
-        assert_eq!(std::mem::size_of::<super::InFlight>(), 64);
-        assert_eq!(std::mem::align_of::<super::InFlight>(), 64);
+        use super::InFlight;
+        assert_eq!(std::mem::size_of::<InFlight<()>>(), 64);
+        assert_eq!(std::mem::align_of::<InFlight<()>>(), 64);
     }
 }

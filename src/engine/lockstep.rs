@@ -3,82 +3,63 @@
 //! In round `r` every live node acts on the state it held at the start of the round; what it
 //! learns during round `r` is applied at the end of the round and first used in round `r + 1`.
 //! Happenings (injections, crashes, recoveries) take effect at the start of a round, before any
-//! node acts. Nodes act in id order; each draws its partners from the peer-choice stream.
+//! node acts. Nodes act in id order (see [`Protocol::round`]); each draws its partners from the
+//! peer-choice stream, and every message is delivered within the round it is sent in.
+//!
+//! The built-in anti-entropy has engine specialisations here ([`Kernel`]): the staged contacts
+//! of [`World`] and the batched contacts of `world::batch`, which compute exactly what the
+//! protocol's own handlers compute (the tests compare whole reports with and without them).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::scenario::{ExchangeMode, ProtocolKind};
-use crate::seed::{self, Purpose};
+use rand_chacha::ChaCha8Rng;
+
+use crate::protocol::Protocol;
 use crate::time::Time;
 
-use super::flood::Flood;
-use super::median::MedianCounter;
+use super::Kernel;
+use super::context::{Context, Mode, Outbox, RoundTimers, Status};
 use super::peers::PeerSampler;
-use super::plumtree::Plumtree;
-use super::rumor::Rumor;
 use super::trial::Trial;
 use super::world::World;
 
-/// The per-round rules of the protocols whose nodes stop spreading by themselves.
-pub enum Stopping {
-    None,
-    Rumor(Box<Rumor>),
-    MedianCounter(MedianCounter),
-    Flood(Flood),
-    Plumtree(Box<Plumtree>),
+/// What a rounds run keeps between rounds besides the trial and the protocol.
+pub(crate) struct Rounds<B> {
+    outbox: Outbox<B>,
+    rng: ChaCha8Rng,
+    timers: RoundTimers,
+    /// Updates injected at the start of this round: (origin, slot).
+    injected: Vec<(u32, usize)>,
 }
 
-impl Stopping {
-    pub fn new(trial: &Trial) -> Stopping {
-        match trial.scenario.protocol.kind {
-            ProtocolKind::Rumor(rules) => Stopping::Rumor(Box::new(Rumor::new(
-                rules,
-                seed::stream(trial.trial_seed, Purpose::Protocol),
-            ))),
-            ProtocolKind::MedianCounter { ctr_max } => {
-                Stopping::MedianCounter(MedianCounter::new(ctr_max))
-            }
-            ProtocolKind::Flood => Stopping::Flood(Flood::new()),
-            ProtocolKind::Plumtree { ihave_timeout } => {
-                Stopping::Plumtree(Box::new(Plumtree::new(
-                    ihave_timeout,
-                    trial.scenario.nodes,
-                    trial.world.updates.len(),
-                )))
-            }
-            ProtocolKind::Push | ProtocolKind::Pull | ProtocolKind::PushPull => Stopping::None,
-        }
-    }
-
-    /// Whether the protocol still has sends due or timers running.
-    fn busy(&self) -> bool {
-        match self {
-            Stopping::Plumtree(plumtree) => plumtree.busy(),
-            _ => false,
+impl<B: Default> Rounds<B> {
+    pub(crate) fn new(trial: &Trial) -> Rounds<B> {
+        Rounds {
+            outbox: Outbox::default(),
+            rng: trial.protocol_stream(),
+            timers: Vec::new(),
+            injected: Vec::new(),
         }
     }
 }
 
 /// Runs rounds until nothing is left to happen or `max_rounds`. Returns the end time.
-pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
+pub fn run<P: Protocol>(trial: &mut Trial, protocol: &mut P, progress: &AtomicU64) -> Time {
     let period = trial.scenario.period;
-    let stops_spreading = trial.scenario.protocol.kind.stops_spreading();
-    let backed = trial.scenario.protocol.anti_entropy_every.is_some();
-    let mut stopping = Stopping::new(trial);
+    let mut state = Rounds::new(trial);
     let mut rounds = 0u64;
     for r in 0..u64::from(trial.scenario.max_rounds) {
-        round(trial, &mut stopping, r);
+        round(trial, protocol, &mut state, r);
         rounds = r + 1;
         progress.fetch_add(1, Ordering::Relaxed);
         // Nothing left to spread (or nobody left to spread it) and nothing left to happen.
         let world = &trial.world;
-        let settled = if stops_spreading {
-            // Rumors may die out before everyone has the update: that residue is the result.
-            !world.spreading() && !stopping.busy() && (!backed || world.quiescent())
-        } else {
-            world.quiescent()
+        let status = Status {
+            quiescent: world.quiescent(),
+            spreading: world.spreading(),
+            in_flight: 0,
         };
-        if trial.pending == 0 && (settled || world.alive == 0) {
+        if trial.pending == 0 && (protocol.settled(&status) || world.alive == 0) {
             break;
         }
     }
@@ -87,18 +68,24 @@ pub fn run(trial: &mut Trial, progress: &AtomicU64) -> Time {
 
 /// Round `r`: the happenings due at its start, every live node's contacts, then the
 /// end-of-round bookkeeping.
-pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
+pub(crate) fn round<P: Protocol>(
+    trial: &mut Trial,
+    protocol: &mut P,
+    state: &mut Rounds<P::Body>,
+    r: u64,
+) {
     let scenario = trial.scenario;
     let period = scenario.period;
-    let kind = scenario.protocol.kind;
-    let full_table = scenario.protocol.exchange == ExchangeMode::FullTable;
     let start = Time(r * period.0);
+    state.injected.clear();
     while let Some(t) = trial.queue.peek_time() {
         if t > start {
             break;
         }
         let (t, event) = trial.queue.pop().expect("peeked");
-        trial.handle_scheduled(event, t);
+        if let Some(injected) = trial.handle_scheduled(event, t) {
+            state.injected.push(injected);
+        }
     }
     // HyParView's periodic link check, fill-up and shuffle (its warm-up ran before round 0).
     if let Some(overlay) = trial.peers.hyparview() {
@@ -108,74 +95,72 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
         }
     }
     let at = start + period;
+    let kernel = protocol.kernel().filter(|_| trial.fast_paths);
     let Trial {
         world,
         peers,
         transport,
         batch,
-        fast_paths,
         ..
     } = trial;
     world.begin_round();
-    match stopping {
-        Stopping::None => {
-            let lossy = transport.lossy();
-            let mut lost = || transport.lost();
-            if *fast_paths && world.batchable() && !peers.is_hyparview() {
-                world.batched_contacts(batch, peers, kind, full_table, at, lossy, &mut lost);
-            } else if world.one_word_rows() {
-                contacts::<false>(world, peers, kind, full_table, at, &mut lost);
-            } else {
-                contacts::<true>(world, peers, kind, full_table, at, &mut lost);
-            }
+    {
+        let mut cx = Context::new(
+            world,
+            peers,
+            transport,
+            &mut state.rng,
+            &mut state.outbox,
+            at,
+            r,
+            period,
+            Mode::Rounds {
+                timers: &mut state.timers,
+            },
+        );
+        for &(origin, slot) in &state.injected {
+            protocol.on_inject(origin, slot, &mut cx);
+            cx.flush(protocol);
         }
-        Stopping::Rumor(rumor) => {
-            for node in 0..world.nodes {
-                if world.is_up(node) {
-                    rumor.contacts(world, peers, transport, node, at);
-                }
-            }
-        }
-        Stopping::MedianCounter(median) => {
-            for node in 0..world.nodes {
-                if world.is_up(node) {
-                    median.contact(world, peers, transport, node, at);
-                }
-            }
-        }
-        Stopping::Flood(flood) => {
-            for node in 0..world.nodes {
-                if world.is_up(node) {
-                    flood.forward(world, peers, transport, node, at);
-                }
-            }
-        }
-        Stopping::Plumtree(plumtree) => plumtree.round(world, peers, transport, r, at),
-    }
-    // The backing anti-entropy round (Demers et al. 1987, section 1.5): every live node also
-    // runs one digest exchange with a random partner.
-    let every = scenario.protocol.anti_entropy_every.map(u64::from);
-    if every.is_some_and(|every| (r + 1).is_multiple_of(every)) {
-        let mut lost = || transport.lost();
-        for node in 0..world.nodes {
-            if world.is_up(node)
-                && let Some(partner) = peers.one(node)
-            {
-                if world.one_word_rows() {
-                    world.exchange_contact::<false>(node, partner, full_table, at, &mut lost);
+        fire_timers(protocol, &mut cx, r);
+        match kernel {
+            Some(kernel) => {
+                let Context {
+                    world,
+                    peers,
+                    transport,
+                    ..
+                } = cx;
+                let lossy = transport.lossy();
+                let mut lost = || transport.lost();
+                if world.batchable() && !peers.is_hyparview() {
+                    world.batched_contacts(batch, peers, kernel, at, lossy, &mut lost);
+                } else if world.one_word_rows() {
+                    contacts::<false>(world, peers, kernel, at, &mut lost);
                 } else {
-                    world.exchange_contact::<true>(node, partner, full_table, at, &mut lost);
+                    contacts::<true>(world, peers, kernel, at, &mut lost);
                 }
             }
+            None => protocol.round(&mut cx),
         }
     }
     world.end_round();
-    match stopping {
-        Stopping::Rumor(rumor) => rumor.end_round(world),
-        Stopping::MedianCounter(median) => median.end_round(world),
-        Stopping::Flood(flood) => flood.end_round(world),
-        Stopping::Plumtree(plumtree) => plumtree.end_round(world),
-        Stopping::None => {}
+    {
+        let mut cx = Context::new(
+            world,
+            peers,
+            transport,
+            &mut state.rng,
+            &mut state.outbox,
+            at,
+            r,
+            period,
+            Mode::Rounds {
+                timers: &mut state.timers,
+            },
+        );
+        protocol.end_round(&mut cx);
+        cx.flush(protocol);
     }
     if let Some(overlay) = peers.hyparview() {
         world.count_membership(overlay.take_messages());
@@ -183,14 +168,36 @@ pub fn round(trial: &mut Trial, stopping: &mut Stopping, r: u64) {
     world.close_period(at);
 }
 
-/// Every live node's contacts of one round, in id order. `WIDE`: rows span more than one word
-/// (more than 64 updates in flight); the one-word case is compiled separately because it is
-/// the common one and its word loops disappear.
+/// The protocol timers due in round `r`, in the order they are due (then set).
+fn fire_timers<P: Protocol>(protocol: &mut P, cx: &mut Context<'_, P::Body>, r: u64) {
+    loop {
+        let Mode::Rounds { timers } = cx.mode_mut() else {
+            unreachable!("rounds timing")
+        };
+        let Some(next) = timers
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.0 <= r)
+            .min_by_key(|(_, t)| (t.0, t.1))
+            .map(|(i, _)| i)
+        else {
+            return;
+        };
+        let (_, _, node, tag) = timers.swap_remove(next);
+        if cx.is_up(node) {
+            protocol.on_timer(node, tag, cx);
+            cx.flush(protocol);
+        }
+    }
+}
+
+/// Every live node's contacts of one round by the engine's staged kernel, in id order.
+/// `WIDE`: rows span more than one word (more than 64 updates in flight); the one-word case is
+/// compiled separately because it is the common one and its word loops disappear.
 fn contacts<const WIDE: bool>(
     world: &mut World,
     peers: &mut PeerSampler,
-    kind: ProtocolKind,
-    full_table: bool,
+    kernel: Kernel,
     at: Time,
     lost: &mut impl FnMut() -> bool,
 ) {
@@ -198,8 +205,8 @@ fn contacts<const WIDE: bool>(
         if !world.is_up(node) {
             continue;
         }
-        match kind {
-            ProtocolKind::Push => {
+        match kernel {
+            Kernel::Push => {
                 // A node with nothing in flight has nothing to push and draws no partner.
                 if world.holds_any_in::<WIDE>(node) {
                     for &partner in peers.choose(node) {
@@ -207,21 +214,15 @@ fn contacts<const WIDE: bool>(
                     }
                 }
             }
-            ProtocolKind::Pull => {
+            Kernel::Pull => {
                 for &partner in peers.choose(node) {
                     world.pull_contact::<WIDE>(node, partner, at, lost);
                 }
             }
-            ProtocolKind::PushPull => {
+            Kernel::PushPull { full_table } => {
                 for &partner in peers.choose(node) {
                     world.exchange_contact::<WIDE>(node, partner, full_table, at, lost);
                 }
-            }
-            ProtocolKind::Rumor(_)
-            | ProtocolKind::MedianCounter { .. }
-            | ProtocolKind::Flood
-            | ProtocolKind::Plumtree { .. } => {
-                unreachable!("protocols that stop spreading have their own contacts")
             }
         }
     }

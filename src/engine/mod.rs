@@ -6,59 +6,64 @@
 #[doc(hidden)]
 pub mod bench;
 mod bitset;
+pub(crate) mod context;
 mod event_driven;
-mod flood;
 mod hyparview;
 mod lockstep;
-mod median;
 mod memory;
 mod network;
 pub mod overlay;
 mod peers;
-mod plumtree;
 pub mod queue;
 mod regions;
 mod rows;
-mod rumor;
-mod spreaders;
+pub(crate) mod spreaders;
 mod trial;
-mod words;
+pub(crate) mod words;
 mod workload;
 mod world;
 
 use std::sync::atomic::AtomicU64;
 
+use crate::protocol::Protocol;
 use crate::report::TrialReport;
 use crate::scenario::{Catalog, Overlay, ProtocolKind, Scenario, Timing};
 use crate::seed;
 
+pub(crate) use hyparview::HyParView;
+pub(crate) use rows::for_each_bit;
+pub use trial::Setup;
 pub use workload::{PlannedUpdate, plan};
 
-/// Runs trial `trial` of `scenario`. Adds one to `progress` per simulated round (gossip period).
-/// Deterministic: the result depends only on the scenario and the trial index.
-pub fn run_trial(
-    scenario: &Scenario,
-    catalog: &Catalog,
-    trial: u32,
-    progress: &AtomicU64,
-) -> TrialReport {
-    run_trial_with_fast_paths(scenario, catalog, trial, progress, true)
+/// The engine's own specialised contacts of the built-in anti-entropy in `rounds` timing (the
+/// staged and batched contacts of `world`), selected by [`Protocol::kernel`]. They compute
+/// exactly what the protocol's handlers compute; the tests compare whole reports.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    Push,
+    Pull,
+    PushPull { full_table: bool },
 }
 
-/// [`run_trial`], with or without the engine's fast paths (the tests compare the two).
-fn run_trial_with_fast_paths(
+/// Runs trial `trial` of `scenario` with the protocol `make` builds. Adds one to `progress`
+/// per simulated round (gossip period). Deterministic: the result depends only on the scenario,
+/// the protocol and the trial index. `fast_paths`: whether the engine may take its
+/// specialisations (always, but for the tests that compare them with the plain paths).
+pub fn run_protocol<P: Protocol>(
     scenario: &Scenario,
     catalog: &Catalog,
     trial: u32,
     progress: &AtomicU64,
     fast_paths: bool,
+    make: impl FnOnce(&Setup) -> P,
 ) -> TrialReport {
     let trial_seed = seed::trial_seed(scenario.seed, trial);
-    let mut state = trial::Trial::new(scenario, catalog, trial_seed);
+    let (mut state, mut protocol) = trial::Trial::new(scenario, catalog, trial_seed, make);
     state.fast_paths = fast_paths;
     let end = match scenario.timing {
-        Timing::Rounds => lockstep::run(&mut state, progress),
-        Timing::Async { .. } => event_driven::run(&mut state, progress),
+        Timing::Rounds => lockstep::run(&mut state, &mut protocol, progress),
+        Timing::Async { .. } => event_driven::run(&mut state, &mut protocol, progress),
     };
     let tables = if scenario.output.tables {
         state.world.final_tables()

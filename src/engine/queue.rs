@@ -38,6 +38,8 @@ pub enum Event {
     Churn,
     /// End of a gossip period: sampling, retirement, termination (async timing).
     Tick,
+    /// A protocol's timer fires (async timing; index into the driver's wake-ups).
+    Wake(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

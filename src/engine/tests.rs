@@ -6,7 +6,7 @@ use crate::report::TrialReport;
 use crate::scenario::*;
 use crate::time::Time;
 
-use super::run_trial;
+use crate::protocol::run_trial;
 
 pub fn scenario(kind: ProtocolKind, nodes: u32) -> Scenario {
     Scenario {
@@ -20,6 +20,7 @@ pub fn scenario(kind: ProtocolKind, nodes: u32) -> Scenario {
             fanout: 1,
             exchange: ExchangeMode::Digest,
             anti_entropy_every: None,
+            custom: Default::default(),
         },
         overlay: Overlay::Full,
         timing: Timing::Rounds,
@@ -455,8 +456,8 @@ fn assert_fast_paths_agree(cases: &[Scenario]) {
         let catalog = Catalog::new(&s.workload);
         for trial in 0..2 {
             let progress = AtomicU64::new(0);
-            let fast = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
-            let plain = super::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
+            let fast = crate::protocol::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
+            let plain = crate::protocol::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
             assert_eq!(
                 format!("{fast:?}"),
                 format!("{plain:?}"),

@@ -5,6 +5,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};
 
+use crate::protocol::Protocol;
 use crate::scenario::{Catalog, CrashTarget, NodeId, Overlay, Scenario, Timing};
 use crate::seed::{self, Purpose};
 use crate::time::Time;
@@ -16,6 +17,19 @@ use super::peers::PeerSampler;
 use super::queue::{Event, EventQueue};
 use super::workload::{self, PlannedUpdate};
 use super::world::{ContactBatches, World};
+
+/// What a protocol is built from, per trial.
+pub struct Setup<'s> {
+    pub scenario: &'s Scenario,
+    /// Updates planned for the trial (injected or not), indexed by update.
+    pub updates: usize,
+}
+
+impl Setup<'_> {
+    pub fn nodes(&self) -> u32 {
+        self.scenario.nodes
+    }
+}
 
 pub struct Trial<'s> {
     pub scenario: &'s Scenario,
@@ -45,13 +59,24 @@ pub struct Trial<'s> {
 }
 
 impl<'s> Trial<'s> {
-    pub fn new(scenario: &'s Scenario, catalog: &Catalog, trial_seed: u64) -> Trial<'s> {
+    /// The trial, and the protocol `make` builds for it.
+    pub fn new<P: Protocol>(
+        scenario: &'s Scenario,
+        catalog: &Catalog,
+        trial_seed: u64,
+        make: impl FnOnce(&Setup) -> P,
+    ) -> (Trial<'s>, P) {
         let lock_step = scenario.timing == Timing::Rounds;
         let period = scenario.period;
         let quantize = |t: Time| quantize(lock_step, period, t);
         let mut workload = seed::stream(trial_seed, Purpose::Workload);
         let planned = workload::plan(scenario, catalog, &mut workload, quantize);
-        let world = World::new(scenario, catalog.len(), &planned, lock_step);
+        let protocol = make(&Setup {
+            scenario,
+            updates: planned.len(),
+        });
+        let spreading = protocol.spreading_state(lock_step);
+        let world = World::new(scenario, catalog.len(), &planned, lock_step, spreading);
         let churn_gap = scenario.churn.as_ref().and_then(|c| {
             let rate = c.crash_rate * f64::from(scenario.nodes) / period.0 as f64;
             (rate > 0.0).then(|| Exp::new(rate).expect("finite positive rate"))
@@ -96,7 +121,7 @@ impl<'s> Trial<'s> {
         if let Some(churn) = &scenario.churn {
             trial.schedule_next_churn(churn.start.0 as f64);
         }
-        trial
+        (trial, protocol)
     }
 
     /// End of the run at the latest.
@@ -129,11 +154,19 @@ impl<'s> Trial<'s> {
         }
     }
 
-    /// Handles a scheduled happening. Returns false for events that belong to a timing driver.
-    pub fn handle_scheduled(&mut self, event: Event, at: Time) -> bool {
-        match event {
+    /// The protocol's random stream.
+    pub fn protocol_stream(&self) -> ChaCha8Rng {
+        seed::stream(self.trial_seed, Purpose::Protocol)
+    }
+
+    /// Handles a scheduled happening. Returns the origin and slot of an update it injected.
+    pub fn handle_scheduled(&mut self, event: Event, at: Time) -> Option<(NodeId, usize)> {
+        let injected = match event {
             Event::Inject(i) => self.inject(i as usize, at),
-            Event::CrashPlan(i) => self.crash_plan(i as usize, at),
+            Event::CrashPlan(i) => {
+                self.crash_plan(i as usize, at);
+                None
+            }
             Event::Recover(node) => {
                 if !self.world.is_up(node) {
                     self.world.recover(node);
@@ -141,22 +174,28 @@ impl<'s> Trial<'s> {
                         overlay.node_recovered(node);
                     }
                 }
+                None
             }
-            Event::Churn => self.churn(at),
-            Event::Timer(_) | Event::Deliver(_) | Event::Tick => return false,
-        }
+            Event::Churn => {
+                self.churn(at);
+                None
+            }
+            Event::Timer(_) | Event::Deliver(_) | Event::Tick | Event::Wake(_) => {
+                unreachable!("the timing drivers handle their own events")
+            }
+        };
         self.pending -= 1;
-        true
+        injected
     }
 
-    fn inject(&mut self, i: usize, at: Time) {
+    fn inject(&mut self, i: usize, at: Time) -> Option<(NodeId, usize)> {
         let origin = match self.planned[i].origin {
             Some(origin) => origin,
             // Nobody up: the update is lost at a down origin.
             None => self.random_up_node(true).unwrap_or_default(),
         };
         let seq = self.queue.next_seq();
-        self.world.inject(i, origin, at, seq);
+        self.world.inject(i, origin, at, seq).map(|slot| (origin, slot))
     }
 
     /// A uniformly random up node, drawn from the workload stream (for origins) or the faults

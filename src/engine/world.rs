@@ -21,7 +21,7 @@
 //! silently granted to a node that does not hold it.
 
 use crate::report::{CoverageSample, MessageKind, RunReport, TableEntry, UpdateReport};
-use crate::scenario::{NodeId, ProtocolKind, Scenario, SizeModel};
+use crate::scenario::{NodeId, Scenario, SizeModel};
 use crate::time::Time;
 
 use super::bitset::NodeSet;
@@ -98,10 +98,10 @@ pub struct World {
     /// Reused buffer for the words of a payload delivered in a wide-row contact.
     payload_words: Vec<u64>,
     /// Who still spreads what, for protocols that stop by themselves.
-    pub(super) spreaders: Option<Spreaders>,
+    pub(crate) spreaders: Option<Spreaders>,
     /// Set by a protocol with sends still due (Plumtree's pushes of the next round): no update
     /// retires meanwhile, so the redundant messages of the last round are still sent and counted.
-    pub(super) hold_retirement: bool,
+    pub(crate) hold_retirement: bool,
     /// Live holders and completion per region, when the scenario has regions.
     pub(super) regions: Option<Box<RegionTally>>,
 }
@@ -112,6 +112,7 @@ impl World {
         catalog_len: u32,
         planned: &[PlannedUpdate],
         staged: bool,
+        spreading: Option<u8>,
     ) -> World {
         let n = scenario.nodes as usize;
         let rows = RowMatrix::new(n, 1);
@@ -183,21 +184,7 @@ impl World {
             slot_epoch: 0,
             scratch: Vec::new(),
             payload_words: Vec::new(),
-            spreaders: match scenario.protocol.kind {
-                ProtocolKind::Rumor(_) => Some(Spreaders::new(n, 0)),
-                ProtocolKind::MedianCounter { .. } => {
-                    Some(Spreaders::new(n, super::median::STARTING_STATE))
-                }
-                // A flooding node forwards in the round after it learns: until then it counts
-                // as spreading. In async timing it forwards at once.
-                ProtocolKind::Flood if staged => Some(Spreaders::new(n, 0)),
-                // Plumtree keeps its own queue of pushes due (see `plumtree`).
-                ProtocolKind::Push
-                | ProtocolKind::Pull
-                | ProtocolKind::PushPull
-                | ProtocolKind::Flood
-                | ProtocolKind::Plumtree { .. } => None,
-            },
+            spreaders: spreading.map(|initial| Spreaders::new(n, initial)),
             hold_retirement: false,
             regions: scenario
                 .regions
@@ -293,14 +280,14 @@ impl World {
         slot
     }
 
-    /// Injects planned update `index` at its origin. Returns false when the origin is down: the
-    /// update never enters the system.
-    pub fn inject(&mut self, index: usize, origin: NodeId, at: Time, seq: u64) -> bool {
+    /// Injects planned update `index` at its origin; returns its slot, or `None` when the
+    /// origin is down: the update never enters the system.
+    pub fn inject(&mut self, index: usize, origin: NodeId, at: Time, seq: u64) -> Option<usize> {
         self.updates[index].origin = origin;
         self.updates[index].injected_at = at;
         self.messages_at_injection[index] = self.run.messages;
         if !self.up.contains(origin) {
-            return false;
+            return None;
         }
         self.updates[index].injected = true;
         self.slot_epoch += 1;
@@ -334,7 +321,7 @@ impl World {
             self.sample(slot, at);
         }
         self.check_milestones(slot, at);
-        true
+        Some(slot)
     }
 
     // ---- learning ----------------------------------------------------------------------------
@@ -394,7 +381,7 @@ impl World {
 
     /// Word `w` of a delivery (see [`World::deliver`]).
     #[inline(always)]
-    pub(super) fn deliver_word(
+    pub(crate) fn deliver_word(
         &mut self,
         recipient: NodeId,
         sender: NodeId,
@@ -810,32 +797,32 @@ impl World {
 
     // ---- for protocols that stop spreading (rumor mongering, median-counter) ------------------
 
-    pub(super) fn words(&self) -> usize {
+    pub(crate) fn words(&self) -> usize {
         self.rows.words_per_row()
     }
 
     /// Whether `node` held `slot` at the start of the round.
     #[inline(always)]
-    pub(super) fn held(&self, node: NodeId, slot: usize) -> bool {
+    pub(crate) fn held(&self, node: NodeId, slot: usize) -> bool {
         self.rows.has(node, slot)
     }
 
     /// Word `w` of the slots `node` held at the start of the round.
     #[inline(always)]
-    pub(super) fn held_word(&self, node: NodeId, w: usize) -> u64 {
+    pub(crate) fn held_word(&self, node: NodeId, w: usize) -> u64 {
         self.rows.word(node, w) & self.slots.active[w]
     }
 
     /// Word `w` of what `node` spreads this round: hot updates it holds at their newest version.
     #[inline(always)]
-    pub(super) fn spreading_word(&self, node: NodeId, w: usize) -> u64 {
+    pub(crate) fn spreading_word(&self, node: NodeId, w: usize) -> u64 {
         let spreaders = self.spreaders.as_ref().expect("a spreading protocol");
         spreaders.now.word(node, w) & self.top_word(node, w, 0)
     }
 
     /// Whether `node` holds `slot` now: including what it learnt earlier in this round.
     #[inline(always)]
-    pub(super) fn holds_now(&self, node: NodeId, slot: usize) -> bool {
+    pub(crate) fn holds_now(&self, node: NodeId, slot: usize) -> bool {
         if self.in_round {
             self.next.has(node, slot)
         } else {
@@ -844,12 +831,12 @@ impl World {
     }
 
     /// The update in `slot`, or [`NONE`] for a free slot.
-    pub(super) fn slot_update(&self, slot: usize) -> u32 {
+    pub(crate) fn slot_update(&self, slot: usize) -> u32 {
         self.slots.update.get(slot).copied().unwrap_or(NONE)
     }
 
     /// Every slot in flight with its update, in slot order.
-    pub(super) fn active_updates(&self, out: &mut Vec<(u32, u32)>) {
+    pub(crate) fn active_updates(&self, out: &mut Vec<(u32, u32)>) {
         out.clear();
         for (w, &bits) in self.slots.active.iter().enumerate() {
             for_each_bit(bits, |b| {
@@ -861,7 +848,7 @@ impl World {
 
     /// Counts `count` HyParView membership messages of `header` bytes each (their node lists
     /// are not modelled in `bytes`).
-    pub(super) fn count_membership(&mut self, count: u64) {
+    pub(crate) fn count_membership(&mut self, count: u64) {
         self.run.messages += count;
         self.run.messages_by_kind[MessageKind::Membership as usize] += count;
         self.run.bytes += count * self.sizes.header;
@@ -1208,12 +1195,12 @@ impl World {
     }
 
     /// The slot of update `update` while it is in flight.
-    pub(super) fn slot_of(&self, update: usize) -> Option<usize> {
+    pub(crate) fn slot_of(&self, update: usize) -> Option<usize> {
         self.active_slot_of(update)
     }
 
     /// Whether update `update` has retired into the baseline.
-    pub(super) fn is_retired(&self, update: usize) -> bool {
+    pub(crate) fn is_retired(&self, update: usize) -> bool {
         self.retired[update]
     }
 

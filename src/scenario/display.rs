@@ -48,6 +48,11 @@ impl Display for Scenario {
             ProtocolKind::Plumtree { ihave_timeout } => {
                 writeln!(f, "ihave_timeout = {ihave_timeout}")?
             }
+            ProtocolKind::Custom(_) => {
+                // A registered protocol's own keys, as its config table holds them.
+                let keys = toml::to_string(&self.protocol.custom).map_err(|_| fmt::Error)?;
+                write!(f, "{keys}")?;
+            }
             ProtocolKind::Push
             | ProtocolKind::Pull
             | ProtocolKind::PushPull

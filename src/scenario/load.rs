@@ -980,12 +980,10 @@ mod tests {
             (doc("", "", "[overlay]\nkind = \"hyparview\"\nactive_size = 0"), vec![], vec!["overlay.active_size = 0: must be between 1 and 64"]),
             (doc("", "", "[overlay]\nkind = \"hyparview\"\narwl = 2\nprwl = 3"), vec![], vec!["overlay.prwl = 3: must be between 0 and 2"]),
             (doc("", "", "[overlay]\nkind = \"hyparview\"\nactive_size = 2\nshuffle_active = 3"), vec![], vec!["overlay.shuffle_active = 3: must be between 0 and 2"]),
-            (doc("", "timing = \"async\"", "[overlay]\nkind = \"hyparview\""), vec![], vec!["overlay.kind = \"hyparview\": runs in protocol.timing = \"rounds\" only"]),
             (doc("", "", "[overlay]\nkind = \"hyparview\"\nshufle_every = 3"), vec![], vec!["unknown key `shufle_every` in [overlay]"]),
             // Plumtree.
             (doc("", "kind = \"plumtree\"", ""), vec![], vec!["protocol.kind = \"plumtree\": needs overlay.kind = \"hyparview\"", "not \"full\""]),
             (doc("", "kind = \"plumtree\"", "[overlay]\nkind = \"k-regular\"\ndegree = 4"), vec![], vec!["protocol.kind = \"plumtree\": needs overlay.kind = \"hyparview\"", "not \"k-regular\""]),
-            (doc("", "kind = \"plumtree\"\ntiming = \"async\"", "[overlay]\nkind = \"hyparview\""), vec![], vec!["protocol.timing = \"async\": kind = \"plumtree\" runs in rounds timing only"]),
             (doc("", "kind = \"plumtree\"\nanti_entropy_every = 3", "[overlay]\nkind = \"hyparview\""), vec![], vec!["protocol.anti_entropy_every = 3: only applies to kind = rumor or median-counter"]),
             (doc("", "ihave_timeout = 3", ""), vec![], vec!["protocol.ihave_timeout = 3: only applies to kind = \"plumtree\""]),
             (doc("", "kind = \"plumtree\"\nihave_timeout = 0", "[overlay]\nkind = \"hyparview\""), vec![], vec!["protocol.ihave_timeout = 0: must be between 1 and 1000000"]),

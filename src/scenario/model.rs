@@ -58,7 +58,21 @@ pub enum ProtocolKind {
         /// between two GRAFTs for the same update).
         ihave_timeout: u32,
     },
+    /// A protocol the binary registered by name (index into the installed registry, see
+    /// `protocol::Registry`); its keys are in [`Protocol::custom`].
+    Custom(u16),
 }
+
+/// The names of the built-in protocols, as `protocol.kind` spells them.
+pub const BUILT_IN_PROTOCOLS: [&str; 7] = [
+    "push",
+    "pull",
+    "push-pull",
+    "rumor",
+    "median-counter",
+    "flood",
+    "plumtree",
+];
 
 impl ProtocolKind {
     pub fn as_str(self) -> &'static str {
@@ -70,6 +84,7 @@ impl ProtocolKind {
             ProtocolKind::MedianCounter { .. } => "median-counter",
             ProtocolKind::Flood => "flood",
             ProtocolKind::Plumtree { .. } => "plumtree",
+            ProtocolKind::Custom(id) => crate::protocol::registry_name(id),
         }
     }
 
@@ -80,16 +95,6 @@ impl ProtocolKind {
             ProtocolKind::Rumor(_)
                 | ProtocolKind::MedianCounter { .. }
                 | ProtocolKind::Flood
-                | ProtocolKind::Plumtree { .. }
-        )
-    }
-
-    /// Whether the rules are defined per round only (no `async` timing).
-    pub fn rounds_only(self) -> bool {
-        matches!(
-            self,
-            ProtocolKind::Rumor(_)
-                | ProtocolKind::MedianCounter { .. }
                 | ProtocolKind::Plumtree { .. }
         )
     }
@@ -153,6 +158,8 @@ pub struct Protocol {
     /// Rumor mongering or median-counter backed by a push-pull anti-entropy round every this
     /// many rounds (Demers et al. 1987, section 1.5).
     pub anti_entropy_every: Option<u32>,
+    /// A registered protocol's own keys of the `[protocol]` table (empty for the built-ins).
+    pub custom: toml::Table,
 }
 
 /// HyParView's parameters (the paper's names in brackets).

@@ -183,7 +183,12 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
         .kind
         .clone()
         .ok_or_else(|| ScenarioError::missing(table.key("kind")))?;
-    let kind = choice(
+    // A protocol the binary registered by name: the engine's keys only (its own keys were
+    // split off before deserializing, see `load`).
+    let registered = crate::protocol::registry_lookup(&kind);
+    let kind = match registered {
+        Some(_) => "registered",
+        None => choice(
         &table.key("kind"),
         &kind,
         &[
@@ -195,8 +200,15 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
             ("flood", "flood"),
             ("plumtree", "plumtree"),
         ],
-    )?;
-    let kind = spreading_rules(&raw, &table, kind, nodes)?;
+    )?,
+    };
+    let kind = match registered {
+        Some(id) => {
+            spreading_rules(&raw, &table, kind, nodes)?;
+            ProtocolKind::Custom(id)
+        }
+        None => spreading_rules(&raw, &table, kind, nodes)?,
+    };
     let anti_entropy_every = match raw.anti_entropy_every {
         None => None,
         Some(_) if !kind.takes_anti_entropy() => {
@@ -265,21 +277,12 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
             ("full-table", ExchangeMode::FullTable),
         ],
     )?;
-    if kind.rounds_only() && is_async {
-        return Err(ScenarioError::invalid(
-            table.key("timing"),
-            toml_string("async"),
-            format!(
-                "kind = \"{}\" runs in rounds timing only (its rules are defined per round)",
-                kind.as_str()
-            ),
-        ));
-    }
     let protocol = Protocol {
         kind,
         fanout: fanout as u32,
         exchange,
         anti_entropy_every,
+        custom: toml::Table::new(),
     };
     Ok((protocol, timing, period_ms))
 }
@@ -333,6 +336,8 @@ fn spreading_rules(
         ));
     }
     Ok(match kind {
+        // Checked for the keys of other kinds above; its own keys are its registry entry's.
+        "registered" => ProtocolKind::Push,
         "push" => ProtocolKind::Push,
         "plumtree" => ProtocolKind::Plumtree {
             ihave_timeout: int_in(
@@ -531,13 +536,7 @@ fn overlay_of(raw: RawOverlay, nodes: i64, protocol: &Protocol, timing: Timing) 
 
 /// HyParView's parameters, each defaulted to the paper's (see [`HyParViewParams::default`]).
 fn hyparview_params(table: &KeyPath, raw: &RawOverlay, timing: Timing) -> Result<HyParViewParams> {
-    if timing != Timing::Rounds {
-        return Err(ScenarioError::invalid(
-            table.key("kind"),
-            toml_string("hyparview"),
-            "runs in protocol.timing = \"rounds\" only",
-        ));
-    }
+    let _ = timing;
     let d = HyParViewParams::default();
     let get = |key: &str, value: Option<i64>, default: u32, min: i64, max: i64| {
         int_in(
@@ -1280,6 +1279,7 @@ mod tests {
                 fanout: 1,
                 exchange: ExchangeMode::Digest,
                 anti_entropy_every: None,
+                custom: Default::default(),
             }
         );
         assert_eq!(scenario.timing, Timing::Rounds);

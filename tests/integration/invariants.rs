@@ -2,13 +2,13 @@
 //! protocol, rounds and async timing, loss, crash plans with and without recovery, churn,
 //! explicit and generated updates). A failing case prints its whole scenario, seed included.
 //!
-//! Checked through the public API only: `scenario::parse`, `engine::run_trial` and the
+//! Checked through the public API only: `scenario::parse`, `protocol::run_trial` and the
 //! `report` types.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 
-use gossip_sim::engine::run_trial;
+use gossip_sim::protocol::run_trial;
 use gossip_sim::report::{MessageKind, TrialReport};
 use gossip_sim::scenario::{Catalog, Scenario, parse};
 use gossip_sim::time::Time;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 
-use gossip_sim::engine::run_trial;
+use gossip_sim::protocol::run_trial;
 use gossip_sim::report::TrialReport;
 use gossip_sim::scenario::{Catalog, Scenario, parse};
 

@@ -21,7 +21,9 @@
 //! protocol, loss, crash, churn, overlay and fanout.
 
 use crate::report::MessageKind;
-use crate::scenario::{NodeId, ProtocolKind};
+use crate::scenario::NodeId;
+
+use super::super::Kernel;
 use crate::time::Time;
 
 use super::super::peers::PeerSampler;
@@ -161,8 +163,7 @@ impl World {
         &mut self,
         batches: &mut ContactBatches,
         peers: &mut PeerSampler,
-        kind: ProtocolKind,
-        full_table: bool,
+        kernel: Kernel,
         at: Time,
         lossy: bool,
         lost: &mut impl FnMut() -> bool,
@@ -181,20 +182,19 @@ impl World {
         };
         let b = batches;
         let one_bit = rows.capacity() == 1;
-        match (kind, full_table) {
-            (ProtocolKind::Push, _) => {
+        match kernel {
+            Kernel::Push => {
                 self.lossy_or_not::<PUSH>(b, peers, fixed, lossy, one_bit, lost)
             }
-            (ProtocolKind::Pull, _) => {
+            Kernel::Pull => {
                 self.lossy_or_not::<PULL>(b, peers, fixed, lossy, one_bit, lost)
             }
-            (ProtocolKind::PushPull, false) => {
+            Kernel::PushPull { full_table: false } => {
                 self.lossy_or_not::<DIGEST>(b, peers, fixed, lossy, one_bit, lost)
             }
-            (ProtocolKind::PushPull, true) => {
+            Kernel::PushPull { full_table: true } => {
                 self.lossy_or_not::<FULL_TABLE>(b, peers, fixed, lossy, one_bit, lost)
             }
-            _ => unreachable!("only push, pull and push-pull run batched"),
         }
         self.rows = rows;
     }

@@ -1,0 +1,244 @@
+//! Anti-entropy: push, pull and push-pull exchanges of price tables (Demers et al. 1987,
+//! section 1.3), every node with `fanout` random partners every period, forever.
+//!
+//! - push: a node that holds updates in flight sends the newest versions it holds.
+//! - pull: a node sends its digest; the partner replies with what the digest lacks (and the
+//!   whole catalog when the requester lost its table and the partner holds it).
+//! - push-pull, digest mode: open with a digest; the reply carries what the initiator lacks and
+//!   the responder's digest; a close carries what the responder lacks, when anything.
+//! - push-pull, full-table mode: each side ships its whole table; the receiver keeps what is
+//!   newer.
+//!
+//! Theory (rounds timing, full membership, no loss): push reaches everyone in
+//! log2 n + ln n rounds (Frieze & Grimmett 1985, Pittel 1987); pull and push-pull in
+//! log3 n + O(ln ln n) (Karp et al. 2000).
+
+use super::{Context, Message, MessageKind, NodeId, Protocol, Words};
+use crate::engine::Kernel;
+
+
+/// Which direction the exchange goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exchange {
+    Push,
+    Pull,
+    PushPull { full_table: bool },
+}
+
+/// The anti-entropy protocol; also the backing round of rumor mongering and median-counter.
+pub struct AntiEntropy {
+    exchange: Exchange,
+    table: Words,
+    digest: Words,
+}
+
+impl AntiEntropy {
+    pub fn new(exchange: Exchange) -> AntiEntropy {
+        AntiEntropy {
+            exchange,
+            table: Words::default(),
+            digest: Words::default(),
+        }
+    }
+
+    /// `node` opens one contact with `partner`.
+    pub fn open<B: Copy + Default>(&mut self, node: NodeId, partner: NodeId, cx: &mut Context<'_, B>) {
+        match self.exchange {
+            Exchange::Push => {
+                let entries = cx.top(node, |_| 0, &mut self.table);
+                if entries > 0 {
+                    let out = cx.send(MessageKind::Push, node, partner);
+                    out.message.payload.copy_from(&self.table);
+                    out.entries = entries;
+                }
+            }
+            Exchange::Pull | Exchange::PushPull { .. } => {
+                let (kind, full) = match self.exchange {
+                    Exchange::Pull => (MessageKind::PullRequest, false),
+                    _ => (MessageKind::ExchangeOpen, self.full_table()),
+                };
+                // Read per contact: an earlier contact of this node may have given it the
+                // baseline (in rounds timing its replies arrive before the next contact opens).
+                let table = cx.table_entries(node);
+                let has_baseline = cx.has_baseline(node);
+                cx.digest(node, &mut self.digest);
+                if full {
+                    cx.top(node, |_| 0, &mut self.table);
+                }
+                let out = cx.send(kind, node, partner);
+                out.message.digest.copy_from(&self.digest);
+                out.message.sender_has_baseline = has_baseline;
+                if full {
+                    out.message.payload.copy_from(&self.table);
+                    out.message.carries_baseline = has_baseline;
+                    out.entries = table;
+                } else {
+                    out.digest_entries = table;
+                }
+            }
+        }
+    }
+
+    fn full_table(&self) -> bool {
+        self.exchange == (Exchange::PushPull { full_table: true })
+    }
+
+    /// Handles a message of an exchange this protocol opened (any kind but Plumtree's).
+    pub fn receive<B: Copy + Default>(&mut self, m: &Message<B>, cx: &mut Context<'_, B>) {
+        let (to, from) = (m.to, m.from);
+        match m.kind {
+            MessageKind::Push | MessageKind::PullReply | MessageKind::ExchangeClose => {
+                cx.deliver(to, from, &m.payload);
+            }
+            MessageKind::PullRequest | MessageKind::ExchangeOpen => {
+                let full = m.kind == MessageKind::ExchangeOpen && self.full_table();
+                if full {
+                    cx.deliver(to, from, &m.payload);
+                }
+                let reply_kind = if m.kind == MessageKind::PullRequest {
+                    MessageKind::PullReply
+                } else {
+                    MessageKind::ExchangeReply
+                };
+                let table = cx.table_entries(to);
+                let has_baseline = cx.has_baseline(to);
+                if full {
+                    cx.top(to, |_| 0, &mut self.table);
+                    let out = cx.send(reply_kind, to, from);
+                    out.message.payload.copy_from(&self.table);
+                    out.message.sender_has_baseline = has_baseline;
+                    out.message.carries_baseline = has_baseline;
+                    out.entries = table;
+                } else {
+                    let mut entries = cx.top(to, |w| m.digest.get(w), &mut self.table);
+                    let carries_baseline = has_baseline && !m.sender_has_baseline;
+                    if carries_baseline {
+                        entries += cx.catalog_len();
+                    }
+                    let exchange = reply_kind == MessageKind::ExchangeReply;
+                    if exchange {
+                        cx.digest(to, &mut self.digest);
+                    }
+                    let out = cx.send(reply_kind, to, from);
+                    out.message.payload.copy_from(&self.table);
+                    let digest_entries = if exchange {
+                        out.message.digest.copy_from(&self.digest);
+                        table
+                    } else {
+                        0
+                    };
+                    out.message.sender_has_baseline = has_baseline;
+                    out.message.carries_baseline = carries_baseline;
+                    out.entries = entries;
+                    out.digest_entries = digest_entries;
+                }
+            }
+            MessageKind::ExchangeReply => {
+                cx.deliver(to, from, &m.payload);
+                if !self.full_table() {
+                    let mut entries = cx.top(to, |w| m.digest.get(w), &mut self.table);
+                    let carries_baseline = cx.has_baseline(to) && !m.sender_has_baseline;
+                    if carries_baseline {
+                        entries += cx.catalog_len();
+                    }
+                    if entries > 0 {
+                        let out = cx.send(MessageKind::ExchangeClose, to, from);
+                        out.message.payload.copy_from(&self.table);
+                        out.message.carries_baseline = carries_baseline;
+                        out.entries = entries;
+                    }
+                }
+            }
+            MessageKind::Gossip
+            | MessageKind::IHave
+            | MessageKind::Graft
+            | MessageKind::Prune
+            | MessageKind::Membership => {
+                unreachable!("anti-entropy sends none of Plumtree's or HyParView's messages")
+            }
+        }
+    }
+}
+
+impl Protocol for AntiEntropy {
+    type Body = ();
+
+    fn on_tick(&mut self, node: NodeId, cx: &mut Context<'_, ()>) {
+        // A node with nothing in flight has nothing to push and draws no partner.
+        if self.exchange == Exchange::Push
+            && (!cx.holds_any(node) || cx.top(node, |_| 0, &mut self.table) == 0)
+        {
+            return;
+        }
+        cx.for_each_partner(node, |cx, partner| {
+            self.open(node, partner, cx);
+            // In rounds timing the contact completes before the next one opens.
+            cx.flush(&mut *self);
+        });
+    }
+
+    fn on_message(&mut self, m: &Message<()>, cx: &mut Context<'_, ()>) {
+        self.receive(m, cx);
+    }
+
+    fn kernel(&self) -> Option<Kernel> {
+        Some(match self.exchange {
+            Exchange::Push => Kernel::Push,
+            Exchange::Pull => Kernel::Pull,
+            Exchange::PushPull { full_table } => Kernel::PushPull { full_table },
+        })
+    }
+}
+
+/// Which of two protocols sharing a run a message belongs to: the main protocol, or the
+/// anti-entropy round backing it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Channel {
+    /// The backing anti-entropy (the default, so that [`AntiEntropy`]'s own sends need no tag).
+    #[default]
+    Backing,
+    Main,
+}
+
+/// A push-pull anti-entropy round every `every` rounds behind a protocol whose nodes stop
+/// spreading (Demers et al. 1987, section 1.5): every live node also runs one exchange with a
+/// random partner. In `async` timing a node runs it at its tick in those periods.
+pub struct Backing {
+    exchange: AntiEntropy,
+    every: u64,
+}
+
+impl Backing {
+    pub fn new(every: u32, full_table: bool) -> Backing {
+        Backing {
+            exchange: AntiEntropy::new(Exchange::PushPull { full_table }),
+            every: u64::from(every),
+        }
+    }
+
+    /// Whether the backing exchange runs in this round (or period).
+    pub fn due(&self, round: u64) -> bool {
+        (round + 1).is_multiple_of(self.every)
+    }
+
+    /// `node` exchanges with one random partner.
+    pub fn contact(&mut self, node: NodeId, cx: &mut Context<'_, Channel>) {
+        if let Some(partner) = cx.one_partner(node) {
+            self.exchange.open(node, partner, cx);
+        }
+    }
+
+    /// Every live node's backing exchange of a round, in id order.
+    pub fn round<P: Protocol<Body = Channel>>(protocol: &mut P, cx: &mut Context<'_, Channel>, backing: impl Fn(&mut P) -> &mut Backing) {
+        for node in 0..cx.nodes() {
+            if cx.is_up(node) {
+                backing(protocol).contact(node, cx);
+                cx.flush(protocol);
+            }
+        }
+    }
+
+    pub fn receive(&mut self, m: &Message<Channel>, cx: &mut Context<'_, Channel>) {
+        self.exchange.receive(m, cx);
+    }
+}
