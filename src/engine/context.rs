@@ -55,6 +55,7 @@ pub struct Status {
     pub(crate) quiescent: bool,
     pub(crate) spreading: bool,
     pub(crate) in_flight: u64,
+    pub(crate) carrying: u64,
 }
 
 impl Status {
@@ -72,6 +73,15 @@ impl Status {
     pub fn in_flight(&self) -> u64 {
         self.in_flight
     }
+
+    /// Messages on the wire that carry updates: requests and empty replies not counted.
+    pub fn carrying(&self) -> u64 {
+        self.carrying
+    }
+}
+
+fn carries(payload: &Words) -> bool {
+    payload.iter().any(|(_, bits)| bits != 0)
 }
 
 /// The outbox: messages handed out by [`Context::send`], kept for reuse so that sending
@@ -110,6 +120,8 @@ pub(crate) struct Wire<B> {
     pub messages: Vec<InFlight<B>>,
     free: Vec<u32>,
     pub in_flight: u64,
+    /// Messages in flight that carry updates (a non-empty payload).
+    pub carrying: u64,
 }
 
 impl<B> Default for Wire<B> {
@@ -118,6 +130,7 @@ impl<B> Default for Wire<B> {
             messages: Vec::new(),
             free: Vec::new(),
             in_flight: 0,
+            carrying: 0,
         }
     }
 }
@@ -126,6 +139,7 @@ impl<B: Copy + Default> Wire<B> {
     /// A slot for `message`, its buffers copied in.
     fn put(&mut self, message: &Message<B>, sent_seq: u64, sent_epoch: u64) -> u32 {
         self.in_flight += 1;
+        self.carrying += u64::from(carries(&message.payload));
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -148,8 +162,10 @@ impl<B: Copy + Default> Wire<B> {
         i
     }
 
-    pub fn release(&mut self, i: u32) {
+    /// Frees slot `i`; `carried`: its message carried updates when it was sent.
+    pub fn release(&mut self, i: u32, carried: bool) {
         self.in_flight -= 1;
+        self.carrying -= u64::from(carried);
         self.free.push(i);
     }
 }
@@ -547,6 +563,7 @@ impl<'a, B: Copy + Default> Context<'a, B> {
         let slot = &mut parts.wire.messages[i as usize];
         let (sent_seq, sent_epoch) = (slot.sent_seq, slot.sent_epoch);
         let mut message = std::mem::take(&mut slot.message);
+        let carried = carries(&message.payload);
         if self.world.arrives(message.to, false) {
             self.world
                 .mask_stale(&mut message.payload, sent_seq, sent_epoch);
@@ -562,6 +579,6 @@ impl<'a, B: Copy + Default> Context<'a, B> {
             unreachable!()
         };
         parts.wire.messages[i as usize].message = message;
-        parts.wire.release(i);
+        parts.wire.release(i, carried);
     }
 }

@@ -183,6 +183,7 @@ pub fn run<P: Protocol>(trial: &mut Trial, protocol: &mut P, progress: &AtomicU6
                     quiescent: world.quiescent(),
                     spreading: world.spreading(),
                     in_flight: driver.wire.in_flight,
+                    carrying: driver.wire.carrying,
                 };
                 let done = driver.trial.pending == 0
                     && (driver.protocol.settled(&status) || world.alive == 0);

@@ -58,6 +58,7 @@ pub fn run<P: Protocol>(trial: &mut Trial, protocol: &mut P, progress: &AtomicU6
             quiescent: world.quiescent(),
             spreading: world.spreading(),
             in_flight: 0,
+            carrying: 0,
         };
         if trial.pending == 0 && (protocol.settled(&status) || world.alive == 0) {
             break;

@@ -448,6 +448,54 @@ fn timer_ring_equals_queued_timers() {
     assert_fast_paths_agree(&cases);
 }
 
+/// Every protocol in both timings, with and without the engine's fast paths (the timer ring
+/// in async timing; in rounds timing the kernels, which only the anti-entropy takes, so for
+/// the others this pins that the flag changes nothing): the same reports bit for bit.
+#[test]
+fn fast_paths_agree_for_every_protocol_in_both_timings() {
+    use ProtocolKind::*;
+    let rumor = |mode, feedback, counter| {
+        Rumor(RumorRules {
+            mode,
+            feedback,
+            counter,
+            k: 2,
+        })
+    };
+    let hyparview = |mut s: Scenario| {
+        s.overlay = Overlay::HyParView(HyParViewParams::default());
+        s
+    };
+    let backed = |mut s: Scenario| {
+        s.protocol.anti_entropy_every = Some(3);
+        s
+    };
+    let mut base = vec![
+        scenario(rumor(RumorMode::Push, true, true), 300),
+        with_loss(scenario(rumor(RumorMode::Pull, true, false), 300)),
+        with_fanout(with_crash(scenario(rumor(RumorMode::PushPull, false, false), 300)), 2),
+        backed(with_churn(scenario(rumor(RumorMode::Push, false, true), 300))),
+        with_loss(scenario(MedianCounter { ctr_max: 3 }, 300)),
+        backed(with_crash(scenario(MedianCounter { ctr_max: 2 }, 300))),
+        with_generated(scenario(Flood, 200)),
+        with_crash(hyparview(scenario(Flood, 300))),
+        hyparview(with_generated(scenario(Plumtree { ihave_timeout: 2 }, 300))),
+        with_loss(with_crash(hyparview(scenario(Plumtree { ihave_timeout: 1 }, 300)))),
+        with_churn(hyparview(scenario(PushPull, 300))),
+        with_loss(hyparview(scenario(Push, 300))),
+    ];
+    let asynchronous: Vec<Scenario> = base
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.timing = Timing::Async { jitter: Time::ZERO };
+            s
+        })
+        .collect();
+    base.extend(asynchronous);
+    assert_fast_paths_agree(&base);
+}
+
 /// Runs two trials of each case with and without the engine's fast paths and asserts the two
 /// reports are the same, and that the cases did send messages.
 fn assert_fast_paths_agree(cases: &[Scenario]) {

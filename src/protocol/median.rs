@@ -254,7 +254,7 @@ impl Protocol for MedianCounter {
 
     fn settled(&self, status: &Status) -> bool {
         !status.spreading()
-            && status.in_flight() == 0
+            && status.carrying() == 0
             && (self.backing.is_none() || status.quiescent())
     }
 }

@@ -108,7 +108,10 @@ impl Rumor {
                     let slot = w * 64 + b;
                     let necessary = held >> b & 1 == 0;
                     if per_round {
-                        let flags = FEEDBACK | if necessary { NECESSARY } else { 0 };
+                        // Counted in the round (period) its feedback arrives in: in async
+                        // timing a reply may arrive in the period after it was sent.
+                        let flags =
+                            TRANSMITTED | FEEDBACK | if necessary { NECESSARY } else { 0 };
                         spreaders.touch(m.from, slot, flags);
                     } else if necessary {
                         if rules.counter {
@@ -258,7 +261,7 @@ impl Protocol for Rumor {
     /// Rumors may die out before everyone has the update: that residue is the result.
     fn settled(&self, status: &Status) -> bool {
         !status.spreading()
-            && status.in_flight() == 0
+            && status.carrying() == 0
             && (self.backing.is_none() || status.quiescent())
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic.
 
+mod async_timing;
 mod bad_input;
 mod bench_pins;
 mod cli;
