@@ -34,7 +34,10 @@ impl Display for Scenario {
             ExchangeMode::Digest => "digest",
             ExchangeMode::FullTable => "full-table",
         };
-        writeln!(f, "exchange = {}", toml_string(exchange))?;
+        // A registered protocol has no exchange mode (its own keys follow below).
+        if !matches!(self.protocol.kind, ProtocolKind::Custom(_)) {
+            writeln!(f, "exchange = {}", toml_string(exchange))?;
+        }
         match self.protocol.kind {
             ProtocolKind::Rumor(rules) => {
                 writeln!(f, "mode = {}", toml_string(rules.mode.as_str()))?;

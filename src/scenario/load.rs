@@ -19,7 +19,7 @@ use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
 
 use super::display::toml_string;
 use super::error::{KeyPath, KeySegment, Location, Origin, ScenarioError, shorten};
-use super::model::Scenario;
+use super::model::{ProtocolKind, Scenario};
 use super::raw::RawScenario;
 use super::validate::validate;
 
@@ -141,9 +141,23 @@ impl<'a> Document<'a> {
         if let Some(error) = self.sources.table_as_array(root) {
             return Err(error);
         }
-        let raw = RawScenario::deserialize(ValueDeserializer::from(root.clone()))
+        let (engine_root, custom) = split_registered_keys(root);
+        let raw = RawScenario::deserialize(ValueDeserializer::from(engine_root))
             .map_err(|error| self.sources.serde_error(root, error))?;
-        validate(raw).map_err(|error| self.sources.place(root, error))
+        let mut scenario = validate(raw).map_err(|error| self.sources.place(root, error))?;
+        if let ProtocolKind::Custom(id) = scenario.protocol.kind {
+            crate::protocol::registry_check(id, &custom).map_err(|problem| {
+                let kind = KeyPath::from("protocol").key("kind");
+                let error = ScenarioError::invalid(
+                    kind,
+                    toml_string(scenario.protocol.kind.as_str()),
+                    problem,
+                );
+                self.sources.place(root, error)
+            })?;
+            scenario.protocol.custom = custom;
+        }
+        Ok(scenario)
     }
 
     /// The file position, or the flag, that `span` points into.
@@ -450,6 +464,46 @@ fn value_at<'d, 'a>(
         };
     }
     Some(node)
+}
+
+/// The `[protocol]` keys that the engine reads for a protocol registered by name; the others
+/// are the protocol's own (see `protocol::UserProtocol`).
+const ENGINE_PROTOCOL_KEYS: &[&str] = &["kind", "fanout", "timing", "period_ms", "jitter_ms", "local_bias"];
+
+/// For a scenario whose `protocol.kind` names a registered protocol: the document without that
+/// protocol's own keys, and those keys as a table. Otherwise the document as it is.
+fn split_registered_keys<'a>(root: &Spanned<DeValue<'a>>) -> (Spanned<DeValue<'a>>, toml::Table) {
+    let mut engine_root = root.clone();
+    let mut custom = toml::Table::new();
+    let DeValue::Table(top) = engine_root.get_mut() else {
+        return (engine_root, custom);
+    };
+    let Some(protocol) = top.get_mut("protocol") else {
+        return (engine_root, custom);
+    };
+    let DeValue::Table(table) = protocol.get_mut() else {
+        return (engine_root, custom);
+    };
+    let registered = match table.get("kind").map(Spanned::get_ref) {
+        Some(DeValue::String(kind)) => crate::protocol::registry_lookup(kind).is_some(),
+        _ => false,
+    };
+    if !registered {
+        return (engine_root, custom);
+    }
+    let own: Vec<String> = table
+        .keys()
+        .map(|k| k.get_ref().to_string())
+        .filter(|k| !ENGINE_PROTOCOL_KEYS.contains(&k.as_str()))
+        .collect();
+    for key in own {
+        if let Some(value) = table.remove(key.as_str())
+            && let Ok(value) = toml::Value::deserialize(ValueDeserializer::from(value))
+        {
+            custom.insert(key, value);
+        }
+    }
+    (engine_root, custom)
 }
 
 /// What an error span points at in the document.
