@@ -19,3 +19,4 @@ mod specs;
 mod support;
 mod sweep;
 mod termination;
+mod user_protocol;
