@@ -15,10 +15,10 @@
 
 use std::process::ExitCode;
 
+use gossip_sim::Setup;
 use gossip_sim::protocol::{
     Context, Message, MessageKind, NodeId, Protocol, Registry, UserProtocol, Words,
 };
-use gossip_sim::Setup;
 use rand::Rng;
 use serde::Deserialize;
 
@@ -63,7 +63,10 @@ impl UserProtocol for LazyPush {
         if config.p > 0.0 && config.p <= 1.0 {
             Ok(())
         } else {
-            Err(format!("p = {}: must be more than 0 and at most 1", config.p))
+            Err(format!(
+                "p = {}: must be more than 0 and at most 1",
+                config.p
+            ))
         }
     }
 

@@ -612,6 +612,30 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The whole command line: parses the process's arguments, runs the command, prints an error
+/// on one line and returns the exit code (0 on a broken pipe).
+pub fn main() -> ExitCode {
+    let cli = match parse_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            exit_code(&err)
+        }
+    }
+}
+
+/// [`main`], with the protocols of `registry` available to scenarios by name: a user's own
+/// binary gets the whole command line (run, check, sweeps, shards, merge, plot) for them.
+pub fn main_with(registry: crate::protocol::Registry) -> ExitCode {
+    registry.install();
+    main()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -863,28 +887,3 @@ mod tests {
         assert_eq!(difference.file, "extra.csv");
     }
 }
-
-/// The whole command line: parses the process's arguments, runs the command, prints an error
-/// on one line and returns the exit code (0 on a broken pipe).
-pub fn main() -> ExitCode {
-    let cli = match parse_args(std::env::args_os()) {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    match run(cli) {
-        Ok(code) => code,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {}", one_line(&format!("{err:#}")));
-            exit_code(&err)
-        }
-    }
-}
-
-/// [`main`], with the protocols of `registry` available to scenarios by name: a user's own
-/// binary gets the whole command line (run, check, sweeps, shards, merge, plot) for them.
-pub fn main_with(registry: crate::protocol::Registry) -> ExitCode {
-    registry.install();
-    main()
-}
-

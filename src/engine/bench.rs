@@ -27,7 +27,10 @@ impl<'s> Rounds<'s> {
             ProtocolKind::PushPull => Exchange::PushPull {
                 full_table: scenario.protocol.exchange == ExchangeMode::FullTable,
             },
-            other => panic!("the round benchmark runs anti-entropy, not {}", other.as_str()),
+            other => panic!(
+                "the round benchmark runs anti-entropy, not {}",
+                other.as_str()
+            ),
         };
         let (trial, protocol) = Trial::new(
             scenario,
@@ -45,7 +48,12 @@ impl<'s> Rounds<'s> {
 
     /// Runs the next round.
     pub fn round(&mut self) {
-        lockstep::round(&mut self.trial, &mut self.protocol, &mut self.state, self.round);
+        lockstep::round(
+            &mut self.trial,
+            &mut self.protocol,
+            &mut self.state,
+            self.round,
+        );
         self.round += 1;
     }
 

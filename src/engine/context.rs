@@ -386,7 +386,9 @@ impl<'a, B: Copy + Default> Context<'a, B> {
     }
 
     /// The spreading state and the protocol's random stream, together.
-    pub(crate) fn spreaders_and_rng(&mut self) -> (&mut super::spreaders::Spreaders, &mut ChaCha8Rng) {
+    pub(crate) fn spreaders_and_rng(
+        &mut self,
+    ) -> (&mut super::spreaders::Spreaders, &mut ChaCha8Rng) {
         let spreaders = self
             .world
             .spreaders

@@ -473,14 +473,23 @@ fn fast_paths_agree_for_every_protocol_in_both_timings() {
     let mut base = vec![
         scenario(rumor(RumorMode::Push, true, true), 300),
         with_loss(scenario(rumor(RumorMode::Pull, true, false), 300)),
-        with_fanout(with_crash(scenario(rumor(RumorMode::PushPull, false, false), 300)), 2),
-        backed(with_churn(scenario(rumor(RumorMode::Push, false, true), 300))),
+        with_fanout(
+            with_crash(scenario(rumor(RumorMode::PushPull, false, false), 300)),
+            2,
+        ),
+        backed(with_churn(scenario(
+            rumor(RumorMode::Push, false, true),
+            300,
+        ))),
         with_loss(scenario(MedianCounter { ctr_max: 3 }, 300)),
         backed(with_crash(scenario(MedianCounter { ctr_max: 2 }, 300))),
         with_generated(scenario(Flood, 200)),
         with_crash(hyparview(scenario(Flood, 300))),
         hyparview(with_generated(scenario(Plumtree { ihave_timeout: 2 }, 300))),
-        with_loss(with_crash(hyparview(scenario(Plumtree { ihave_timeout: 1 }, 300)))),
+        with_loss(with_crash(hyparview(scenario(
+            Plumtree { ihave_timeout: 1 },
+            300,
+        )))),
         with_churn(hyparview(scenario(PushPull, 300))),
         with_loss(hyparview(scenario(Push, 300))),
     ];
@@ -504,8 +513,10 @@ fn assert_fast_paths_agree(cases: &[Scenario]) {
         let catalog = Catalog::new(&s.workload);
         for trial in 0..2 {
             let progress = AtomicU64::new(0);
-            let fast = crate::protocol::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
-            let plain = crate::protocol::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
+            let fast =
+                crate::protocol::run_trial_with_fast_paths(s, &catalog, trial, &progress, true);
+            let plain =
+                crate::protocol::run_trial_with_fast_paths(s, &catalog, trial, &progress, false);
             assert_eq!(
                 format!("{fast:?}"),
                 format!("{plain:?}"),

@@ -195,7 +195,9 @@ impl<'s> Trial<'s> {
             None => self.random_up_node(true).unwrap_or_default(),
         };
         let seq = self.queue.next_seq();
-        self.world.inject(i, origin, at, seq).map(|slot| (origin, slot))
+        self.world
+            .inject(i, origin, at, seq)
+            .map(|slot| (origin, slot))
     }
 
     /// A uniformly random up node, drawn from the workload stream (for origins) or the faults

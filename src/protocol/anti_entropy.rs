@@ -16,7 +16,6 @@
 use super::{Context, Message, MessageKind, NodeId, Protocol, Words};
 use crate::engine::Kernel;
 
-
 /// Which direction the exchange goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exchange {
@@ -42,7 +41,12 @@ impl AntiEntropy {
     }
 
     /// `node` opens one contact with `partner`.
-    pub fn open<B: Copy + Default>(&mut self, node: NodeId, partner: NodeId, cx: &mut Context<'_, B>) {
+    pub fn open<B: Copy + Default>(
+        &mut self,
+        node: NodeId,
+        partner: NodeId,
+        cx: &mut Context<'_, B>,
+    ) {
         match self.exchange {
             Exchange::Push => {
                 let entries = cx.top(node, |_| 0, &mut self.table);
@@ -229,7 +233,11 @@ impl Backing {
     }
 
     /// Every live node's backing exchange of a round, in id order.
-    pub fn round<P: Protocol<Body = Channel>>(protocol: &mut P, cx: &mut Context<'_, Channel>, backing: impl Fn(&mut P) -> &mut Backing) {
+    pub fn round<P: Protocol<Body = Channel>>(
+        protocol: &mut P,
+        cx: &mut Context<'_, Channel>,
+        backing: impl Fn(&mut P) -> &mut Backing,
+    ) {
         for node in 0..cx.nodes() {
             if cx.is_up(node) {
                 backing(protocol).contact(node, cx);

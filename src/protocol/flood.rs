@@ -49,7 +49,8 @@ impl Flood {
                 if sender == to {
                     let slot = slot as usize;
                     let w = slot / 64;
-                    self.payload.set(w, self.payload.get(w) & !(1u64 << (slot % 64)));
+                    self.payload
+                        .set(w, self.payload.get(w) & !(1u64 << (slot % 64)));
                 }
             }
             let entries: u64 = self
@@ -135,7 +136,8 @@ impl Protocol for Flood {
         self.forwarding.clear();
         self.forwarding.resize(words);
         for w in 0..words {
-            self.forwarding.set(w, m.payload.get(w) & !cx.held_word(to, w));
+            self.forwarding
+                .set(w, m.payload.get(w) & !cx.held_word(to, w));
         }
         cx.deliver(to, from, &m.payload);
         if self.forwarding.iter().any(|(_, bits)| bits != 0) {

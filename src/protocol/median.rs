@@ -49,7 +49,13 @@ impl MedianCounter {
     }
 
     /// `from`'s half of a connection: its message carries what it spreads.
-    fn transmit(&mut self, cx: &mut Context<'_, Channel>, kind: MessageKind, from: NodeId, to: NodeId) {
+    fn transmit(
+        &mut self,
+        cx: &mut Context<'_, Channel>,
+        kind: MessageKind,
+        from: NodeId,
+        to: NodeId,
+    ) {
         let words = cx.words();
         self.payload.clear();
         self.payload.resize(words);

@@ -36,10 +36,12 @@ pub use anti_entropy::AntiEntropy;
 pub use flood::Flood;
 pub use median::MedianCounter;
 pub use plumtree::Plumtree;
-pub use registry::{Registry, UserProtocol, run_trial};
 #[doc(hidden)]
 pub use registry::run_trial_with_fast_paths;
-pub(crate) use registry::{check as registry_check, lookup as registry_lookup, name_of as registry_name};
+pub use registry::{Registry, UserProtocol, run_trial};
+pub(crate) use registry::{
+    check as registry_check, lookup as registry_lookup, name_of as registry_name,
+};
 pub use rumor::Rumor;
 
 pub use crate::engine::words::Words;

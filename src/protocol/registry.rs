@@ -155,7 +155,10 @@ pub fn run_trial_with_fast_paths(
 ) -> TrialReport {
     let p = &scenario.protocol;
     let full_table = p.exchange == ExchangeMode::FullTable;
-    let backing = || p.anti_entropy_every.map(|every| Backing::new(every, full_table));
+    let backing = || {
+        p.anti_entropy_every
+            .map(|every| Backing::new(every, full_table))
+    };
     let (s, c, t, pr, f) = (scenario, catalog, trial, progress, fast_paths);
     match p.kind {
         ProtocolKind::Push => {
@@ -170,9 +173,9 @@ pub fn run_trial_with_fast_paths(
         ProtocolKind::Rumor(rules) => {
             engine::run_protocol(s, c, t, pr, f, |_| Rumor::new(rules, backing()))
         }
-        ProtocolKind::MedianCounter { ctr_max } => engine::run_protocol(s, c, t, pr, f, |_| {
-            MedianCounter::new(ctr_max, backing())
-        }),
+        ProtocolKind::MedianCounter { ctr_max } => {
+            engine::run_protocol(s, c, t, pr, f, |_| MedianCounter::new(ctr_max, backing()))
+        }
         ProtocolKind::Flood => engine::run_protocol(s, c, t, pr, f, |_| Flood::new()),
         ProtocolKind::Plumtree { ihave_timeout } => engine::run_protocol(s, c, t, pr, f, |setup| {
             Plumtree::new(ihave_timeout, setup.nodes(), setup.updates)

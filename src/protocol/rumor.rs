@@ -110,8 +110,7 @@ impl Rumor {
                     if per_round {
                         // Counted in the round (period) its feedback arrives in: in async
                         // timing a reply may arrive in the period after it was sent.
-                        let flags =
-                            TRANSMITTED | FEEDBACK | if necessary { NECESSARY } else { 0 };
+                        let flags = TRANSMITTED | FEEDBACK | if necessary { NECESSARY } else { 0 };
                         spreaders.touch(m.from, slot, flags);
                     } else if necessary {
                         if rules.counter {
@@ -162,7 +161,9 @@ impl Protocol for Rumor {
                 }
             }
             RumorMode::Pull => cx.for_each_partner(node, |cx, partner| {
-                cx.send(MessageKind::PullRequest, node, partner).message.body = Channel::Main;
+                cx.send(MessageKind::PullRequest, node, partner)
+                    .message
+                    .body = Channel::Main;
                 cx.flush(&mut *self);
             }),
             RumorMode::PushPull => cx.for_each_partner(node, |cx, partner| {

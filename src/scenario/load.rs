@@ -468,7 +468,14 @@ fn value_at<'d, 'a>(
 
 /// The `[protocol]` keys that the engine reads for a protocol registered by name; the others
 /// are the protocol's own (see `protocol::UserProtocol`).
-const ENGINE_PROTOCOL_KEYS: &[&str] = &["kind", "fanout", "timing", "period_ms", "jitter_ms", "local_bias"];
+const ENGINE_PROTOCOL_KEYS: &[&str] = &[
+    "kind",
+    "fanout",
+    "timing",
+    "period_ms",
+    "jitter_ms",
+    "local_bias",
+];
 
 /// For a scenario whose `protocol.kind` names a registered protocol: the document without that
 /// protocol's own keys, and those keys as a table. Otherwise the document as it is.

@@ -189,18 +189,18 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
     let kind = match registered {
         Some(_) => "registered",
         None => choice(
-        &table.key("kind"),
-        &kind,
-        &[
-            ("push", "push"),
-            ("pull", "pull"),
-            ("push-pull", "push-pull"),
-            ("rumor", "rumor"),
-            ("median-counter", "median-counter"),
-            ("flood", "flood"),
-            ("plumtree", "plumtree"),
-        ],
-    )?,
+            &table.key("kind"),
+            &kind,
+            &[
+                ("push", "push"),
+                ("pull", "pull"),
+                ("push-pull", "push-pull"),
+                ("rumor", "rumor"),
+                ("median-counter", "median-counter"),
+                ("flood", "flood"),
+                ("plumtree", "plumtree"),
+            ],
+        )?,
     };
     let kind = match registered {
         Some(id) => {

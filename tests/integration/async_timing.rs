@@ -69,7 +69,9 @@ fn async_push_rumor_residue_is_e_to_the_minus_traffic() {
         let s_mean = mean(&reports.iter().map(residue).collect::<Vec<_>>());
         let m_mean = mean(&reports.iter().map(|r| traffic(r, 1000)).collect::<Vec<_>>());
         let predicted = (-m_mean).exp();
-        eprintln!("async {termination}/{removal}: residue {s_mean:.4}, traffic {m_mean:.3}, e^-m {predicted:.4}");
+        eprintln!(
+            "async {termination}/{removal}: residue {s_mean:.4}, traffic {m_mean:.3}, e^-m {predicted:.4}"
+        );
         assert!(
             (s_mean - predicted).abs() <= 0.1 * predicted,
             "{termination}/{removal}: residue {s_mean} vs e^-m {predicted}"
@@ -98,7 +100,10 @@ fn async_pull_and_push_pull_rumors_stop_and_beat_push() {
     let pull = run("pull");
     let push_pull = run("push-pull");
     eprintln!("async residue: push {push:.4}, pull {pull:.4}, push-pull {push_pull:.4}");
-    assert!(pull < push && push_pull < push, "push {push}, pull {pull}, push-pull {push_pull}");
+    assert!(
+        pull < push && push_pull < push,
+        "push {push}, pull {pull}, push-pull {push_pull}"
+    );
 }
 
 /// A rumor backed by anti-entropy every 5 periods reaches every node, in async timing as in
@@ -217,9 +222,19 @@ fn async_plumtree_later_broadcasts_follow_the_tree() {
             x.update_messages as f64 / (x.final_alive as f64 - 1.0) - 1.0
         };
         for u in 0..5 {
-            assert_eq!(r.updates[u].final_informed, 1000, "seed {} update {u}", r.seed);
+            assert_eq!(
+                r.updates[u].final_informed, 1000,
+                "seed {} update {u}",
+                r.seed
+            );
         }
-        assert!(rmr(4) < 0.5 * rmr(0), "seed {}: rmr {} then {}", r.seed, rmr(0), rmr(4));
+        assert!(
+            rmr(4) < 0.5 * rmr(0),
+            "seed {}: rmr {} then {}",
+            r.seed,
+            rmr(0),
+            rmr(4)
+        );
     }
 }
 
@@ -235,7 +250,11 @@ fn async_plumtree_with_half_the_nodes_crashed_reaches_every_live_node() {
         for u in 3..7 {
             let x = &r.updates[u];
             assert!(x.injected);
-            assert_eq!(x.final_informed, x.final_alive, "seed {} update {u}", r.seed);
+            assert_eq!(
+                x.final_informed, x.final_alive,
+                "seed {} update {u}",
+                r.seed
+            );
         }
     }
 }
@@ -253,6 +272,10 @@ fn async_push_pull_over_hyparview_reaches_everyone() {
     for r in trials(&s, 3) {
         assert_eq!(residue(&r), 0.0, "seed {}", r.seed);
         assert!(r.run.warmup_messages > 0);
-        assert!(r.run.messages_by_kind[10] > 0, "seed {}: no maintenance", r.seed);
+        assert!(
+            r.run.messages_by_kind[10] > 0,
+            "seed {}: no maintenance",
+            r.seed
+        );
     }
 }

@@ -81,7 +81,11 @@ fn lazy_push_with_p_1_is_the_built_in_push_byte_for_byte() {
         for file in ["updates.csv", "runs.csv"] {
             let x = std::fs::read(user.join("out").join(file)).unwrap();
             let y = std::fs::read(built_in.join("out").join(file)).unwrap();
-            let strip = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap().replace("lazy-push", "push");
+            let strip = |bytes: Vec<u8>| {
+                String::from_utf8(bytes)
+                    .unwrap()
+                    .replace("lazy-push", "push")
+            };
             assert_eq!(strip(x), strip(y), "{timing} {file}");
         }
     }
@@ -107,7 +111,11 @@ fn lazy_push_rounds_follow_the_rate_p_push_formula() {
         .arg("--quiet")
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
@@ -128,7 +136,10 @@ fn lazy_push_rounds_follow_the_rate_p_push_formula() {
         let n: f64 = 10_000.0;
         let expected = n.ln() / (1.0 + p).ln() + n.ln() / p;
         eprintln!("lazy push p={p}: {got} rounds, formula {expected:.1}");
-        assert!((got - expected).abs() <= 0.12 * expected, "p={p}: {got} vs {expected}");
+        assert!(
+            (got - expected).abs() <= 0.12 * expected,
+            "p={p}: {got} vs {expected}"
+        );
         checked += 1;
     }
     assert_eq!(checked, 3);

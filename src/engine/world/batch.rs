@@ -183,12 +183,8 @@ impl World {
         let b = batches;
         let one_bit = rows.capacity() == 1;
         match kernel {
-            Kernel::Push => {
-                self.lossy_or_not::<PUSH>(b, peers, fixed, lossy, one_bit, lost)
-            }
-            Kernel::Pull => {
-                self.lossy_or_not::<PULL>(b, peers, fixed, lossy, one_bit, lost)
-            }
+            Kernel::Push => self.lossy_or_not::<PUSH>(b, peers, fixed, lossy, one_bit, lost),
+            Kernel::Pull => self.lossy_or_not::<PULL>(b, peers, fixed, lossy, one_bit, lost),
             Kernel::PushPull { full_table: false } => {
                 self.lossy_or_not::<DIGEST>(b, peers, fixed, lossy, one_bit, lost)
             }
