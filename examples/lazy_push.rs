@@ -15,10 +15,11 @@
 
 use std::process::ExitCode;
 
-use gossip_sim::Setup;
 use gossip_sim::protocol::{
     Context, Message, MessageKind, NodeId, Protocol, Registry, UserProtocol, Words,
 };
+use gossip_sim::scenario::Timing;
+use gossip_sim::{Scenario, Setup};
 use rand::Rng;
 use serde::Deserialize;
 
@@ -75,6 +76,19 @@ impl UserProtocol for LazyPush {
             p: config.p,
             payload: Words::default(),
         }
+    }
+
+    /// The leading terms above, for summary.csv's `theory` column: lock-step rounds, one
+    /// partner, no loss, no crashes.
+    fn theory(config: &Config, scenario: &Scenario, metric: &str) -> Option<f64> {
+        let ideal = scenario.timing == Timing::Rounds
+            && scenario.protocol.fanout == 1
+            && scenario.network.loss == 0.0
+            && scenario.crashes.is_empty()
+            && scenario.churn.is_none();
+        let n = f64::from(scenario.nodes);
+        (ideal && metric == "rounds_to_all")
+            .then(|| n.ln() / (1.0 + config.p).ln() + n.ln() / config.p)
     }
 }
 

@@ -29,7 +29,7 @@ use std::io::{self, Write};
 
 use super::{CsvOut, elapsed};
 use crate::report::TrialReport;
-use crate::scenario::{ProtocolKind, Scenario, Timing};
+use crate::scenario::Scenario;
 
 /// The metrics, in row order.
 pub const METRICS: [&str; 11] = [
@@ -200,27 +200,10 @@ pub fn t_975(df: u64) -> f64 {
         + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * d * d * d)
 }
 
-/// The analytic prediction of `metric` for `scenario`, where its assumptions hold (see the
-/// module documentation).
+/// The analytic prediction of `metric` for `scenario`, where its assumptions hold: each
+/// protocol owns its formulas (see `protocol::theory`).
 pub fn theory(scenario: &Scenario, metric: &str) -> Option<f64> {
-    let ideal = scenario.timing == Timing::Rounds
-        && scenario.crashes.is_empty()
-        && scenario.churn.is_none();
-    if !ideal {
-        return None;
-    }
-    let n = f64::from(scenario.nodes);
-    let fanout = f64::from(scenario.protocol.fanout);
-    let loss = scenario.network.loss;
-    let exact = loss == 0.0 && scenario.protocol.fanout == 1;
-    match (metric, scenario.protocol.kind) {
-        ("rounds_to_all", ProtocolKind::Push) if exact => Some(n.log2() + n.ln()),
-        ("rounds_to_all", ProtocolKind::PushPull) if exact => Some(n.ln() / 3f64.ln()),
-        ("rounds_to_99", ProtocolKind::Push) if loss < 1.0 => {
-            Some(2.0 * (99.0 * (n + 1.0)).ln() / (fanout * (1.0 - loss)))
-        }
-        _ => None,
-    }
+    crate::protocol::theory(scenario, metric)
 }
 
 /// A statistic as text: at least 6 significant digits and at least 3 decimals, at most 12,

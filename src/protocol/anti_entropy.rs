@@ -164,6 +164,39 @@ impl AntiEntropy {
     }
 }
 
+/// The analytic prediction of `metric` for anti-entropy in `scenario`, where its assumptions
+/// hold: rounds timing, no crashes or churn; the rounds-to-all formulas also need fanout 1 and
+/// no loss.
+/// - push, rounds to all: log2 n + ln n (Frieze & Grimmett 1985; Pittel 1987);
+/// - push-pull, rounds to all: log3 n (Karp et al. 2000, leading term);
+/// - push, rounds to 99%: 2 ln(99 (n + 1)) / (fanout (1 - loss)) (the logistic approximation of
+///   push's spread, as Serf's convergence simulator uses it).
+pub fn theory(
+    exchange: Exchange,
+    scenario: &crate::scenario::Scenario,
+    metric: &str,
+) -> Option<f64> {
+    use crate::scenario::Timing;
+    let ideal = scenario.timing == Timing::Rounds
+        && scenario.crashes.is_empty()
+        && scenario.churn.is_none();
+    if !ideal {
+        return None;
+    }
+    let n = f64::from(scenario.nodes);
+    let fanout = f64::from(scenario.protocol.fanout);
+    let loss = scenario.network.loss;
+    let exact = loss == 0.0 && scenario.protocol.fanout == 1;
+    match (metric, exchange) {
+        ("rounds_to_all", Exchange::Push) if exact => Some(n.log2() + n.ln()),
+        ("rounds_to_all", Exchange::PushPull { .. }) if exact => Some(n.ln() / 3f64.ln()),
+        ("rounds_to_99", Exchange::Push) if loss < 1.0 => {
+            Some(2.0 * (99.0 * (n + 1.0)).ln() / (fanout * (1.0 - loss)))
+        }
+        _ => None,
+    }
+}
+
 impl Protocol for AntiEntropy {
     type Body = ();
 

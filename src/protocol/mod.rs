@@ -38,7 +38,7 @@ pub use median::MedianCounter;
 pub use plumtree::Plumtree;
 #[doc(hidden)]
 pub use registry::run_trial_with_fast_paths;
-pub use registry::{Registry, UserProtocol, run_trial};
+pub use registry::{Registry, UserProtocol, run_trial, theory};
 pub(crate) use registry::{
     check as registry_check, lookup as registry_lookup, name_of as registry_name,
 };

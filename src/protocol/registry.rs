@@ -31,15 +31,24 @@ pub trait UserProtocol: Protocol + 'static {
 
     /// The protocol for one trial.
     fn new(config: &Self::Config, setup: &Setup) -> Self;
+
+    /// The analytic prediction of summary metric `metric` (e.g. `"rounds_to_all"`) for
+    /// `scenario`, where one is known: it fills summary.csv's `theory` column.
+    fn theory(_config: &Self::Config, _scenario: &Scenario, _metric: &str) -> Option<f64> {
+        None
+    }
 }
 
 type RunFn = fn(&Scenario, &Catalog, u32, &AtomicU64, bool) -> TrialReport;
 type CheckFn = fn(&toml::Table) -> Result<(), String>;
 
+type TheoryFn = fn(&Scenario, &str) -> Option<f64>;
+
 struct Entry {
     name: String,
     check: CheckFn,
     run: RunFn,
+    theory: TheoryFn,
 }
 
 /// The protocols a binary knows besides the built-ins. Build it, then hand it to
@@ -71,6 +80,7 @@ impl Registry {
             name: name.to_string(),
             check: check_config::<P>,
             run: run_user::<P>,
+            theory: theory_user::<P>,
         });
         self
     }
@@ -118,6 +128,31 @@ fn parse<P: UserProtocol>(table: &toml::Table) -> Result<P::Config, String> {
 }
 
 use serde::Deserialize as _;
+
+fn theory_user<P: UserProtocol>(scenario: &Scenario, metric: &str) -> Option<f64> {
+    let config = parse::<P>(&scenario.protocol.custom).ok()?;
+    P::theory(&config, scenario, metric)
+}
+
+/// The analytic prediction of summary metric `metric` for `scenario`, by its protocol.
+pub fn theory(scenario: &Scenario, metric: &str) -> Option<f64> {
+    let full_table = scenario.protocol.exchange == ExchangeMode::FullTable;
+    match scenario.protocol.kind {
+        ProtocolKind::Push => super::anti_entropy::theory(Exchange::Push, scenario, metric),
+        ProtocolKind::Pull => super::anti_entropy::theory(Exchange::Pull, scenario, metric),
+        ProtocolKind::PushPull => {
+            super::anti_entropy::theory(Exchange::PushPull { full_table }, scenario, metric)
+        }
+        ProtocolKind::Custom(id) => {
+            let entry = &Registry::installed()?.entries[id as usize];
+            (entry.theory)(scenario, metric)
+        }
+        ProtocolKind::Rumor(_)
+        | ProtocolKind::MedianCounter { .. }
+        | ProtocolKind::Flood
+        | ProtocolKind::Plumtree { .. } => None,
+    }
+}
 
 fn run_user<P: UserProtocol>(
     scenario: &Scenario,
