@@ -16,7 +16,7 @@
 use std::process::ExitCode;
 
 use gossip_sim::protocol::{
-    Context, Message, MessageKind, NodeId, Protocol, Registry, UserProtocol, Words,
+    Context, Message, MessageKind, NodeId, Protocol, Registry, Size, UserProtocol, Words,
 };
 use gossip_sim::scenario::Timing;
 use gossip_sim::{Scenario, Setup};
@@ -46,9 +46,8 @@ impl Protocol for LazyPush {
         }
         let entries = cx.top(node, |_| 0, &mut self.payload);
         cx.for_each_partner(node, |cx, partner| {
-            let out = cx.send(MessageKind::Push, node, partner);
-            out.message.payload.copy_from(&self.payload);
-            out.entries = entries;
+            let out = cx.send(MessageKind::Push, node, partner, Size::entries(entries));
+            out.payload.copy_from(&self.payload);
         });
     }
 

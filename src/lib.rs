@@ -44,7 +44,7 @@
 //! A protocol of your own, registered by name (see [`protocol`] for the rules of the game):
 //!
 //! ```no_run
-//! use gossip_sim::protocol::{Context, Message, MessageKind, NodeId, Protocol, Registry, UserProtocol, Words};
+//! use gossip_sim::protocol::{Context, Message, MessageKind, NodeId, Protocol, Registry, Size, UserProtocol, Words};
 //!
 //! /// Push to `fanout` random partners every round, like the built-in push.
 //! struct MyPush(Words);
@@ -57,9 +57,8 @@
 //!             return;
 //!         }
 //!         cx.for_each_partner(node, |cx, partner| {
-//!             let out = cx.send(MessageKind::Push, node, partner);
-//!             out.message.payload.copy_from(&self.0);
-//!             out.entries = entries;
+//!             let out = cx.send(MessageKind::Push, node, partner, Size::entries(entries));
+//!             out.payload.copy_from(&self.0);
 //!         });
 //!     }
 //!     fn on_message(&mut self, m: &Message<()>, cx: &mut Context<'_, ()>) {
@@ -97,7 +96,7 @@ pub mod store;
 pub mod time;
 
 pub use engine::Setup;
-pub use protocol::{Context, Message, Outgoing, Protocol, Registry, UserProtocol, run_trial};
+pub use protocol::{Context, Message, Protocol, Registry, Size, UserProtocol, run_trial};
 pub use report::{MessageKind, TrialReport, UpdateReport};
 pub use scenario::{Catalog, NodeId, Scenario};
 pub use time::Time;

@@ -20,6 +20,7 @@ use super::network::Transport;
 use super::peers::PeerSampler;
 use super::queue::{Event, EventQueue};
 use super::words::Words;
+
 use super::world::World;
 
 /// A message as its recipient's handler sees it.
@@ -40,14 +41,45 @@ pub struct Message<B> {
     pub body: B,
 }
 
-/// A message being sent: the message and its size, in the scenario's size model.
-#[derive(Clone, Debug, Default)]
-pub struct Outgoing<B> {
-    pub message: Message<B>,
-    /// Price entries it carries (each `sizes.entry` bytes).
+/// A message's size in the scenario's size model: `sizes.header` bytes, plus `sizes.entry` per
+/// price entry and `sizes.digest_entry` per digest entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Size {
+    /// Price entries it carries.
     pub entries: u64,
-    /// Digest entries it carries (each `sizes.digest_entry` bytes).
+    /// Digest entries it carries.
     pub digest_entries: u64,
+}
+
+impl Size {
+    /// A header alone (a request, an acknowledgement).
+    pub const HEADER: Size = Size {
+        entries: 0,
+        digest_entries: 0,
+    };
+
+    /// `entries` price entries.
+    pub fn entries(entries: u64) -> Size {
+        Size {
+            entries,
+            digest_entries: 0,
+        }
+    }
+
+    /// `digest_entries` digest entries.
+    pub fn digest(digest_entries: u64) -> Size {
+        Size {
+            entries: 0,
+            digest_entries,
+        }
+    }
+}
+
+/// A message waiting in the outbox of `rounds` timing, with its size.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Outgoing<B> {
+    message: Message<B>,
+    size: Size,
 }
 
 /// What [`Protocol::settled`] may look at.
@@ -80,6 +112,26 @@ impl Status {
     }
 }
 
+/// Makes `m` an empty message of `kind`, keeping its buffers.
+#[inline(always)]
+fn reset<B: Default>(
+    m: &mut Message<B>,
+    kind: MessageKind,
+    from: NodeId,
+    to: NodeId,
+    words: usize,
+) {
+    m.kind = kind;
+    m.from = from;
+    m.to = to;
+    m.payload.clear();
+    m.payload.resize(words);
+    m.digest.clear();
+    m.carries_baseline = false;
+    m.sender_has_baseline = false;
+    m.body = B::default();
+}
+
 fn carries(payload: &Words) -> bool {
     payload.iter().any(|(_, bits)| bits != 0)
 }
@@ -87,8 +139,11 @@ fn carries(payload: &Words) -> bool {
 /// The outbox: messages handed out by [`Context::send`], kept for reuse so that sending
 /// allocates nothing once the buffers have grown.
 pub(crate) struct Outbox<B> {
+    /// `rounds` timing: messages to deliver, in order.
     messages: Vec<Outgoing<B>>,
     len: usize,
+    /// `async` timing: messages already in their wire slot, to transmit.
+    pending: Vec<(u32, Size)>,
     /// Partners of the node acting (see `Context::for_each_partner`).
     partners: Vec<NodeId>,
 }
@@ -98,6 +153,7 @@ impl<B: Default> Default for Outbox<B> {
         Outbox {
             messages: Vec::new(),
             len: 0,
+            pending: Vec::new(),
             partners: Vec::new(),
         }
     }
@@ -136,10 +192,17 @@ impl<B> Default for Wire<B> {
 }
 
 impl<B: Copy + Default> Wire<B> {
-    /// A slot for `message`, its buffers copied in.
-    fn put(&mut self, message: &Message<B>, sent_seq: u64, sent_epoch: u64) -> u32 {
+    /// A slot for a new message of `kind`, empty but for its buffers' capacity.
+    fn open(
+        &mut self,
+        kind: MessageKind,
+        from: NodeId,
+        to: NodeId,
+        words: usize,
+        sent_seq: u64,
+        sent_epoch: u64,
+    ) -> u32 {
         self.in_flight += 1;
-        self.carrying += u64::from(carries(&message.payload));
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -150,15 +213,7 @@ impl<B: Copy + Default> Wire<B> {
         let m = &mut self.messages[i as usize];
         m.sent_seq = sent_seq;
         m.sent_epoch = sent_epoch;
-        let dst = &mut m.message;
-        dst.kind = message.kind;
-        dst.from = message.from;
-        dst.to = message.to;
-        dst.payload.copy_from(&message.payload);
-        dst.digest.copy_from(&message.digest);
-        dst.carries_baseline = message.carries_baseline;
-        dst.sender_has_baseline = message.sender_has_baseline;
-        dst.body = message.body;
+        reset(&mut m.message, kind, from, to, words);
         i
     }
 
@@ -472,28 +527,41 @@ impl<'a, B: Copy + Default> Context<'a, B> {
 
     // ---- sending -------------------------------------------------------------------------
 
-    /// A message of `kind` from `from` to `to`, empty: fill in what it carries and its size.
-    /// It is transmitted when the handler returns or at the next [`Context::flush`].
-    pub fn send(&mut self, kind: MessageKind, from: NodeId, to: NodeId) -> &mut Outgoing<B> {
-        let outbox = &mut *self.outbox;
-        if outbox.len == outbox.messages.len() {
-            outbox.messages.push(Outgoing::default());
+    /// A message of `kind` from `from` to `to` of `size`, empty: fill in what it carries
+    /// (`payload`, `digest`, the baseline flags, `body`). It is transmitted when the handler
+    /// returns or at the next [`Context::flush`].
+    #[inline]
+    pub fn send(
+        &mut self,
+        kind: MessageKind,
+        from: NodeId,
+        to: NodeId,
+        size: Size,
+    ) -> &mut Message<B> {
+        let words = self.world.words();
+        match &mut self.mode {
+            Mode::Rounds { .. } => {
+                let outbox = &mut *self.outbox;
+                if outbox.len == outbox.messages.len() {
+                    outbox.messages.push(Outgoing::default());
+                }
+                let out = &mut outbox.messages[outbox.len];
+                outbox.len += 1;
+                out.size = size;
+                reset(&mut out.message, kind, from, to, words);
+                &mut out.message
+            }
+            Mode::Async(parts) => {
+                // Straight into its slot on the wire. Its sequence number is taken now, not at
+                // transmission: no slot is born or retires within a handler, so masking on
+                // delivery (which compares it with slots' birth) sees the same either way.
+                let seq = parts.queue.next_seq();
+                let epoch = self.world.slot_epoch();
+                let i = parts.wire.open(kind, from, to, words, seq, epoch);
+                self.outbox.pending.push((i, size));
+                &mut parts.wire.messages[i as usize].message
+            }
         }
-        let out = &mut outbox.messages[outbox.len];
-        outbox.len += 1;
-        out.entries = 0;
-        out.digest_entries = 0;
-        let m = &mut out.message;
-        m.kind = kind;
-        m.from = from;
-        m.to = to;
-        m.payload.clear();
-        m.payload.resize(self.world.words());
-        m.digest.clear();
-        m.carries_baseline = false;
-        m.sender_has_baseline = false;
-        m.body = B::default();
-        out
     }
 
     /// Sets a timer at `node`: [`Protocol::on_timer`] gets `tag` after `after` (in `rounds`
@@ -514,47 +582,62 @@ impl<'a, B: Copy + Default> Context<'a, B> {
 
     /// Transmits what the current handler has sent so far. In `rounds` timing each message is
     /// delivered at once, and what its recipient sends in turn before the next one.
+    #[inline]
     pub fn flush<P: Protocol<Body = B>>(&mut self, protocol: &mut P) {
+        if let Mode::Async(_) = self.mode {
+            self.transmit_pending();
+            return;
+        }
         let start = self.frame;
         let mut i = start;
         while i < self.outbox.len {
-            let mut out = std::mem::take(&mut self.outbox.messages[i]);
-            self.transmit(protocol, &mut out);
+            let out = std::mem::take(&mut self.outbox.messages[i]);
+            self.deliver_now(protocol, &out);
             self.outbox.messages[i] = out;
             i += 1;
         }
         self.outbox.len = start;
     }
 
-    fn transmit<P: Protocol<Body = B>>(&mut self, protocol: &mut P, out: &mut Outgoing<B>) {
+    /// `rounds` timing: counts `out`, and delivers it unless the transport loses it.
+    fn deliver_now<P: Protocol<Body = B>>(&mut self, protocol: &mut P, out: &Outgoing<B>) {
         let m = &out.message;
-        self.world.send(m.kind, out.entries, out.digest_entries);
+        self.world
+            .send(m.kind, out.size.entries, out.size.digest_entries);
         self.world.count_carried(&m.payload);
-        match &mut self.mode {
-            Mode::Rounds { .. } => {
-                if self.world.arrives(m.to, self.transport.lost()) {
-                    if m.carries_baseline {
-                        self.world.grant_baseline(m.to);
-                    }
-                    // What the recipient sends is its own frame, transmitted before ours goes on.
-                    let frame = std::mem::replace(&mut self.frame, self.outbox.len);
-                    protocol.on_message(m, self);
-                    self.flush(protocol);
-                    self.frame = frame;
-                }
+        if self.world.arrives(m.to, self.transport.lost()) {
+            if m.carries_baseline {
+                self.world.grant_baseline(m.to);
             }
-            Mode::Async(parts) => {
-                let seq = parts.queue.next_seq();
-                let epoch = self.world.slot_epoch();
-                if self.transport.lost() {
-                    self.world.run.lost += 1;
-                } else {
-                    let i = parts.wire.put(m, seq, epoch);
-                    let latency = self.transport.latency_between(m.from, m.to);
-                    parts.queue.push(self.now + latency, Event::Deliver(i));
-                }
+            // What the recipient sends is its own frame, transmitted before ours goes on.
+            let frame = std::mem::replace(&mut self.frame, self.outbox.len);
+            protocol.on_message(m, self);
+            self.flush(protocol);
+            self.frame = frame;
+        }
+    }
+
+    /// `async` timing: counts each message sent since the last flush and puts it on the wire
+    /// with a latency, unless the transport loses it.
+    fn transmit_pending(&mut self) {
+        let Mode::Async(parts) = &mut self.mode else {
+            unreachable!("async timing")
+        };
+        for &(i, size) in &self.outbox.pending {
+            let m = &parts.wire.messages[i as usize].message;
+            self.world.send(m.kind, size.entries, size.digest_entries);
+            self.world.count_carried(&m.payload);
+            if self.transport.lost() {
+                self.world.run.lost += 1;
+                parts.wire.release(i, false);
+            } else {
+                let (from, to) = (m.from, m.to);
+                parts.wire.carrying += u64::from(carries(&m.payload));
+                let latency = self.transport.latency_between(from, to);
+                parts.queue.push(self.now + latency, Event::Deliver(i));
             }
         }
+        self.outbox.pending.clear();
     }
 
     /// In `async` timing: message `i` of the wire arrives now.

@@ -13,7 +13,7 @@
 //! log2 n + ln n rounds (Frieze & Grimmett 1985, Pittel 1987); pull and push-pull in
 //! log3 n + O(ln ln n) (Karp et al. 2000).
 
-use super::{Context, Message, MessageKind, NodeId, Protocol, Words};
+use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Words};
 use crate::engine::Kernel;
 
 /// Which direction the exchange goes.
@@ -51,9 +51,9 @@ impl AntiEntropy {
             Exchange::Push => {
                 let entries = cx.top(node, |_| 0, &mut self.table);
                 if entries > 0 {
-                    let out = cx.send(MessageKind::Push, node, partner);
-                    out.message.payload.copy_from(&self.table);
-                    out.entries = entries;
+                    cx.send(MessageKind::Push, node, partner, Size::entries(entries))
+                        .payload
+                        .copy_from(&self.table);
                 }
             }
             Exchange::Pull | Exchange::PushPull { .. } => {
@@ -69,15 +69,17 @@ impl AntiEntropy {
                 if full {
                     cx.top(node, |_| 0, &mut self.table);
                 }
-                let out = cx.send(kind, node, partner);
-                out.message.digest.copy_from(&self.digest);
-                out.message.sender_has_baseline = has_baseline;
-                if full {
-                    out.message.payload.copy_from(&self.table);
-                    out.message.carries_baseline = has_baseline;
-                    out.entries = table;
+                let size = if full {
+                    Size::entries(table)
                 } else {
-                    out.digest_entries = table;
+                    Size::digest(table)
+                };
+                let out = cx.send(kind, node, partner, size);
+                out.digest.copy_from(&self.digest);
+                out.sender_has_baseline = has_baseline;
+                if full {
+                    out.payload.copy_from(&self.table);
+                    out.carries_baseline = has_baseline;
                 }
             }
         }
@@ -108,11 +110,10 @@ impl AntiEntropy {
                 let has_baseline = cx.has_baseline(to);
                 if full {
                     cx.top(to, |_| 0, &mut self.table);
-                    let out = cx.send(reply_kind, to, from);
-                    out.message.payload.copy_from(&self.table);
-                    out.message.sender_has_baseline = has_baseline;
-                    out.message.carries_baseline = has_baseline;
-                    out.entries = table;
+                    let out = cx.send(reply_kind, to, from, Size::entries(table));
+                    out.payload.copy_from(&self.table);
+                    out.sender_has_baseline = has_baseline;
+                    out.carries_baseline = has_baseline;
                 } else {
                     let mut entries = cx.top(to, |w| m.digest.get(w), &mut self.table);
                     let carries_baseline = has_baseline && !m.sender_has_baseline;
@@ -123,18 +124,18 @@ impl AntiEntropy {
                     if exchange {
                         cx.digest(to, &mut self.digest);
                     }
-                    let out = cx.send(reply_kind, to, from);
-                    out.message.payload.copy_from(&self.table);
-                    let digest_entries = if exchange {
-                        out.message.digest.copy_from(&self.digest);
-                        table
-                    } else {
-                        0
+                    let digest_entries = if exchange { table } else { 0 };
+                    let size = Size {
+                        entries,
+                        digest_entries,
                     };
-                    out.message.sender_has_baseline = has_baseline;
-                    out.message.carries_baseline = carries_baseline;
-                    out.entries = entries;
-                    out.digest_entries = digest_entries;
+                    let out = cx.send(reply_kind, to, from, size);
+                    out.payload.copy_from(&self.table);
+                    if exchange {
+                        out.digest.copy_from(&self.digest);
+                    }
+                    out.sender_has_baseline = has_baseline;
+                    out.carries_baseline = carries_baseline;
                 }
             }
             MessageKind::ExchangeReply => {
@@ -146,10 +147,10 @@ impl AntiEntropy {
                         entries += cx.catalog_len();
                     }
                     if entries > 0 {
-                        let out = cx.send(MessageKind::ExchangeClose, to, from);
-                        out.message.payload.copy_from(&self.table);
-                        out.message.carries_baseline = carries_baseline;
-                        out.entries = entries;
+                        let size = Size::entries(entries);
+                        let out = cx.send(MessageKind::ExchangeClose, to, from, size);
+                        out.payload.copy_from(&self.table);
+                        out.carries_baseline = carries_baseline;
                     }
                 }
             }

@@ -16,7 +16,7 @@
 
 use crate::engine::for_each_bit;
 
-use super::{Context, Message, MessageKind, NodeId, Protocol, Status, Words};
+use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Status, Words};
 
 /// First senders: (recipient, slot, sender).
 type Arrival = (NodeId, u32, NodeId);
@@ -59,9 +59,9 @@ impl Flood {
                 .map(|(_, bits)| u64::from(bits.count_ones()))
                 .sum();
             if entries > 0 {
-                let out = cx.send(MessageKind::Push, node, to);
-                out.message.payload.copy_from(&self.payload);
-                out.entries = entries;
+                cx.send(MessageKind::Push, node, to, Size::entries(entries))
+                    .payload
+                    .copy_from(&self.payload);
             }
         });
     }

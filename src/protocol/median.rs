@@ -24,7 +24,7 @@
 use crate::engine::for_each_bit;
 
 use super::anti_entropy::{Backing, Channel};
-use super::{Context, Message, MessageKind, NodeId, Protocol, Status, Words};
+use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Status, Words};
 
 /// State codes in `Spreaders::counter`.
 pub const STARTING_STATE: u8 = 1; // B-1
@@ -65,10 +65,9 @@ impl MedianCounter {
             entries += u64::from(bits.count_ones());
             self.payload.set(w, bits);
         }
-        let out = cx.send(kind, from, to);
-        out.message.payload.copy_from(&self.payload);
-        out.message.body = Channel::Main;
-        out.entries = entries;
+        let out = cx.send(kind, from, to, Size::entries(entries));
+        out.payload.copy_from(&self.payload);
+        out.body = Channel::Main;
     }
 
     /// `m.to` heard from `m.from`: it tallies the sender's state for every update either side

@@ -4,8 +4,8 @@
 //! things: its node's turn to gossip ([`Protocol::on_tick`]: a round in `rounds` timing, a
 //! timer firing in `async` timing), a message arriving ([`Protocol::on_message`]) and an update
 //! being injected at its origin ([`Protocol::on_inject`]). A handler reads what nodes hold and
-//! asks for partners through its [`Context`], and *sends* by filling in an [`Outgoing`]
-//! message. It never touches the event queue or the network:
+//! asks for partners through its [`Context`], and *sends* by filling in the message that
+//! [`Context::send`] hands out. It never touches the event queue or the network:
 //! - the engine alone schedules (rounds, timers, deliveries);
 //! - the transport alone decides loss and latency of what a handler sends;
 //! - the engine's metrics alone count messages, bytes, coverage, milestones, duplicates and
@@ -31,7 +31,7 @@ mod plumtree;
 mod registry;
 mod rumor;
 
-pub use crate::engine::context::{Context, Message, Outgoing, Status};
+pub use crate::engine::context::{Context, Message, Size, Status};
 pub use anti_entropy::AntiEntropy;
 pub use flood::Flood;
 pub use median::MedianCounter;

@@ -32,7 +32,7 @@ use std::collections::VecDeque;
 
 use crate::time::Time;
 
-use super::{Context, Message, MessageKind, NodeId, Protocol, Status};
+use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Status};
 
 const NONE: u32 = u32::MAX;
 
@@ -133,9 +133,8 @@ impl Plumtree {
                 continue;
             }
             if overlay(cx).lazy(node)[i - 1] {
-                let out = cx.send(MessageKind::IHave, node, peer);
-                out.message.body = about;
-                out.digest_entries = 1;
+                cx.send(MessageKind::IHave, node, peer, Size::digest(1))
+                    .body = about;
                 cx.flush(self);
             } else {
                 self.gossip(cx, node, peer, about);
@@ -146,10 +145,9 @@ impl Plumtree {
     /// `from` sends the update to `to`.
     fn gossip(&mut self, cx: Cx, from: NodeId, to: NodeId, about: About) {
         let slot = about.slot as usize;
-        let out = cx.send(MessageKind::Gossip, from, to);
-        out.message.payload.set(slot / 64, 1 << (slot % 64));
-        out.message.body = about;
-        out.entries = 1;
+        let out = cx.send(MessageKind::Gossip, from, to, Size::entries(1));
+        out.payload.set(slot / 64, 1 << (slot % 64));
+        out.body = about;
         cx.flush(self);
     }
 
@@ -163,7 +161,7 @@ impl Plumtree {
         if cx.holds_now(to, slot) {
             cx.deliver_word(to, from, w, bit); // a duplicate
             overlay(cx).set_lazy(to, from, true);
-            cx.send(MessageKind::Prune, to, from).message.body = about;
+            cx.send(MessageKind::Prune, to, from, Size::HEADER).body = about;
             cx.flush(self);
         } else {
             cx.deliver_word(to, from, w, bit);
@@ -262,9 +260,8 @@ impl Plumtree {
                 continue;
             }
             overlay(cx).set_lazy(node, announcer, false);
-            let out = cx.send(MessageKind::Graft, node, announcer);
-            out.message.body = About { slot, update };
-            out.digest_entries = 1;
+            cx.send(MessageKind::Graft, node, announcer, Size::digest(1))
+                .body = About { slot, update };
             cx.flush(self);
             break;
         }

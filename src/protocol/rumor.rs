@@ -31,7 +31,7 @@ use crate::engine::spreaders::Spreaders;
 use crate::scenario::{RumorMode, RumorRules};
 
 use super::anti_entropy::{Backing, Channel};
-use super::{Context, Message, MessageKind, NodeId, Protocol, Status, Words};
+use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Status, Words};
 
 /// Counter value meaning "lost interest" (the coin came up).
 const LOST_INTEREST: u8 = u8::MAX;
@@ -75,10 +75,9 @@ impl Rumor {
             entries += u64::from(bits.count_ones());
             self.payload.set(w, bits);
         }
-        let out = cx.send(kind, from, to);
-        out.message.payload.copy_from(&self.payload);
-        out.message.body = Channel::Main;
-        out.entries = entries;
+        let out = cx.send(kind, from, to, Size::entries(entries));
+        out.payload.copy_from(&self.payload);
+        out.body = Channel::Main;
         let rules = self.rules;
         let (spreaders, coins) = cx.spreaders_and_rng();
         for (w, bits) in self.payload.iter() {
@@ -161,8 +160,7 @@ impl Protocol for Rumor {
                 }
             }
             RumorMode::Pull => cx.for_each_partner(node, |cx, partner| {
-                cx.send(MessageKind::PullRequest, node, partner)
-                    .message
+                cx.send(MessageKind::PullRequest, node, partner, Size::HEADER)
                     .body = Channel::Main;
                 cx.flush(&mut *self);
             }),
