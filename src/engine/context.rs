@@ -132,8 +132,9 @@ fn reset<B: Default>(
     m.body = B::default();
 }
 
+#[inline(always)]
 fn carries(payload: &Words) -> bool {
-    payload.iter().any(|(_, bits)| bits != 0)
+    payload.any()
 }
 
 /// The outbox: messages handed out by [`Context::send`], kept for reuse so that sending
@@ -144,6 +145,9 @@ pub(crate) struct Outbox<B> {
     len: usize,
     /// `async` timing: messages already in their wire slot, to transmit.
     pending: Vec<(u32, Size)>,
+    /// `async` timing: the message being handled, swapped out of its wire slot (so that the
+    /// handler can send while it reads it) and back.
+    arriving: Message<B>,
     /// Partners of the node acting (see `Context::for_each_partner`).
     partners: Vec<NodeId>,
 }
@@ -154,6 +158,7 @@ impl<B: Default> Default for Outbox<B> {
             messages: Vec::new(),
             len: 0,
             pending: Vec::new(),
+            arriving: Message::default(),
             partners: Vec::new(),
         }
     }
@@ -193,6 +198,7 @@ impl<B> Default for Wire<B> {
 
 impl<B: Copy + Default> Wire<B> {
     /// A slot for a new message of `kind`, empty but for its buffers' capacity.
+    #[inline(always)]
     fn open(
         &mut self,
         kind: MessageKind,
@@ -205,16 +211,20 @@ impl<B: Copy + Default> Wire<B> {
         self.in_flight += 1;
         let i = match self.free.pop() {
             Some(i) => i,
-            None => {
-                super::memory::push(&mut self.messages, InFlight::default());
-                (self.messages.len() - 1) as u32
-            }
+            None => self.grow(),
         };
         let m = &mut self.messages[i as usize];
         m.sent_seq = sent_seq;
         m.sent_epoch = sent_epoch;
         reset(&mut m.message, kind, from, to, words);
         i
+    }
+
+    /// A new slot at the end of the table.
+    #[cold]
+    fn grow(&mut self) -> u32 {
+        super::memory::push(&mut self.messages, InFlight::default());
+        (self.messages.len() - 1) as u32
     }
 
     /// Frees slot `i`; `carried`: its message carried updates when it was sent.
@@ -324,7 +334,11 @@ impl<'a, B: Copy + Default> Context<'a, B> {
 
     /// The current round (`rounds`), or the number of whole periods elapsed (`async`).
     pub fn round(&self) -> u64 {
-        self.round
+        match self.mode {
+            Mode::Rounds { .. } => self.round,
+            // Divided on demand: most events never ask.
+            Mode::Async(_) => self.now.0 / self.period.0.max(1),
+        }
     }
 
     /// The gossip period.
@@ -530,7 +544,7 @@ impl<'a, B: Copy + Default> Context<'a, B> {
     /// A message of `kind` from `from` to `to` of `size`, empty: fill in what it carries
     /// (`payload`, `digest`, the baseline flags, `body`). It is transmitted when the handler
     /// returns or at the next [`Context::flush`].
-    #[inline]
+    #[inline(always)]
     pub fn send(
         &mut self,
         kind: MessageKind,
@@ -582,7 +596,7 @@ impl<'a, B: Copy + Default> Context<'a, B> {
 
     /// Transmits what the current handler has sent so far. In `rounds` timing each message is
     /// delivered at once, and what its recipient sends in turn before the next one.
-    #[inline]
+    #[inline(always)]
     pub fn flush<P: Protocol<Body = B>>(&mut self, protocol: &mut P) {
         if let Mode::Async(_) = self.mode {
             self.transmit_pending();
@@ -617,8 +631,10 @@ impl<'a, B: Copy + Default> Context<'a, B> {
         }
     }
 
+
     /// `async` timing: counts each message sent since the last flush and puts it on the wire
     /// with a latency, unless the transport loses it.
+    #[inline(always)]
     fn transmit_pending(&mut self) {
         let Mode::Async(parts) = &mut self.mode else {
             unreachable!("async timing")
@@ -641,13 +657,15 @@ impl<'a, B: Copy + Default> Context<'a, B> {
     }
 
     /// In `async` timing: message `i` of the wire arrives now.
+    #[inline(always)]
     pub(crate) fn arrive<P: Protocol<Body = B>>(&mut self, protocol: &mut P, i: u32) {
         let Mode::Async(parts) = &mut self.mode else {
             unreachable!("deliveries are events of async timing")
         };
         let slot = &mut parts.wire.messages[i as usize];
         let (sent_seq, sent_epoch) = (slot.sent_seq, slot.sent_epoch);
-        let mut message = std::mem::take(&mut slot.message);
+        let mut message = std::mem::take(&mut self.outbox.arriving);
+        std::mem::swap(&mut slot.message, &mut message);
         let carried = carries(&message.payload);
         if self.world.arrives(message.to, false) {
             self.world
@@ -663,7 +681,8 @@ impl<'a, B: Copy + Default> Context<'a, B> {
         let Mode::Async(parts) = &mut self.mode else {
             unreachable!()
         };
-        parts.wire.messages[i as usize].message = message;
+        std::mem::swap(&mut parts.wire.messages[i as usize].message, &mut message);
+        self.outbox.arriving = message;
         parts.wire.release(i, carried);
     }
 }

@@ -249,7 +249,7 @@ impl<P: Protocol> Driver<'_, '_, P> {
             &mut self.rng,
             &mut self.outbox,
             at,
-            at.0 / period.0.max(1),
+            0, // `Context::round` divides on demand in async timing
             period,
             Mode::Async(AsyncParts {
                 queue: &mut trial.queue,

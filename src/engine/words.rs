@@ -70,6 +70,18 @@ impl Words {
         }
     }
 
+    /// The only word, when there is one (up to 64 updates in flight, the common case).
+    #[inline(always)]
+    pub fn single(&self) -> Option<u64> {
+        self.rest().is_empty().then_some(self.first)
+    }
+
+    /// Whether any bit is set.
+    #[inline(always)]
+    pub fn any(&self) -> bool {
+        self.first != 0 || self.rest().iter().any(|&w| w != 0)
+    }
+
     /// `(w, bits)` for every word.
     #[inline(always)]
     pub fn iter(&self) -> impl Iterator<Item = (usize, u64)> + '_ {

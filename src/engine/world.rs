@@ -466,11 +466,15 @@ impl World {
     /// whose slot has since retired or been reused by a later update. When no slot was born or
     /// retired since (the common case) there is nothing to clear: the message was built from
     /// active slots only, all born before it.
-    #[inline]
+    #[inline(always)]
     pub fn mask_stale(&self, bits: &mut Words, sent_seq: u64, sent_epoch: u64) {
-        if sent_epoch == self.slot_epoch {
-            return;
+        if sent_epoch != self.slot_epoch {
+            self.mask_stale_slots(bits, sent_seq);
         }
+    }
+
+    #[cold]
+    fn mask_stale_slots(&self, bits: &mut Words, sent_seq: u64) {
         let words = self.rows.words_per_row();
         bits.resize(words);
         for w in 0..words {
@@ -485,9 +489,15 @@ impl World {
     }
 
     /// Counts one message against every update whose bit `payload` carries.
+    #[inline(always)]
     pub fn count_carried(&mut self, payload: &Words) {
-        for (w, bits) in payload.iter() {
-            self.count_carried_word(w, bits);
+        match payload.single() {
+            Some(bits) => self.count_carried_word(0, bits),
+            None => {
+                for (w, bits) in payload.iter() {
+                    self.count_carried_word(w, bits);
+                }
+            }
         }
     }
 
