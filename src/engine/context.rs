@@ -631,7 +631,6 @@ impl<'a, B: Copy + Default> Context<'a, B> {
         }
     }
 
-
     /// `async` timing: counts each message sent since the last flush and puts it on the wire
     /// with a latency, unless the transport loses it.
     #[inline(always)]

@@ -30,7 +30,7 @@ use super::trial::Trial;
 /// queue pushes and pops. Each entry keeps the insertion counter its firing would have had in
 /// the queue (taken with `EventQueue::reserve_seq` where the queue took it), and the driver
 /// merges the ring with the queue by `(time, seq)`: events come out in exactly the queue's order.
-struct TimerRing {
+pub(super) struct TimerRing {
     /// In firing order: phase, then insertion counter.
     phases: Vec<u64>,
     nodes: Vec<NodeId>,
@@ -45,7 +45,7 @@ struct TimerRing {
 
 impl TimerRing {
     /// `(phase, seq, node)` of every node's first timer.
-    fn new(mut first: Vec<(u64, u64, NodeId)>, period: u64) -> TimerRing {
+    pub(super) fn new(mut first: Vec<(u64, u64, NodeId)>, period: u64) -> TimerRing {
         first.sort_unstable();
         TimerRing {
             phases: first.iter().map(|t| t.0).collect(),
@@ -60,13 +60,13 @@ impl TimerRing {
 
     /// `(time, seq)` of the next timer.
     #[inline(always)]
-    fn head(&self) -> (u64, u64) {
+    pub(super) fn head(&self) -> (u64, u64) {
         (self.base + self.phases[self.pos], self.seqs[self.pos])
     }
 
     /// The node `TIMER_AHEAD` timers from now (for prefetching).
     #[inline(always)]
-    fn upcoming(&self) -> NodeId {
+    pub(super) fn upcoming(&self) -> NodeId {
         // A subtraction, not `%`: this runs on every timer.
         let i = self.pos + self.ahead;
         self.nodes[if i < self.nodes.len() {
@@ -79,7 +79,7 @@ impl TimerRing {
     /// Fires the next timer: it comes back one period later holding insertion counter `seq`.
     /// Returns its node.
     #[inline(always)]
-    fn fire(&mut self, seq: u64) -> NodeId {
+    pub(super) fn fire(&mut self, seq: u64) -> NodeId {
         let node = self.nodes[self.pos];
         self.seqs[self.pos] = seq;
         self.pos += 1;
@@ -104,6 +104,11 @@ struct Driver<'t, 's, P: Protocol> {
 
 /// Runs events until nothing is left to happen or `max_rounds` periods. Returns the end time.
 pub fn run<P: Protocol>(trial: &mut Trial, protocol: &mut P, progress: &AtomicU64) -> Time {
+    if trial.fast_paths
+        && let Some(kernel) = protocol.kernel()
+    {
+        return super::async_kernel::run(trial, kernel, progress);
+    }
     let scenario = trial.scenario;
     let period = scenario.period;
     let jitter = match scenario.timing {
@@ -175,7 +180,7 @@ pub fn run<P: Protocol>(trial: &mut Trial, protocol: &mut P, progress: &AtomicU6
                     protocol.end_round(cx);
                     cx.flush(protocol);
                 });
-                driver.maintain_overlay(at);
+                maintain_overlay(driver.trial, at);
                 driver.trial.world.close_period(at);
                 progress.fetch_add(1, Ordering::Relaxed);
                 let world = &driver.trial.world;
@@ -207,11 +212,25 @@ pub fn run<P: Protocol>(trial: &mut Trial, protocol: &mut P, progress: &AtomicU6
     end
 }
 
+/// HyParView's periodic link check, fill-up and shuffle, every `shuffle_every` periods, and
+/// its messages counted.
+pub(super) fn maintain_overlay(trial: &mut Trial, at: Time) {
+    let period = trial.scenario.period.0.max(1);
+    if let Some(overlay) = trial.peers.hyparview() {
+        let every = u64::from(overlay.params().shuffle_every);
+        if (at.0 / period).is_multiple_of(every) {
+            overlay.maintain_all();
+        }
+        let messages = overlay.take_messages();
+        trial.world.count_membership(messages);
+    }
+}
+
 /// Events ahead whose message is prefetched, and whose node's state is (the message being in
 /// the cache by then). Within a sorted bucket the next events are known, and at a million nodes
 /// each of them is a cache miss on the message table and on the node's rows otherwise.
-const MESSAGE_AHEAD: usize = 16;
-const NODE_AHEAD: usize = 8;
+pub(super) const MESSAGE_AHEAD: usize = 16;
+pub(super) const NODE_AHEAD: usize = 8;
 /// Timers ahead (in the timer ring) whose node's state is prefetched.
 const TIMER_AHEAD: usize = 8;
 
@@ -258,20 +277,6 @@ impl<P: Protocol> Driver<'_, '_, P> {
             }),
         );
         f(self.protocol, &mut cx);
-    }
-
-    /// HyParView's periodic link check, fill-up and shuffle, every `shuffle_every` periods, and
-    /// its messages counted.
-    fn maintain_overlay(&mut self, at: Time) {
-        let period = self.trial.scenario.period.0.max(1);
-        if let Some(overlay) = self.trial.peers.hyparview() {
-            let every = u64::from(overlay.params().shuffle_every);
-            if (at.0 / period).is_multiple_of(every) {
-                overlay.maintain_all();
-            }
-            let messages = overlay.take_messages();
-            self.trial.world.count_membership(messages);
-        }
     }
 
     fn next_timer(&mut self, at: Time) -> Time {

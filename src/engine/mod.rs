@@ -3,6 +3,7 @@
 //! `rounds` timing is driven by [`lockstep`], `async` timing by [`event_driven`]; both share the
 //! [`world`] (who holds what, every counter) and the scheduled happenings of [`trial`].
 
+mod async_kernel;
 #[doc(hidden)]
 pub mod bench;
 mod bitset;

@@ -1,0 +1,420 @@
+//! The engine's specialisation of the built-in anti-entropy in `async` timing: the same
+//! exchanges as `protocol::anti_entropy`'s handlers, written out against the world and the wire
+//! with nothing between them (a message is built in its wire slot, a delivery handled where it
+//! is popped). It computes exactly what the generic driver computes with the protocol's
+//! handlers - the tests compare whole reports with the fast paths on and off - and is what
+//! `scripts/bench.sh` measures.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::report::MessageKind;
+use crate::scenario::{NodeId, Timing};
+use crate::seed::{self, Purpose};
+use crate::time::Time;
+
+use super::Kernel;
+use super::event_driven::{MESSAGE_AHEAD, NODE_AHEAD, TimerRing};
+use super::queue::Event;
+use super::trial::Trial;
+use super::words::Words;
+
+/// A message on the wire: one cache line (a test checks), since at 10^7 nodes reading it is a
+/// cache miss per event.
+#[repr(align(64))]
+struct InFlight {
+    kind: MessageKind,
+    from: NodeId,
+    to: NodeId,
+    /// Event sequence number at sending: bits of slots born later are not really carried.
+    sent_seq: u64,
+    /// The world's slot epoch at sending: unchanged at delivery, no bit needs masking.
+    sent_epoch: u64,
+    /// Newest versions carried.
+    payload: Words,
+    /// The sender's digest (pull requests, exchange opens and replies).
+    digest: Words,
+    carries_baseline: bool,
+    sender_has_baseline: bool,
+}
+
+#[derive(Default)]
+struct Wire {
+    messages: Vec<InFlight>,
+    free: Vec<u32>,
+    in_flight: u64,
+}
+
+impl Wire {
+    fn allocate(
+        &mut self,
+        kind: MessageKind,
+        from: NodeId,
+        to: NodeId,
+        sent_seq: u64,
+        sent_epoch: u64,
+    ) -> u32 {
+        self.in_flight += 1;
+        if let Some(i) = self.free.pop() {
+            let m = &mut self.messages[i as usize];
+            m.kind = kind;
+            m.from = from;
+            m.to = to;
+            m.sent_seq = sent_seq;
+            m.sent_epoch = sent_epoch;
+            m.carries_baseline = false;
+            m.sender_has_baseline = false;
+            m.payload.clear();
+            m.digest.clear();
+            return i;
+        }
+        super::memory::push(
+            &mut self.messages,
+            InFlight {
+                kind,
+                from,
+                to,
+                sent_seq,
+                sent_epoch,
+                payload: Words::default(),
+                digest: Words::default(),
+                carries_baseline: false,
+                sender_has_baseline: false,
+            },
+        );
+        (self.messages.len() - 1) as u32
+    }
+
+    fn release(&mut self, i: u32) {
+        self.in_flight -= 1;
+        self.free.push(i);
+    }
+}
+
+struct Driver<'t, 's> {
+    trial: &'t mut Trial<'s>,
+    wire: Wire,
+    timers: ChaCha8Rng,
+    jitter: u64,
+    kernel: Kernel,
+    /// Scratch buffers for building messages.
+    buf: Words,
+    digest: Words,
+    partners: Vec<NodeId>,
+}
+
+/// Runs events until nothing is left to happen or `max_rounds` periods. Returns the end time.
+pub fn run(trial: &mut Trial, kernel: Kernel, progress: &AtomicU64) -> Time {
+    let scenario = trial.scenario;
+    let period = scenario.period;
+    let jitter = match scenario.timing {
+        Timing::Async { jitter } => jitter.0,
+        Timing::Rounds => 0,
+    };
+    let horizon = trial.horizon();
+    let mut timers = seed::stream(trial.trial_seed, Purpose::Timers);
+    let mut ring = None;
+    if jitter == 0 && scenario.nodes > 0 {
+        let first = (0..scenario.nodes)
+            .map(|node| {
+                let phase = timers.random_range(0..period.0);
+                (phase, trial.queue.reserve_seq(), node)
+            })
+            .collect();
+        ring = Some(TimerRing::new(first, period.0));
+    } else {
+        for node in 0..scenario.nodes {
+            let phase = timers.random_range(0..period.0);
+            trial.queue.push(Time(phase), Event::Timer(node));
+        }
+    }
+    trial.queue.push(period, Event::Tick);
+    let mut driver = Driver {
+        trial,
+        wire: Wire::default(),
+        timers,
+        jitter,
+        kernel,
+        buf: Words::default(),
+        digest: Words::default(),
+        partners: Vec::new(),
+    };
+    let mut end = horizon;
+    loop {
+        if let Some(ring) = &mut ring {
+            let timer = ring.head();
+            let queued = driver.trial.queue.peek_key_before(timer.0);
+            if queued.is_none_or(|key| key > timer) {
+                driver.trial.world.run.events += 1;
+                driver.trial.world.prefetch_node(ring.upcoming());
+                driver.prefetch_ahead();
+                let node = ring.fire(driver.trial.queue.reserve_seq());
+                driver.act(node, Time(timer.0));
+                continue;
+            }
+        }
+        let Some((at, event)) = driver.trial.queue.pop() else {
+            break;
+        };
+        driver.trial.world.run.events += 1;
+        driver.prefetch_ahead();
+        match event {
+            Event::Timer(node) => driver.timer(node, at),
+            Event::Deliver(m) => driver.deliver(m, at),
+            Event::Tick => {
+                super::event_driven::maintain_overlay(driver.trial, at);
+                driver.trial.world.close_period(at);
+                progress.fetch_add(1, Ordering::Relaxed);
+                let world = &driver.trial.world;
+                let done = driver.trial.pending == 0 && (world.quiescent() || world.alive == 0);
+                if done || at >= horizon {
+                    end = at;
+                    break;
+                }
+                driver.trial.queue.push(at + period, Event::Tick);
+            }
+            other => {
+                driver.trial.handle_scheduled(other, at);
+            }
+        }
+    }
+    driver.trial.world.run.in_flight_at_end = driver.wire.in_flight;
+    end
+}
+
+impl Driver<'_, '_> {
+    /// Prefetches what upcoming events will read (a hint: results do not depend on it).
+    #[inline(always)]
+    fn prefetch_ahead(&self) {
+        let queue = &self.trial.queue;
+        if let Some(Event::Deliver(m)) = queue.upcoming(MESSAGE_AHEAD)
+            && let Some(message) = self.wire.messages.get(m as usize)
+        {
+            super::memory::prefetch(message as *const InFlight);
+        }
+        match queue.upcoming(NODE_AHEAD) {
+            Some(Event::Deliver(m)) => {
+                if let Some(message) = self.wire.messages.get(m as usize) {
+                    self.trial.world.prefetch_node(message.to);
+                    self.trial.world.prefetch_node(message.from);
+                }
+            }
+            Some(Event::Timer(node)) => self.trial.world.prefetch_node(node),
+            _ => {}
+        }
+    }
+
+    fn next_timer(&mut self, at: Time) -> Time {
+        let period = self.trial.scenario.period.0;
+        let interval = if self.jitter == 0 {
+            period
+        } else {
+            period - self.jitter + self.timers.random_range(0..=2 * self.jitter)
+        };
+        at + Time(interval.max(1))
+    }
+
+    fn timer(&mut self, node: NodeId, at: Time) {
+        let next = self.next_timer(at);
+        self.trial.queue.push(next, Event::Timer(node));
+        self.act(node, at);
+    }
+
+    /// `node`'s timer fires at `at` (its next firing is scheduled already).
+    fn act(&mut self, node: NodeId, at: Time) {
+        if !self.trial.world.is_up(node) {
+            return;
+        }
+        match self.kernel {
+            Kernel::Push => {
+                if !self.trial.world.holds_any(node) {
+                    return;
+                }
+                let entries = self.trial.world.top(node, |_| 0, &mut self.buf);
+                if entries == 0 {
+                    return;
+                }
+                self.choose_partners(node);
+                for i in 0..self.partners.len() {
+                    let partner = self.partners[i];
+                    let m = self.open(MessageKind::Push, node, partner);
+                    self.wire.messages[m as usize].payload.copy_from(&self.buf);
+                    self.trial.world.send(MessageKind::Push, entries, 0);
+                    self.trial.world.count_carried(&self.buf);
+                    self.transmit(m, at);
+                }
+            }
+            Kernel::Pull | Kernel::PushPull { .. } => {
+                let opening = if self.kernel == Kernel::Pull {
+                    MessageKind::PullRequest
+                } else {
+                    MessageKind::ExchangeOpen
+                };
+                let full = self.full_table();
+                let world = &self.trial.world;
+                let table = world.table_entries(node);
+                let has_baseline = world.has_baseline(node);
+                world.digest(node, &mut self.digest);
+                if full {
+                    world.top(node, |_| 0, &mut self.buf);
+                }
+                self.choose_partners(node);
+                for i in 0..self.partners.len() {
+                    let partner = self.partners[i];
+                    let m = self.open(opening, node, partner);
+                    let msg = &mut self.wire.messages[m as usize];
+                    msg.digest.copy_from(&self.digest);
+                    msg.sender_has_baseline = has_baseline;
+                    if full {
+                        msg.payload.copy_from(&self.buf);
+                        msg.carries_baseline = has_baseline;
+                        self.trial.world.send(opening, table, 0);
+                        self.trial.world.count_carried(&self.buf);
+                    } else {
+                        self.trial.world.send(opening, 0, table);
+                    }
+                    self.transmit(m, at);
+                }
+            }
+        }
+    }
+
+    fn full_table(&self) -> bool {
+        self.kernel == (Kernel::PushPull { full_table: true })
+    }
+
+    fn choose_partners(&mut self, node: NodeId) {
+        self.partners.clear();
+        self.partners
+            .extend_from_slice(self.trial.peers.choose(node));
+    }
+
+    fn open(&mut self, kind: MessageKind, from: NodeId, to: NodeId) -> u32 {
+        let seq = self.trial.queue.next_seq();
+        let epoch = self.trial.world.slot_epoch();
+        self.wire.allocate(kind, from, to, seq, epoch)
+    }
+
+    /// Puts message `m` on the wire: lost at once, or delivered after a latency.
+    fn transmit(&mut self, m: u32, at: Time) {
+        if self.trial.transport.lost() {
+            self.trial.world.run.lost += 1;
+            self.wire.release(m);
+        } else {
+            let (from, to) = {
+                let msg = &self.wire.messages[m as usize];
+                (msg.from, msg.to)
+            };
+            let latency = self.trial.transport.latency_between(from, to);
+            self.trial.queue.push(at + latency, Event::Deliver(m));
+        }
+    }
+
+    fn deliver(&mut self, m: u32, at: Time) {
+        let (kind, from, to, sent_seq, sent_epoch) = {
+            let msg = &self.wire.messages[m as usize];
+            (msg.kind, msg.from, msg.to, msg.sent_seq, msg.sent_epoch)
+        };
+        if !self.trial.world.arrives(to, false) {
+            self.wire.release(m);
+            return;
+        }
+        let full_table = self.full_table();
+        let world = &mut self.trial.world;
+        let mut payload = std::mem::take(&mut self.wire.messages[m as usize].payload);
+        let mut digest = std::mem::take(&mut self.wire.messages[m as usize].digest);
+        world.mask_stale(&mut payload, sent_seq, sent_epoch);
+        let carries_baseline = self.wire.messages[m as usize].carries_baseline;
+        let sender_has_baseline = self.wire.messages[m as usize].sender_has_baseline;
+        if carries_baseline {
+            world.grant_baseline(to);
+        }
+        match kind {
+            MessageKind::Push | MessageKind::PullReply | MessageKind::ExchangeClose => {
+                world.deliver(to, from, &payload, at);
+            }
+            MessageKind::PullRequest | MessageKind::ExchangeOpen => {
+                world.mask_stale(&mut digest, sent_seq, sent_epoch);
+                let full = kind == MessageKind::ExchangeOpen && full_table;
+                if full {
+                    world.deliver(to, from, &payload, at);
+                }
+                let reply_kind = if kind == MessageKind::PullRequest {
+                    MessageKind::PullReply
+                } else {
+                    MessageKind::ExchangeReply
+                };
+                let r = self.open(reply_kind, to, from);
+                let world = &mut self.trial.world;
+                let reply = &mut self.wire.messages[r as usize];
+                let table = world.table_entries(to);
+                let has_baseline = world.has_baseline(to);
+                reply.sender_has_baseline = has_baseline;
+                if full {
+                    world.top(to, |_| 0, &mut reply.payload);
+                    reply.carries_baseline = has_baseline;
+                    world.send(reply_kind, table, 0);
+                } else {
+                    let mut entries = world.top(to, |w| digest.get(w), &mut reply.payload);
+                    reply.carries_baseline = has_baseline && !sender_has_baseline;
+                    if reply.carries_baseline {
+                        entries += world.catalog_len();
+                    }
+                    let digest_entries = if reply_kind == MessageKind::ExchangeReply {
+                        world.digest(to, &mut reply.digest);
+                        table
+                    } else {
+                        0
+                    };
+                    world.send(reply_kind, entries, digest_entries);
+                }
+                world.count_carried(&reply.payload);
+                self.transmit(r, at);
+            }
+            MessageKind::Gossip
+            | MessageKind::IHave
+            | MessageKind::Graft
+            | MessageKind::Prune
+            | MessageKind::Membership => {
+                unreachable!("anti-entropy sends none of Plumtree's or HyParView's messages")
+            }
+            MessageKind::ExchangeReply => {
+                world.deliver(to, from, &payload, at);
+                if !full_table {
+                    world.mask_stale(&mut digest, sent_seq, sent_epoch);
+                    let has_baseline = world.has_baseline(to);
+                    let mut entries = world.top(to, |w| digest.get(w), &mut self.buf);
+                    let baseline = has_baseline && !sender_has_baseline;
+                    if baseline {
+                        entries += world.catalog_len();
+                    }
+                    if entries > 0 {
+                        let c = self.open(MessageKind::ExchangeClose, to, from);
+                        let world = &mut self.trial.world;
+                        let close = &mut self.wire.messages[c as usize];
+                        close.payload.copy_from(&self.buf);
+                        close.carries_baseline = baseline;
+                        world.send(MessageKind::ExchangeClose, entries, 0);
+                        world.count_carried(&self.buf);
+                        self.transmit(c, at);
+                    }
+                }
+            }
+        }
+        let msg = &mut self.wire.messages[m as usize];
+        msg.payload = payload;
+        msg.digest = digest;
+        self.wire.release(m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_message_in_flight_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<super::InFlight>(), 64);
+        assert_eq!(std::mem::align_of::<super::InFlight>(), 64);
+    }
+}
