@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod engine;
+mod memory_limit;
 pub mod output;
 pub mod plot;
 pub mod report;
