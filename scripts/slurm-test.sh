@@ -7,7 +7,7 @@
 # checks that Slurm reports every task FAILED with exit code 2 and never starts the dependent
 # merge. Every daemon it started is stopped on exit, also on failure.
 #
-#   scripts/slurm-test.sh            # as root (it installs slurm-wlm and munge if missing)
+#   scripts/slurm-test.sh            # as root (it installs Slurm and munge if missing)
 #   KEEP=1 scripts/slurm-test.sh     # keep the temporary folder (logs, slurm.conf) for a look
 set -euo pipefail
 
@@ -26,12 +26,13 @@ step() { echo "== slurm-test: $*"; }
 
 # --- packages: a missing Slurm is a failure, never a skip.
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
-	step "installing slurm-wlm and munge"
-	[ "$(id -u)" = 0 ] || fail "slurm-wlm and munge are missing and this is not root, so they cannot be installed"
+	# The parts of Debian's slurm-wlm that this uses, without its dozen plugin packages.
+	step "installing slurmctld slurmd slurm-client munge"
+	[ "$(id -u)" = 0 ] || fail "Slurm and munge are missing and this is not root, so they cannot be installed"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q || fail "apt-get update failed"
-	apt-get install -y -q -o DPkg::Lock::Timeout=300 slurm-wlm munge ||
-		fail "apt-get install slurm-wlm munge failed"
+	apt-get install -y -q -o DPkg::Lock::Timeout=300 slurmctld slurmd slurm-client munge ||
+		fail "apt-get install slurmctld slurmd slurm-client munge failed"
 fi
 for tool in slurmctld slurmd munged sbatch scontrol squeue scancel; do
 	command -v "$tool" >/dev/null || fail "$tool is not installed"
