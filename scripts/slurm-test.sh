@@ -9,6 +9,7 @@
 #
 #   scripts/slurm-test.sh            # as root (it installs Slurm and munge if missing)
 #   KEEP=1 scripts/slurm-test.sh     # keep the temporary folder (logs, slurm.conf) for a look
+#   GOSSIP_SIM=target/release/gossip-sim scripts/slurm-test.sh   # use that binary, build nothing
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,9 +40,19 @@ for tool in slurmctld slurmd munged sbatch scontrol squeue scancel; do
 done
 [ "$(id -u)" = 0 ] || fail "slurmd must run as root (it starts the job steps as their user)"
 
-step "building gossip-sim (cargo build --release)"
-(cd "$repo" && cargo build --release --quiet) || fail "cargo build --release failed"
-export PATH="$repo/target/release:$PATH"
+# GOSSIP_SIM names a binary built from this tree (.ci/run passes the one `cargo test --release`
+# built; a separate `cargo build` would compile every dependency again, with other features).
+if [ -n "${GOSSIP_SIM:-}" ]; then
+	[ -x "$GOSSIP_SIM" ] || fail "GOSSIP_SIM=$GOSSIP_SIM is not an executable"
+	bindir=$(cd "$(dirname "$GOSSIP_SIM")" && pwd)
+	[ "$(basename "$GOSSIP_SIM")" = gossip-sim ] || fail "GOSSIP_SIM must name a file called gossip-sim"
+else
+	step "building gossip-sim (cargo build --release)"
+	(cd "$repo" && cargo build --release --quiet) || fail "cargo build --release failed"
+	bindir=$repo/target/release
+fi
+export PATH="$bindir:$PATH"
+[ "$(command -v gossip-sim)" = "$bindir/gossip-sim" ] || fail "gossip-sim on the PATH is not $bindir/gossip-sim"
 
 tmp=$(mktemp -d /tmp/gossip-slurm-test.XXXXXX)
 chmod 755 "$tmp"
