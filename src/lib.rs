@@ -81,6 +81,7 @@
 pub mod cli;
 #[doc(hidden)]
 pub mod engine;
+mod memory_limit;
 pub mod output;
 #[doc(hidden)]
 pub mod plot;

@@ -995,7 +995,7 @@ fn check_memory<'s>(
         MemoryLimit::Unlimited => return Ok(()),
         MemoryLimit::Megabytes(mb) => (mb.saturating_mul(1 << 20), "limit set by --max-memory-mb"),
         MemoryLimit::Available => match available_memory() {
-            Some(bytes) => (bytes, "available memory"),
+            Some(available) => available,
             None => return Ok(()),
         },
     };
@@ -1092,9 +1092,18 @@ fn shared_part(bytes: u64, what: &str) -> String {
     }
 }
 
-/// `MemAvailable` from `/proc/meminfo`, in bytes; `None` where it cannot be read.
-fn available_memory() -> Option<u64> {
-    parse_mem_available(&fs::read_to_string("/proc/meminfo").ok()?)
+/// `MemAvailable` from `/proc/meminfo` or, where less, what is left under this process's cgroup
+/// memory limit (a container's or a Slurm job's), in bytes, with its name for messages; `None`
+/// where neither can be read.
+fn available_memory() -> Option<(u64, &'static str)> {
+    let machine = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|meminfo| parse_mem_available(&meminfo));
+    match (machine, crate::memory_limit::headroom()) {
+        (Some(machine), Some(cgroup)) if machine <= cgroup => Some((machine, "available memory")),
+        (_, Some(cgroup)) => Some((cgroup, "memory left under the cgroup limit")),
+        (machine, None) => machine.map(|bytes| (bytes, "available memory")),
+    }
 }
 
 fn parse_mem_available(meminfo: &str) -> Option<u64> {
