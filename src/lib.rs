@@ -3,8 +3,11 @@
 
 pub mod cli;
 pub mod engine;
+pub mod export;
+mod human;
 pub mod output;
 pub mod plot;
+mod progress;
 pub mod report;
 pub mod runner;
 pub mod scenario;

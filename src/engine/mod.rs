@@ -33,7 +33,7 @@ use crate::report::TrialReport;
 use crate::scenario::{Catalog, Overlay, Scenario, Timing};
 use crate::seed;
 
-pub use estimate::estimate_memory;
+pub use estimate::{estimate_memory, expected_active_rounds, expected_rounds, point_bytes};
 pub use workload::{PlannedUpdate, plan};
 
 /// Runs trial `trial` of `scenario`. Adds one to `progress` per simulated round (gossip period).
