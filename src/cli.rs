@@ -43,8 +43,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Combine the output of `run --shard I/N` shards into the files of one unsharded run.
     Merge(MergeArgs),
-    /// Draw SVG charts from a results folder: coverage against round, rounds_to_all against
-    /// nodes, messages and staleness against loss (each where the results allow it).
+    /// Draw SVG charts from a results folder (each that its results allow: coverage and
+    /// 1 - coverage against round, rounds_to_all against nodes, messages and staleness against
+    /// loss, residue against traffic, completion per region; or any metric against any swept
+    /// key with --x/--y) and its index.html.
     Plot(PlotArgs),
     /// Print a shell completion script: `gossip-sim completions bash > ~/.local/share/bash-completion/completions/gossip-sim`.
     Completions {
@@ -83,8 +85,17 @@ pub struct PlotArgs {
     pub out: Option<PathBuf>,
 
     /// Draw only this chart.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with_all = ["x", "y"])]
     pub chart: Option<ChartKind>,
+
+    /// Draw one metric of summary.csv against this swept key (with --y), a line per
+    /// combination of the other swept keys.
+    #[arg(long, value_name = "KEY", requires = "y")]
+    pub x: Option<String>,
+
+    /// The summary metric to draw against --x, e.g. rounds_to_all, messages, residue.
+    #[arg(long, value_name = "METRIC", requires = "x")]
+    pub y: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -437,7 +448,10 @@ fn print_summary(summary: &runner::RunSummary, args: &SummaryArgs) -> anyhow::Re
 }
 
 fn plot_charts(args: &PlotArgs) -> anyhow::Result<ExitCode> {
-    let written = plot::plot(&args.dir, args.out.as_deref(), args.chart)?;
+    let written = match (&args.x, &args.y) {
+        (Some(x), Some(y)) => plot::plot_metric(&args.dir, x, y, args.out.as_deref())?,
+        _ => plot::plot(&args.dir, args.out.as_deref(), args.chart)?,
+    };
     let mut out = io::stdout().lock();
     for path in written {
         writeln!(out, "{}", path.display())?;
