@@ -63,7 +63,13 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
         // A timer per node and, per node and fanout, messages in flight (64 bytes each) with
         // the queue's slack. Measured on scenarios/bench/async-1e5 and -1e6 (fanout 1): 165 to
         // 170 bytes per node beyond the matrices.
-        Timing::Async { .. } => n * (24 + u64::from(scenario.protocol.fanout) * 144),
+        Timing::Async { jitter } => {
+            // With jitter the timers live in the event queue (a 64-byte event each, in a heap
+            // that doubles): measured on scenarios/regions-storefront.toml, about 390 bytes per
+            // node in all.
+            let timers = if jitter.micros() > 0 { 128 } else { 0 };
+            n * (24 + timers + u64::from(scenario.protocol.fanout) * 144)
+        }
     };
     let overlay = match scenario.overlay {
         // Active view with its eager/lazy marks, passive view, view lengths and liveness.
