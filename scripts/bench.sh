@@ -54,14 +54,18 @@ entries=(
 )
 
 rows=()
-printf '%-16s %9s %7s %9s %12s %14s %9s %8s\n' scenario nodes timing rounds messages "events/s" "wall s" "RSS MiB"
+printf '%-16s %9s %7s %9s %12s %14s %9s %8s %8s\n' scenario nodes timing rounds messages "events/s" "wall s" "RSS MiB" "est MiB"
 for entry in "${entries[@]}"; do
     IFS='|' read -r name label timing nodes target_s target_mib <<< "$entry"
     if $skip_slow && [ "$name" = async-1e7 ]; then
-        rows+=("$name|$label|$timing|$nodes|skipped||||||$target_s|$target_mib")
+        rows+=("$name|$label|$timing|$nodes|skipped||||||$target_s|$target_mib|")
         printf '%-16s %9s %7s %s\n' "$name" "$nodes" "$timing" "skipped (--skip-slow)"
         continue
     fi
+    # The memory guard's estimate for the same run (gossip-sim check --memory), beside the
+    # measured peak.
+    est_bytes=$("$bin" check "scenarios/bench/$name.toml" --memory --jobs 1 | awk '{ print $3 }')
+    est=$(awk -v b="$est_bytes" 'BEGIN { printf "%.0f", b / 1048576 }')
     best=""
     peak=0
     for _ in $(seq "$repeat"); do
@@ -81,8 +85,8 @@ for entry in "${entries[@]}"; do
     mib=$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')
     rate=$(awk -v n="$nodes" -v r="$rounds" -v m="$messages" -v w="$best" \
         'BEGIN { printf "%.3g", (n * r + m) / w }')
-    rows+=("$name|$label|$timing|$nodes|ok|$rounds|$messages|$best|$rate|$mib|$target_s|$target_mib")
-    printf '%-16s %9s %7s %9s %12s %14s %9s %8s\n' "$name" "$nodes" "$timing" "$rounds" "$messages" "$rate" "$best" "$mib"
+    rows+=("$name|$label|$timing|$nodes|ok|$rounds|$messages|$best|$rate|$mib|$target_s|$target_mib|$est")
+    printf '%-16s %9s %7s %9s %12s %14s %9s %8s %8s\n' "$name" "$nodes" "$timing" "$rounds" "$messages" "$rate" "$best" "$mib" "$est"
 done
 
 $write || exit 0
@@ -124,7 +128,7 @@ verdict() { # wall target_s mib target_mib
     echo "| workload | nodes | target wall | measured wall | target peak RSS | measured peak RSS | |"
     echo "|---|---:|---:|---:|---:|---:|---|"
     for row in "${rows[@]}"; do
-        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib <<< "$row"
+        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib est <<< "$row"
         [ -n "$target_s" ] || continue
         if [ "$status" = skipped ]; then
             echo "| $label | $nodes | <= $target_s s | skipped | <= $target_mib MiB | skipped | not measured |"
@@ -137,26 +141,28 @@ verdict() { # wall target_s mib target_mib
     echo
     echo "Events = messages + nodes x rounds (see the script's header)."
     echo
-    echo "| timing | nodes | rounds | messages | wall s | events/s | peak RSS MiB | wall / (n log2 n) ns |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "Estimate: the memory guard's (\`gossip-sim check --memory --jobs 1\`)."
+    echo
+    echo "| timing | nodes | rounds | messages | wall s | events/s | peak RSS MiB | estimate MiB | wall / (n log2 n) ns |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for row in "${rows[@]}"; do
-        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib <<< "$row"
+        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib est <<< "$row"
         case "$name" in storefront*) continue ;; esac
         if [ "$status" = skipped ]; then
-            echo "| $timing | $nodes | | | skipped | | | |"
+            echo "| $timing | $nodes | | | skipped | | | | |"
         else
             per=$(awk -v w="$wall" -v n="$nodes" 'BEGIN { printf "%.2f", w * 1e9 / (n * log(n) / log(2)) }')
-            echo "| $timing | $nodes | $rounds | $messages | $wall | $rate | $mib | $per |"
+            echo "| $timing | $nodes | $rounds | $messages | $wall | $rate | $mib | $est | $per |"
         fi
     done
     echo
     echo "## Storefront"
     echo
-    echo "| nodes | rounds | messages | wall s | events/s | peak RSS MiB |"
-    echo "|---:|---:|---:|---:|---:|---:|"
+    echo "| nodes | rounds | messages | wall s | events/s | peak RSS MiB | estimate MiB |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|"
     for row in "${rows[@]}"; do
-        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib <<< "$row"
-        case "$name" in storefront*) echo "| $nodes | $rounds | $messages | $wall | $rate | $mib |" ;; esac
+        IFS='|' read -r name label timing nodes status rounds messages wall rate mib target_s target_mib est <<< "$row"
+        case "$name" in storefront*) echo "| $nodes | $rounds | $messages | $wall | $rate | $mib | $est |" ;; esac
     done
     echo
     # Hand-written analysis, kept across reruns.

@@ -43,9 +43,35 @@ pub enum Command {
     Check(CheckArgs),
     /// Combine the output of `run --shard I/N` shards into the files of one unsharded run.
     Merge(MergeArgs),
-    /// Draw SVG charts from a results folder: coverage against round, rounds_to_all against
-    /// nodes, messages and staleness against loss (each where the results allow it).
+    /// Draw SVG charts from a results folder (each that its results allow: coverage and
+    /// 1 - coverage against round, rounds_to_all against nodes, messages and staleness against
+    /// loss, residue against traffic, completion per region; or any metric against any swept
+    /// key with --x/--y) and its index.html.
     Plot(PlotArgs),
+    /// Print a shell completion script: `gossip-sim completions bash > ~/.local/share/bash-completion/completions/gossip-sim`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `gossip-sim man > gossip-sim.1; man ./gossip-sim.1`.
+    Man,
+}
+
+/// How much of a finished run's summary goes to stdout, and where else it goes.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// Print nothing on stdout and draw no progress bar (errors still go to stderr).
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print every statistic of every point (the rows of summary.csv) instead of one line per
+    /// sweep point.
+    #[arg(long, short)]
+    pub verbose: bool,
+
+    /// Also write the summary as JSON to this file (every point, every statistic).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -59,8 +85,17 @@ pub struct PlotArgs {
     pub out: Option<PathBuf>,
 
     /// Draw only this chart.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with_all = ["x", "y"])]
     pub chart: Option<ChartKind>,
+
+    /// Draw one metric of summary.csv against this swept key (with --y), a line per
+    /// combination of the other swept keys.
+    #[arg(long, value_name = "KEY", requires = "y")]
+    pub x: Option<String>,
+
+    /// The summary metric to draw against --x, e.g. rounds_to_all, messages, residue.
+    #[arg(long, value_name = "METRIC", requires = "x")]
+    pub y: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +114,19 @@ pub struct ScenarioArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
+
+    /// Print nothing; the exit code says whether the scenario is valid.
+    #[arg(long, short, conflicts_with = "memory")]
+    pub quiet: bool,
+
+    /// Print only the memory estimate of the run (`bytes`, then the parts), as the memory
+    /// guard computes it.
+    #[arg(long)]
+    pub memory: bool,
+
+    /// Worker threads the memory estimate assumes [default: one per core].
+    #[arg(long, short, value_name = "N", requires = "memory")]
+    pub jobs: Option<NonZeroUsize>,
 }
 
 #[derive(Debug, Args)]
@@ -102,9 +150,8 @@ pub struct RunArgs {
     #[arg(long, short, value_name = "N", allow_negative_numbers = true)]
     pub jobs: Option<NonZeroUsize>,
 
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 
     /// Overwrite an output folder that holds another scenario's results.
     #[arg(long)]
@@ -153,6 +200,9 @@ pub struct MergeArgs {
     /// Where to write the merged files.
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
+
+    #[command(flatten)]
+    pub summary: SummaryArgs,
 
     /// Overwrite an output folder that holds another scenario's results.
     #[arg(long)]
@@ -366,11 +416,42 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_scenario(&args),
         Command::Merge(args) => merge(&args),
         Command::Plot(args) => plot_charts(&args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "gossip-sim", &mut io::stdout().lock());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            io::stdout().lock().write_all(&page)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
+/// Prints the summary as `args` asks and writes its JSON export.
+fn print_summary(summary: &runner::RunSummary, args: &SummaryArgs) -> anyhow::Result<()> {
+    use crate::export::Exporter as _;
+    if let Some(path) = &args.export_json {
+        crate::output::atomic::write_atomically(path, |out| {
+            crate::export::Json.write(summary, out)
+        })
+        .map_err(|err| UsageError(format!("--export-json {}: {err}", path.display())))?;
+    }
+    if !args.quiet {
+        crate::export::for_stdout(summary, args.verbose)
+            .write(summary, &mut io::stdout().lock())?;
+    }
+    Ok(())
+}
+
 fn plot_charts(args: &PlotArgs) -> anyhow::Result<ExitCode> {
-    let written = plot::plot(&args.dir, args.out.as_deref(), args.chart)?;
+    let written = match (&args.x, &args.y) {
+        (Some(x), Some(y)) => plot::plot_metric(&args.dir, x, y, args.out.as_deref())?,
+        _ => plot::plot(&args.dir, args.out.as_deref(), args.chart)?,
+    };
     let mut out = io::stdout().lock();
     for path in written {
         writeln!(out, "{}", path.display())?;
@@ -381,6 +462,23 @@ fn plot_charts(args: &PlotArgs) -> anyhow::Result<ExitCode> {
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let sweep = runner::load(&args.scenario.scenario, &args.scenario.overrides)?;
     let mut out = io::stdout().lock();
+    if args.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.memory {
+        let opts = RunOptions {
+            jobs: args.jobs,
+            ..RunOptions::new(PathBuf::new())
+        };
+        let estimate = runner::memory_estimate(&sweep, &opts)?;
+        writeln!(
+            out,
+            "memory estimate: {} bytes: {}",
+            estimate.total(),
+            estimate.describe()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if sweep.is_sweep() {
         writeln!(
             out,
@@ -434,7 +532,7 @@ fn run_scenario(args: &RunArgs) -> anyhow::Result<ExitCode> {
         jobs: args.jobs,
         force: args.force,
         memory_limit: args.memory_limit(),
-        progress: !args.quiet && io::stderr().is_terminal(),
+        progress: !args.summary.quiet && io::stderr().is_terminal(),
         resume: args.resume,
         shard,
         interrupt: Some(catch_ctrl_c()),
@@ -453,13 +551,13 @@ fn run_scenario(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let summary = runner::run_sweep(&sweep, &opts)?;
-    write!(io::stdout().lock(), "{summary}")?;
+    print_summary(&summary, &args.summary)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     let summary = runner::merge(&args.dirs, &args.out, args.force)?;
-    write!(io::stdout().lock(), "{summary}")?;
+    print_summary(&summary, &args.summary)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -717,7 +815,8 @@ mod tests {
         );
         assert_eq!(
             usage_error(&["gossip-sim"]),
-            "no command given: expected one of `run`, `check`, `merge`, `plot` (see gossip-sim --help)"
+            "no command given: expected one of `run`, `check`, `merge`, `plot`, `completions`, \
+             `man` (see gossip-sim --help)"
         );
         for args in [
             &["gossip-sim", "run"][..],

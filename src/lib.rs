@@ -81,10 +81,13 @@
 pub mod cli;
 #[doc(hidden)]
 pub mod engine;
+pub mod export;
+mod human;
 mod memory_limit;
 pub mod output;
 #[doc(hidden)]
 pub mod plot;
+mod progress;
 pub mod protocol;
 pub mod report;
 #[doc(hidden)]

@@ -12,6 +12,8 @@
 //!   mean `update_messages` and mean `stale_node_rounds` with their intervals against the loss
 //!   rate.
 
+mod extra;
+mod index;
 pub mod svg;
 
 use std::collections::BTreeMap;
@@ -19,31 +21,52 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::output::atomic;
-use svg::{Axis, Chart, PALETTE, Series};
+use svg::{Axis, Chart, Series};
 
 /// The charts `plot` knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum ChartKind {
+    /// Per point, the fraction of (trial, update) pairs complete against rounds: every folder.
+    Completion,
     Coverage,
+    /// 1 - coverage on a log axis: the last few nodes an update reaches.
+    Missing,
     RoundsVsNodes,
     MessagesVsLoss,
     StalenessVsLoss,
+    /// Residue against traffic per (trial, update), with Demers' s = e^-m.
+    ResidueVsTraffic,
+    /// Per region, the fraction of (trial, update) pairs that reached every live node of it.
+    RegionsCompletion,
+    /// rounds_to_all against the first numeric swept key that no other chart takes (not nodes
+    /// nor network.loss).
+    SweptKey,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 4] = [
+    pub const ALL: [ChartKind; 9] = [
+        ChartKind::Completion,
         ChartKind::Coverage,
+        ChartKind::Missing,
         ChartKind::RoundsVsNodes,
         ChartKind::MessagesVsLoss,
         ChartKind::StalenessVsLoss,
+        ChartKind::ResidueVsTraffic,
+        ChartKind::RegionsCompletion,
+        ChartKind::SweptKey,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
+            ChartKind::Completion => "completion",
             ChartKind::Coverage => "coverage",
+            ChartKind::Missing => "missing",
             ChartKind::RoundsVsNodes => "rounds-vs-nodes",
             ChartKind::MessagesVsLoss => "messages-vs-loss",
             ChartKind::StalenessVsLoss => "staleness-vs-loss",
+            ChartKind::ResidueVsTraffic => "residue-vs-traffic",
+            ChartKind::RegionsCompletion => "regions-completion",
+            ChartKind::SweptKey => "rounds-vs-swept-key",
         }
     }
 
@@ -63,12 +86,31 @@ pub enum PlotError {
     #[error(transparent)]
     Write(#[from] atomic::WriteError),
 
+    #[error("results folder {} not found", dir.display())]
+    NotFound { dir: PathBuf },
+
     #[error(
-        "no chart applies to {}: coverage needs coverage.csv; rounds-vs-nodes a sweep over \
-         nodes; messages-vs-loss and staleness-vs-loss a sweep over network.loss",
+        "no chart applies to {}: coverage and missing need coverage.csv; rounds-vs-nodes a \
+         sweep over nodes; messages-vs-loss and staleness-vs-loss a sweep over network.loss; \
+         residue-vs-traffic an update that missed some node; regions-completion regions.csv \
+         (or draw any metric against a swept key with --x KEY --y METRIC)",
         dir.display()
     )]
     NothingToPlot { dir: PathBuf },
+
+    #[error("--x {key}: not a swept key of {} (swept: {})", dir.display(), if swept.is_empty() { "none".to_owned() } else { swept.join(", ") })]
+    NotSwept {
+        key: String,
+        dir: PathBuf,
+        swept: Vec<String>,
+    },
+
+    #[error("--y {metric}: no such metric in {}/summary.csv (metrics: {})", dir.display(), metrics.join(", "))]
+    UnknownMetric {
+        metric: String,
+        dir: PathBuf,
+        metrics: Vec<String>,
+    },
 
     #[error("chart {chart} does not apply to {}: {why}", dir.display())]
     NotApplicable {
@@ -125,12 +167,41 @@ impl Csv {
             })
     }
 
+    /// The number in `column` of `row`: an error, not a chart, when it is not a finite number
+    /// or lies outside what its column can hold (a fraction outside [0, 1], a negative count).
     fn number(&self, row: &csv::StringRecord, column: usize) -> Result<f64, PlotError> {
         let cell = row.get(column).unwrap_or("");
-        cell.parse().map_err(|_| PlotError::Csv {
+        let name = &self.header[column];
+        let bad = |why: &str| PlotError::Csv {
             path: self.path.clone(),
-            message: format!("`{cell}` in column {} is not a number", self.header[column]),
-        })
+            message: format!("`{cell}` in column {name} {why}"),
+        };
+        let value: f64 = cell.parse().map_err(|_| bad("is not a number"))?;
+        if !value.is_finite() {
+            return Err(bad("is not a finite number"));
+        }
+        let fraction = ["coverage", "residue", "reached_all"].contains(&name.as_str());
+        if fraction && !(0.0..=1.0).contains(&value) {
+            return Err(bad("is not a fraction in [0, 1]"));
+        }
+        let never_negative = [
+            "n",
+            "round",
+            "informed",
+            "alive",
+            "trial",
+            "update",
+            "injected_round",
+            "nodes",
+            "traffic",
+            "messages",
+            "update_messages",
+            "rounds_to_all",
+        ];
+        if never_negative.contains(&name.as_str()) && value < 0.0 {
+            return Err(bad("is negative"));
+        }
+        Ok(value)
     }
 }
 
@@ -144,6 +215,8 @@ struct Summary {
 struct SummaryRow {
     params: Vec<String>,
     metric: String,
+    /// Samples behind the statistics.
+    n: Option<f64>,
     mean: Option<f64>,
     ci: Option<(f64, f64)>,
     theory: Option<f64>,
@@ -169,12 +242,26 @@ impl Summary {
                 (Some(low), Some(high)) => Some((low, high)),
                 _ => None,
             };
+            let metric_name = row.get(metric).unwrap_or("");
+            let mean = optional(row, "mean")?;
+            if let Some(mean) = mean {
+                // Every metric counts or measures something: none is negative, and the
+                // fractions stay in [0, 1].
+                let fraction = ["residue", "reached_all"].contains(&metric_name);
+                if mean < 0.0 || fraction && mean > 1.0 {
+                    return Err(PlotError::Csv {
+                        path: csv.path.clone(),
+                        message: format!("mean {mean} of {metric_name} is impossible"),
+                    });
+                }
+            }
             rows.push(SummaryRow {
                 params: param_columns
                     .iter()
                     .map(|&c| row.get(c).unwrap_or("").to_owned())
                     .collect(),
                 metric: row.get(metric).unwrap_or("").to_owned(),
+                n: optional(row, "n")?,
                 mean: optional(row, "mean")?,
                 ci,
                 theory: optional(row, "theory")?,
@@ -208,12 +295,18 @@ impl Summary {
 }
 
 /// Writes every chart that applies to the results in `dir` into `dir` (or only `only`; or one
-/// chart into `out`). Returns the files written.
+/// chart into `out`), and, when writing into `dir`, its `index.html` with every chart there and
+/// the summary table. Returns the files written, the index last.
 pub fn plot(
     dir: &Path,
     out: Option<&Path>,
     only: Option<ChartKind>,
 ) -> Result<Vec<PathBuf>, PlotError> {
+    if !dir.is_dir() {
+        return Err(PlotError::NotFound {
+            dir: dir.to_path_buf(),
+        });
+    }
     let summary = Summary::read(dir)?;
     // Each chart with its file name.
     let mut charts: Vec<(ChartKind, String, Chart)> = Vec::new();
@@ -221,14 +314,47 @@ pub fn plot(
         if only.is_some_and(|only| only != kind) {
             continue;
         }
-        if kind == ChartKind::Coverage {
+        if kind == ChartKind::Coverage || kind == ChartKind::Missing {
             for (suffix, chart) in coverage_charts(dir)? {
-                charts.push((kind, format!("{}{suffix}.svg", kind.name()), chart));
+                let chart = match kind {
+                    ChartKind::Missing => extra::missing(chart),
+                    _ => Some(chart),
+                };
+                if let Some(chart) = chart {
+                    charts.push((kind, format!("{}{suffix}.svg", kind.name()), chart));
+                }
             }
             continue;
         }
         let chart = match kind {
-            ChartKind::Coverage => None,
+            ChartKind::Coverage | ChartKind::Missing => None,
+            ChartKind::ResidueVsTraffic => extra::residue_vs_traffic(dir)?,
+            ChartKind::Completion => extra::completion(dir)?,
+            ChartKind::SweptKey => summary
+                .as_ref()
+                .and_then(|s| {
+                    let key = s.params.iter().find(|key| {
+                        let short = short_key(key);
+                        short != "nodes" && short != "loss" && s.axis_param(key).is_some()
+                    })?;
+                    let name = short_key(key);
+                    metric_chart(
+                        s,
+                        key,
+                        "rounds_to_all",
+                        &format!("Rounds until every live node has the update, against {name}"),
+                        key,
+                        "rounds to all",
+                        false,
+                    )
+                    .map(|chart| (chart, format!("rounds-vs-{name}.svg")))
+                })
+                .map(|(chart, name)| {
+                    charts.push((kind, name, chart));
+                    None
+                })
+                .unwrap_or(None),
+            ChartKind::RegionsCompletion => extra::regions_completion(dir)?,
             ChartKind::RoundsVsNodes => summary.as_ref().and_then(|s| {
                 metric_chart(
                     s,
@@ -273,10 +399,20 @@ pub fn plot(
                 chart: kind.name(),
                 dir: dir.to_path_buf(),
                 why: match kind {
-                    ChartKind::Coverage => "it has no coverage.csv rows (output.coverage = false?)",
+                    ChartKind::Coverage | ChartKind::Missing => {
+                        "it has no coverage.csv rows (output.coverage = false?)"
+                    }
                     ChartKind::RoundsVsNodes => "its summary.csv has no sweep over nodes",
                     ChartKind::MessagesVsLoss | ChartKind::StalenessVsLoss => {
                         "its summary.csv has no sweep over network.loss"
+                    }
+                    ChartKind::ResidueVsTraffic => {
+                        "every update reached every live node (or there is no updates.csv)"
+                    }
+                    ChartKind::RegionsCompletion => "it has no regions.csv",
+                    ChartKind::Completion => "it has no updates.csv rows",
+                    ChartKind::SweptKey => {
+                        "its summary.csv has no numeric swept key other than nodes and loss"
                     }
                 },
             },
@@ -290,11 +426,118 @@ pub fn plot(
             charts: charts.iter().map(|(_, name, _)| name.clone()).collect(),
         });
     }
+    let named: Vec<(String, Chart)> = charts
+        .into_iter()
+        .map(|(_, name, chart)| (name, chart))
+        .collect();
+    write_charts(dir, out, named)
+}
+
+/// Draws `metric` of summary.csv against swept key `x`, a line per combination of the other
+/// swept values, into `out` or `dir/METRIC-vs-KEY.svg`, and updates `dir/index.html`.
+pub fn plot_metric(
+    dir: &Path,
+    x: &str,
+    metric: &str,
+    out: Option<&Path>,
+) -> Result<Vec<PathBuf>, PlotError> {
+    if !dir.is_dir() {
+        return Err(PlotError::NotFound {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let Some(summary) = Summary::read(dir)? else {
+        return Err(PlotError::Read {
+            path: dir.join(crate::output::SUMMARY_FILE),
+            error: io::Error::from(io::ErrorKind::NotFound),
+        });
+    };
+    let Some(column) = summary.axis_param(x) else {
+        return Err(PlotError::NotSwept {
+            key: x.to_owned(),
+            dir: dir.to_path_buf(),
+            swept: summary.params.clone(),
+        });
+    };
+    let mut metrics: Vec<String> = Vec::new();
+    for row in &summary.rows {
+        if !metrics.contains(&row.metric) {
+            metrics.push(row.metric.clone());
+        }
+    }
+    if !metrics.iter().any(|m| m == metric) {
+        return Err(PlotError::UnknownMetric {
+            metric: metric.to_owned(),
+            dir: dir.to_path_buf(),
+            metrics,
+        });
+    }
+    let values: Vec<f64> = summary
+        .rows
+        .iter()
+        .filter_map(|row| row.params[column].parse().ok())
+        .filter(|v: &f64| *v > 0.0)
+        .collect();
+    let (low, high) = values.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| {
+        (lo.min(v), hi.max(v))
+    });
+    let log = values.len()
+        == summary
+            .rows
+            .iter()
+            .filter(|r| r.params[column].parse::<f64>().is_ok())
+            .count()
+        && high >= 100.0 * low;
+    let key = summary.params[column].clone();
+    let x_label = if log {
+        format!("{key} (log scale)")
+    } else {
+        key.clone()
+    };
+    let chart = metric_chart(
+        &summary,
+        x,
+        metric,
+        &format!("{metric} against {key}"),
+        &x_label,
+        metric,
+        log,
+    )
+    .ok_or_else(|| PlotError::UnknownMetric {
+        metric: metric.to_owned(),
+        dir: dir.to_path_buf(),
+        metrics: Vec::new(),
+    })?;
+    let safe = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let name = format!("{}-vs-{}.svg", safe(metric), safe(short_key(&key)));
+    write_charts(dir, out, vec![(name, chart)])
+}
+
+/// Writes `charts` (into `out`, or each under its name in `dir`), then, when writing into
+/// `dir`, the index of every chart in it.
+fn write_charts(
+    dir: &Path,
+    out: Option<&Path>,
+    charts: Vec<(String, Chart)>,
+) -> Result<Vec<PathBuf>, PlotError> {
     let mut written = Vec::new();
-    for (_, file_name, chart) in charts {
+    for (file_name, chart) in charts {
         let path = out.map_or_else(|| dir.join(file_name), Path::to_path_buf);
         atomic::write_atomically(&path, |file| file.write_all(chart.to_svg().as_bytes()))?;
         written.push(path);
+    }
+    if out.is_none() {
+        written.push(index::write(dir)?);
     }
     Ok(written)
 }
@@ -322,7 +565,14 @@ fn metric_chart(
     let x_column = summary.axis_param(x_key)?;
     // Group label -> (x, mean, ci, theory), in first-appearance order of the groups.
     let mut groups: Vec<(String, Vec<Measured>)> = Vec::new();
+    let mut samples: Vec<f64> = Vec::new();
+    let kind_column = summary
+        .params
+        .iter()
+        .position(|key| short_key(key) == "kind");
+    let mut kinds: Vec<(String, Option<String>)> = Vec::new();
     for row in summary.rows.iter().filter(|row| row.metric == metric) {
+        samples.extend(row.n);
         let Ok(x) = row.params[x_column].parse::<f64>() else {
             continue;
         };
@@ -346,6 +596,9 @@ fn metric_chart(
             label.join(", ")
         };
         let entry = (x, row.mean, row.ci, row.theory);
+        if !kinds.iter().any(|(name, _)| *name == label) {
+            kinds.push((label.clone(), kind_column.map(|c| row.params[c].clone())));
+        }
         match groups.iter_mut().find(|(name, _)| *name == label) {
             Some((_, points)) => points.push(entry),
             None => groups.push((label, vec![entry])),
@@ -358,23 +611,24 @@ fn metric_chart(
     let mut theories = Vec::new();
     for (i, (label, mut points)) in groups.into_iter().enumerate() {
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let color = PALETTE[i % PALETTE.len()].to_owned();
+        let base = Series::styled(i, label.clone());
         let theory: Vec<(f64, f64)> = points
             .iter()
             .filter_map(|(x, _, _, theory)| theory.map(|t| (*x, t)))
             .collect();
         if !theory.is_empty() {
+            let kind = kinds
+                .iter()
+                .find(|(name, _)| *name == label)
+                .and_then(|(_, kind)| kind.clone());
             theories.push(Series {
-                label: format!("{label}: theory"),
-                color: color.clone(),
+                label: format!("{label}: theory, {}", theory_name(metric, kind.as_deref())),
                 points: theory,
                 dashed: true,
-                ..Series::default()
+                ..base.clone()
             });
         }
         series.push(Series {
-            label,
-            color,
             points: points
                 .iter()
                 .filter_map(|(x, mean, _, _)| mean.map(|m| (*x, m)))
@@ -384,7 +638,7 @@ fn metric_chart(
                 .filter_map(|(x, _, ci, _)| ci.map(|(lo, hi)| (*x, lo, hi)))
                 .collect(),
             markers: true,
-            ..Series::default()
+            ..base
         });
     }
     let note = if theories.is_empty() {
@@ -402,13 +656,44 @@ fn metric_chart(
             .chain(s.error_bars.iter().flat_map(|e| [e.1, e.2]))
     });
     let y = Axis::fit(y_label, ys, false, true);
+    let legend_title: Vec<&str> = summary
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| *c != x_column)
+        .map(|(_, key)| short_key(key))
+        .collect();
     Some(Chart {
-        title: title.to_owned(),
+        title: format!("{title} ({})", samples_text(&samples, "samples")),
         note: note.to_owned(),
         x,
         y,
         series,
+        legend_title: legend_title.join(", "),
     })
+}
+
+/// `n = 30 per point`, or `n = 28 to 30 per point`.
+fn samples_text(samples: &[f64], what: &str) -> String {
+    let low = samples.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = samples.iter().copied().fold(0.0, f64::max);
+    if samples.is_empty() {
+        format!("no {what}")
+    } else if low == high {
+        format!("n = {high} {what} per point")
+    } else {
+        format!("n = {low} to {high} {what} per point")
+    }
+}
+
+/// The formula behind summary.csv's theory column (see `output/summary.rs`).
+fn theory_name(metric: &str, kind: Option<&str>) -> &'static str {
+    match (metric, kind) {
+        ("rounds_to_all", Some("push")) => "log2 n + ln n (Pittel 1987)",
+        ("rounds_to_all", Some("push-pull")) => "log3 n (Karp et al. 2000)",
+        ("rounds_to_99", _) => "2 ln(99 (n + 1)) / (k (1 - p)) (Serf's model)",
+        _ => "summary.csv theory",
+    }
 }
 
 /// Most lines one coverage chart takes; a larger sweep gets a chart per value of its first key.
@@ -475,6 +760,11 @@ fn coverage_charts(dir: &Path) -> Result<Vec<(String, Chart)>, PlotError> {
         ids.len() > COVERAGE_LINES
     };
     let shown: &[usize] = if split { &c_params[1..] } else { &c_params };
+    let legend_title: String = shown
+        .iter()
+        .map(|&c| short_key(&coverage.header[c]))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut points: Vec<(String, String, String, Pairs)> = Vec::new();
     for row in &coverage.rows {
         let point = cell(row, c_point);
@@ -552,7 +842,7 @@ fn coverage_charts(dir: &Path) -> Result<Vec<(String, Chart)>, PlotError> {
             } else {
                 "Coverage against rounds since injection".to_owned()
             };
-            (suffix, coverage_chart(title, &members))
+            (suffix, coverage_chart(title, &legend_title, &members))
         })
         .collect())
 }
@@ -560,7 +850,7 @@ fn coverage_charts(dir: &Path) -> Result<Vec<(String, Chart)>, PlotError> {
 /// Pairs (trial, update) of one point with their samples.
 type Pairs = BTreeMap<(u64, u64), Vec<(f64, f64)>>;
 
-fn coverage_chart(title: String, points: &[(String, Pairs)]) -> Chart {
+fn coverage_chart(title: String, legend_title: &str, points: &[(String, Pairs)]) -> Chart {
     let mut series = Vec::new();
     let mut end: f64 = 1.0;
     for (i, (label, pairs)) in points.iter().enumerate() {
@@ -591,15 +881,18 @@ fn coverage_chart(title: String, points: &[(String, Pairs)]) -> Chart {
             band.push((x, rank(5), rank(95)));
         }
         series.push(Series {
-            label: label.clone(),
-            color: PALETTE[i % PALETTE.len()].to_owned(),
             points: median,
             band,
-            ..Series::default()
+            ..Series::styled(i, label.clone())
         });
     }
+    let pairs: Vec<f64> = points.iter().map(|(_, pairs)| pairs.len() as f64).collect();
     Chart {
-        title,
+        title: format!(
+            "{title} ({})",
+            samples_text(&pairs, "(trial, update) pairs")
+        ),
+        legend_title: legend_title.to_owned(),
         note: "median over (trial, update) pairs; band: 5th to 95th percentile".to_owned(),
         x: Axis::fit(
             "rounds since injection",
@@ -638,13 +931,21 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "summary.csv", SUMMARY);
         let written = plot(dir.path(), None, None).unwrap();
-        assert_eq!(written, [dir.path().join("rounds-vs-nodes.svg")]);
+        assert_eq!(
+            written,
+            [
+                dir.path().join("rounds-vs-nodes.svg"),
+                dir.path().join("index.html")
+            ]
+        );
         let svg = std::fs::read_to_string(&written[0]).unwrap();
         svg::tests::check_well_formed(&svg);
         for text in [
             ">push</text>",
             ">pull</text>",
-            ">push: theory</text>",
+            ">push: theory, log2 n + ln n (Pittel 1987)</text>",
+            ">kind</text>",
+            "(n = 2 samples per point)",
             ">1k</text>",
             ">10k</text>",
         ] {
@@ -717,18 +1018,113 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
             written,
             [
                 dir.path().join("coverage-push.svg"),
-                dir.path().join("coverage-pull.svg")
+                dir.path().join("coverage-pull.svg"),
+                dir.path().join("missing-push.svg"),
+                dir.path().join("missing-pull.svg"),
+                dir.path().join("index.html"),
             ]
         );
         let svg = std::fs::read_to_string(&written[1]).unwrap();
         svg::tests::check_well_formed(&svg);
         assert!(
-            svg.contains("kind=pull</text>"),
+            svg.contains("kind=pull (n = 1 (trial, update) pairs per point)</text>"),
             "the title names the value"
         );
         assert!(
             svg.contains(">40</text>"),
             "lines labelled by the other key"
+        );
+    }
+
+    #[test]
+    fn a_missing_folder_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        let err = plot(&gone, None, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("results folder {} not found", gone.display())
+        );
+        let err = plot_metric(&gone, "nodes", "messages", None).unwrap_err();
+        assert!(err.to_string().ends_with("not found"), "{err}");
+    }
+
+    #[test]
+    fn non_finite_or_impossible_numbers_are_errors_not_charts() {
+        for (bad, wanted) in [
+            ("NaN", "is not a finite number"),
+            ("inf", "is not a finite number"),
+            ("-3", "mean -3 of rounds_to_all is impossible"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            write(
+                dir.path(),
+                "summary.csv",
+                &SUMMARY.replace("rounds_to_all,2,24,", &format!("rounds_to_all,2,{bad},")),
+            );
+            let err = plot(dir.path(), None, None).unwrap_err();
+            assert!(err.to_string().contains(wanted), "{bad}: {err}");
+            assert!(!dir.path().join("rounds-vs-nodes.svg").exists());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "updates.csv",
+            "scenario,trial,update,rounds_to_all,residue,traffic\ns,0,0,3,1.5,2\n",
+        );
+        let err = plot(dir.path(), None, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`1.5` in column residue is not a fraction"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn any_metric_against_any_swept_key() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "summary.csv", SUMMARY);
+        let written = plot_metric(dir.path(), "nodes", "messages", None).unwrap();
+        assert_eq!(written[0], dir.path().join("messages-vs-nodes.svg"));
+        let svg = std::fs::read_to_string(&written[0]).unwrap();
+        svg::tests::check_well_formed(&svg);
+        assert!(svg.contains(">messages against sweep.nodes (n = 2 samples per point)</text>"));
+        let err = plot_metric(dir.path(), "fanout", "messages", None).unwrap_err();
+        assert!(
+            err.to_string().contains("--x fanout: not a swept key"),
+            "{err}"
+        );
+        let err = plot_metric(dir.path(), "nodes", "bogus", None).unwrap_err();
+        assert!(
+            err.to_string().contains("--y bogus: no such metric"),
+            "{err}"
+        );
+        let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+        assert!(
+            index.contains("<img src=\"messages-vs-nodes.svg\""),
+            "{index}"
+        );
+        assert!(
+            index.contains("<td>rounds_to_all</td>"),
+            "the summary table"
+        );
+    }
+
+    #[test]
+    fn every_results_folder_gets_its_completion_chart() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "updates.csv",
+            "scenario,trial,update,rounds_to_all\ns,0,0,3\ns,1,0,\ns,2,0,5\n",
+        );
+        let written = plot(dir.path(), None, None).unwrap();
+        assert_eq!(written[0], dir.path().join("completion.svg"));
+        let svg = std::fs::read_to_string(&written[0]).unwrap();
+        svg::tests::check_well_formed(&svg);
+        assert!(
+            svg.contains("(n = 3 (trial, update) pairs per point)"),
+            "{svg}"
         );
     }
 

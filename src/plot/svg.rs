@@ -4,11 +4,14 @@
 
 use std::fmt::Write as _;
 
-/// Width and height of a chart, in SVG user units (pixels).
-pub const WIDTH: f64 = 860.0;
+/// Width of the plot area and height of a chart, in SVG user units (pixels). The chart is as
+/// wide as the plot area, its margins and its legend, whose width follows its longest label so
+/// that no label is cut at the right edge.
+pub const PLOT_WIDTH: f64 = 560.0;
 pub const HEIGHT: f64 = 520.0;
 const LEFT: f64 = 80.0;
-const RIGHT: f64 = 230.0;
+/// Legend text: about this many pixels per character at 12 px (sans-serif, generous).
+const CHAR_WIDTH: f64 = 7.2;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 
@@ -17,6 +20,37 @@ pub const PALETTE: [&str; 10] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999",
     "#F0E442", "#666666",
 ];
+
+/// Line patterns: the first ten series are solid, the next ten dashed, and so on, so that
+/// series whose colours repeat still differ in line and marker.
+const PATTERNS: [&str; 4] = ["", "8 3", "2 3", "8 3 2 3"];
+
+/// Marker shapes, changing with the pattern.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Marker {
+    #[default]
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+}
+
+const MARKERS: [Marker; 4] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Diamond,
+];
+
+/// The colour, line pattern and marker of series `i`: no two of the first 40 share all three.
+pub fn style(i: usize) -> (String, &'static str, Marker) {
+    let round = (i / PALETTE.len()) % PATTERNS.len();
+    (
+        PALETTE[i % PALETTE.len()].to_owned(),
+        PATTERNS[round],
+        MARKERS[round],
+    )
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Axis {
@@ -163,8 +197,37 @@ pub struct Series {
     pub band: Vec<(f64, f64, f64)>,
     /// Vertical error bars (x, low, high).
     pub error_bars: Vec<(f64, f64, f64)>,
+    /// A theory or reference line: dashed (`6 4`), whatever `pattern` says.
     pub dashed: bool,
+    /// `stroke-dasharray` of the line, empty for solid.
+    pub pattern: &'static str,
     pub markers: bool,
+    pub marker: Marker,
+    /// Markers only, no line between them.
+    pub scatter: bool,
+}
+
+impl Series {
+    /// A series drawn in style `i` (see [`style`]).
+    pub fn styled(i: usize, label: String) -> Series {
+        let (color, pattern, marker) = style(i);
+        Series {
+            label,
+            color,
+            pattern,
+            marker,
+            ..Series::default()
+        }
+    }
+
+    fn dasharray(&self) -> String {
+        let pattern = if self.dashed { "6 4" } else { self.pattern };
+        if pattern.is_empty() {
+            String::new()
+        } else {
+            format!(" stroke-dasharray=\"{pattern}\"")
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -175,6 +238,33 @@ pub struct Chart {
     pub series: Vec<Series>,
     /// A line under the title, in smaller type.
     pub note: String,
+    /// Above the legend: what its labels are (the swept keys that tell the series apart).
+    pub legend_title: String,
+}
+
+impl Chart {
+    /// Room right of the plot area for the legend.
+    fn right(&self) -> f64 {
+        let longest = self
+            .series
+            .iter()
+            .map(|s| s.label.chars().count())
+            .chain(std::iter::once(self.legend_title.chars().count()))
+            .max()
+            .unwrap_or(0);
+        (60.0 + CHAR_WIDTH * longest as f64).max(120.0)
+    }
+
+    /// The width of the whole chart: room for the legend, the title (bold 16 px) and the note
+    /// (11 px).
+    pub fn width(&self) -> f64 {
+        let title = LEFT + 10.0 * self.title.chars().count() as f64;
+        let note = LEFT + 6.2 * self.note.chars().count() as f64;
+        (LEFT + PLOT_WIDTH + self.right())
+            .max(title)
+            .max(note)
+            .ceil()
+    }
 }
 
 /// Writes `value` as a short, locale-free SVG number.
@@ -206,7 +296,7 @@ pub fn escape(text: &str) -> String {
 
 impl Chart {
     fn px(&self, x: f64) -> f64 {
-        LEFT + self.x.fraction(x) * (WIDTH - LEFT - RIGHT)
+        LEFT + self.x.fraction(x) * PLOT_WIDTH
     }
 
     fn py(&self, y: f64) -> f64 {
@@ -226,7 +316,7 @@ impl Chart {
     /// The chart as a complete SVG document.
     pub fn to_svg(&self) -> String {
         let mut svg = String::new();
-        let (w, h) = (WIDTH, HEIGHT);
+        let (w, h) = (self.width(), HEIGHT);
         let _ = writeln!(
             svg,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" \
@@ -255,7 +345,7 @@ impl Chart {
             "<clipPath id=\"plot\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>",
             n(LEFT),
             n(TOP),
-            n(w - LEFT - RIGHT),
+            n(PLOT_WIDTH),
             n(h - TOP - BOTTOM)
         );
         let _ = writeln!(svg, "<g clip-path=\"url(#plot)\">");
@@ -272,7 +362,7 @@ impl Chart {
     }
 
     fn axes(&self, svg: &mut String) {
-        let (x0, x1) = (LEFT, WIDTH - RIGHT);
+        let (x0, x1) = (LEFT, LEFT + PLOT_WIDTH);
         let (y0, y1) = (HEIGHT - BOTTOM, TOP);
         let _ = writeln!(
             svg,
@@ -366,10 +456,14 @@ impl Chart {
                 .rev()
                 .map(|(x, lo, _)| format!("{},{}", n(self.px(*x)), n(self.py(*lo)))),
         );
+        // Visible on its own, and still readable where two overlap: a light fill with its
+        // edges drawn thin in the series colour.
         let _ = writeln!(
             svg,
-            "<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\"/>",
+            "<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.16\" stroke=\"{}\" \
+             stroke-opacity=\"0.55\" stroke-width=\"0.8\"/>",
             points.join(" "),
+            series.color,
             series.color
         );
     }
@@ -381,12 +475,8 @@ impl Chart {
             .filter(|(x, y)| self.visible(*x, *y))
             .map(|(x, y)| format!("{},{}", n(self.px(*x)), n(self.py(*y))))
             .collect();
-        let dash = if series.dashed {
-            " stroke-dasharray=\"6 4\""
-        } else {
-            ""
-        };
-        if points.len() >= 2 {
+        let dash = series.dasharray();
+        if points.len() >= 2 && !series.scatter {
             let _ = writeln!(
                 svg,
                 "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{dash}/>",
@@ -413,43 +503,97 @@ impl Chart {
         }
         if series.markers {
             for (x, y) in series.points.iter().filter(|(x, y)| self.visible(*x, *y)) {
-                let _ = writeln!(
-                    svg,
-                    "<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{}\"/>",
-                    n(self.px(*x)),
-                    n(self.py(*y)),
-                    series.color
-                );
+                marker(svg, series.marker, self.px(*x), self.py(*y), &series.color);
             }
         }
     }
 
     fn legend(&self, svg: &mut String) {
-        let x = WIDTH - RIGHT + 20.0;
+        let x = LEFT + PLOT_WIDTH + 20.0;
         let _ = writeln!(svg, "<g class=\"legend\">");
-        for (i, series) in self.series.iter().enumerate() {
-            let y = TOP + 10.0 + 20.0 * i as f64;
-            let dash = if series.dashed {
-                " stroke-dasharray=\"6 4\""
-            } else {
-                ""
-            };
+        let mut y = TOP + 10.0;
+        if !self.legend_title.is_empty() {
             let _ = writeln!(
                 svg,
-                "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" \
-                 stroke-width=\"2\"{dash}/><text x=\"{}\" y=\"{}\">{}</text>",
+                "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>",
                 n(x),
-                n(y),
-                n(x + 24.0),
-                n(y),
-                series.color,
-                n(x + 30.0),
+                n(y + 4.0),
+                escape(&self.legend_title)
+            );
+            y += 20.0;
+        }
+        for series in &self.series {
+            let dash = series.dasharray();
+            if !series.scatter {
+                let _ = writeln!(
+                    svg,
+                    "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" \
+                     stroke-width=\"2\"{dash}/>",
+                    n(x),
+                    n(y),
+                    n(x + 28.0),
+                    n(y),
+                    series.color,
+                );
+            }
+            let _ = writeln!(
+                svg,
+                "<text x=\"{}\" y=\"{}\">{}</text>",
+                n(x + 34.0),
                 n(y + 4.0),
                 escape(&series.label)
             );
+            if series.markers {
+                marker(svg, series.marker, x + 14.0, y, &series.color);
+            }
+            y += 20.0;
         }
         let _ = writeln!(svg, "</g>");
     }
+}
+
+/// A marker of `shape` centred on (x, y).
+fn marker(svg: &mut String, shape: Marker, x: f64, y: f64, color: &str) {
+    let r = 3.8;
+    let _ = match shape {
+        Marker::Circle => writeln!(
+            svg,
+            "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{color}\"/>",
+            n(x),
+            n(y),
+            n(r)
+        ),
+        Marker::Square => writeln!(
+            svg,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{color}\"/>",
+            n(x - r),
+            n(y - r),
+            n(2.0 * r),
+            n(2.0 * r)
+        ),
+        Marker::Triangle => writeln!(
+            svg,
+            "<path d=\"M{} {}L{} {}L{} {}Z\" fill=\"{color}\"/>",
+            n(x),
+            n(y - r * 1.2),
+            n(x + r * 1.1),
+            n(y + r * 0.8),
+            n(x - r * 1.1),
+            n(y + r * 0.8)
+        ),
+        Marker::Diamond => writeln!(
+            svg,
+            "<path d=\"M{} {}L{} {}L{} {}L{} {}Z\" fill=\"{color}\"/>",
+            n(x),
+            n(y - r * 1.3),
+            n(x + r),
+            n(y),
+            n(x),
+            n(y + r * 1.3),
+            n(x - r),
+            n(y)
+        ),
+    };
 }
 
 #[cfg(test)]
@@ -516,6 +660,7 @@ pub(crate) mod tests {
         Chart {
             title: "rounds <to> all & more".to_owned(),
             note: "mean \u{b1} 95% CI".to_owned(),
+            legend_title: "kind".to_owned(),
             x: Axis::fit("nodes", xs.iter().copied(), log, false),
             y: Axis::fit("rounds", [9.5, 35.5].into_iter(), false, true),
             series: vec![
@@ -540,6 +685,30 @@ pub(crate) mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn series_past_the_tenth_differ_in_pattern_and_marker() {
+        let styles: Vec<_> = (0..40).map(style).collect();
+        for (i, a) in styles.iter().enumerate() {
+            for b in &styles[..i] {
+                assert_ne!(a, b, "series {i}");
+            }
+        }
+        assert_eq!(styles[0].0, styles[10].0, "the colour repeats");
+        assert_ne!(styles[0].1, styles[10].1, "but not the line");
+    }
+
+    #[test]
+    fn a_long_legend_label_widens_the_chart_instead_of_being_cut() {
+        let mut wide = chart(true);
+        let narrow_width = wide.width();
+        wide.series[0].label = "protocol.kind=push-pull, network.loss=0.25, fanout=3".to_owned();
+        let width = wide.width();
+        assert!(width > narrow_width);
+        let text_end = LEFT + PLOT_WIDTH + 20.0 + 34.0 + CHAR_WIDTH * 52.0;
+        assert!(text_end <= width, "{text_end} > {width}");
+        assert!(wide.to_svg().contains(&format!("width=\"{width}\"")));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod invariants;
 mod literature;
 mod overlays;
 mod plumtree;
+mod report;
 mod resume;
 mod rumor;
 mod shard;

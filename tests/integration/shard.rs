@@ -18,7 +18,9 @@ const SHARD_VARS: [&str; 6] = [
 
 fn run(dir: &Path, scenario: &Path, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
     let mut command = gossip_sim();
-    command.arg("run").arg(scenario).args(args).arg("--quiet");
+    // Not --quiet: the shard's summary on stdout is checked below (stderr is not a terminal,
+    // so no progress bar is drawn either way).
+    command.arg("run").arg(scenario).args(args);
     for var in SHARD_VARS {
         command.env_remove(var);
     }

@@ -21,7 +21,6 @@ fn run(scenario: &str) -> (String, Rows, Rows) {
     let output = gossip_sim()
         .arg("run")
         .arg(&path)
-        .arg("--quiet")
         .arg("--out")
         .arg(&out)
         .timeout(Duration::from_secs(60))
