@@ -94,7 +94,9 @@ fn complete_run(scenario: &Path, out: &Path, seed: u64) -> BTreeMap<&'static str
         left,
         [
             "coverage.csv",
+            "run.toml",
             "runs.csv",
+            "scenario.resolved.toml",
             "summary.csv",
             "tables.csv",
             "updates.csv"

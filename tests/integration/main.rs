@@ -10,6 +10,7 @@ mod invariants;
 mod literature;
 mod overlays;
 mod plumtree;
+mod reliability;
 mod resume;
 mod rumor;
 mod shard;
