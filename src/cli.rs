@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::output::folder::{FolderError, OutputFolder};
+use crate::output::manifest::{self, Provenance};
 use crate::plot::{self, ChartKind, PlotError};
 use crate::runner::{self, MemoryLimit, RunError, RunOptions};
 use crate::scenario::Sweep;
@@ -162,7 +164,8 @@ pub struct RunArgs {
         long,
         value_name = "N",
         allow_negative_numbers = true,
-        conflicts_with = "no_memory_guard"
+        conflicts_with = "no_memory_guard",
+        value_parser = parse_megabytes
     )]
     pub max_memory_mb: Option<u64>,
 
@@ -226,6 +229,28 @@ impl RunArgs {
             overrides.push(format!("trials={trials}"));
         }
         overrides
+    }
+
+    /// What `run.toml` records: the scenario file's name, `--set` and the other flags that
+    /// change results, as given. Not `--out`, `--jobs`, `--resume` or `--shard`: those do not
+    /// change the bytes, and the folders of such runs must compare equal.
+    pub fn provenance(&self) -> Provenance {
+        let mut flags = Vec::new();
+        for (flag, value) in [("--seed", &self.seed), ("--trials", &self.trials)] {
+            if let Some(value) = value {
+                flags.extend([flag.to_owned(), value.clone()]);
+            }
+        }
+        Provenance {
+            scenario_file: self
+                .scenario
+                .scenario
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            overrides: self.scenario.overrides.clone(),
+            flags,
+        }
     }
 
     fn memory_limit(&self) -> MemoryLimit {
@@ -320,6 +345,20 @@ pub fn shard_from_env(
         )));
     }
     Ok(Shard { index, count })
+}
+
+/// `--max-memory-mb`: a whole number of mebibytes, at least 1 (no run fits in none: that
+/// limit could only ever say "0 MiB needed, more than the 0 MiB limit").
+fn parse_megabytes(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => {
+            Err("must be at least 1 (to run without a limit, pass --no-memory-guard)".to_owned())
+        }
+        Ok(mb) => Ok(mb),
+        Err(_) => Err(format!(
+            "expected a whole number of mebibytes, got `{text}`"
+        )),
+    }
 }
 
 fn parse_override(text: &str) -> Result<String, String> {
@@ -448,6 +487,8 @@ fn print_summary(summary: &runner::RunSummary, args: &SummaryArgs) -> anyhow::Re
 }
 
 fn plot_charts(args: &PlotArgs) -> anyhow::Result<ExitCode> {
+    // Charts are written into the results folder: not while a run or merge writes it.
+    let _lock = OutputFolder::lock_existing(&args.dir)?;
     let written = match (&args.x, &args.y) {
         (Some(x), Some(y)) => plot::plot_metric(&args.dir, x, y, args.out.as_deref())?,
         _ => plot::plot(&args.dir, args.out.as_deref(), args.chart)?,
@@ -479,24 +520,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    if sweep.is_sweep() {
-        writeln!(
-            out,
-            "# sweep: {} points over {}",
-            sweep.points.len(),
-            sweep.keys.join(", ")
-        )?;
-        for point in &sweep.points {
-            let params: Vec<String> = point
-                .params
-                .iter()
-                .map(|(key, value)| format!("{key} = {value}"))
-                .collect();
-            writeln!(out, "# point {}: {}", point.index, params.join(", "))?;
-        }
-        writeln!(out, "# point 0, resolved:")?;
-    }
-    write!(out, "{}", sweep.points[0].scenario)?;
+    write!(out, "{}", manifest::resolved_text(&sweep))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -536,6 +560,7 @@ fn run_scenario(args: &RunArgs) -> anyhow::Result<ExitCode> {
         resume: args.resume,
         shard,
         interrupt: Some(catch_ctrl_c()),
+        provenance: args.provenance(),
     };
     if args.check_determinism {
         return check_determinism(&sweep, &opts);
@@ -695,9 +720,9 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(EXIT_INTERRUPTED);
     }
     let input = run_error.is_some_and(RunError::is_input_error)
-        || err
-            .chain()
-            .any(|cause| cause.is::<UsageError>() || cause.is::<PlotError>());
+        || err.chain().any(|cause| {
+            cause.is::<UsageError>() || cause.is::<PlotError>() || cause.is::<FolderError>()
+        });
     ExitCode::from(if input { EXIT_INPUT } else { EXIT_INTERNAL })
 }
 
@@ -862,9 +887,10 @@ mod tests {
 
     #[test]
     fn input_errors_exit_2_and_internal_ones_1() {
-        let input = anyhow::Error::new(RunError::UnrecognisedResults {
-            path: PathBuf::from("runs.csv"),
-        });
+        let input = anyhow::Error::new(RunError::Folder(FolderError::NotOurs {
+            dir: PathBuf::from("out"),
+            names: vec!["runs.csv".to_owned()],
+        }));
         assert_eq!(exit_code(&input), ExitCode::from(EXIT_INPUT));
         let internal = anyhow::Error::new(RunError::TrialFailed {
             point: None,

@@ -17,7 +17,7 @@
 //! byte-identical for any `--jobs`, for a resumed run, and for merged shards.
 
 use std::fmt;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,7 +27,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
 use crate::engine;
-use crate::output::{self, WriteError, atomic, push_decimal};
+use crate::output::folder::{FolderError, OutputFolder, Writer};
+use crate::output::lock::FolderLock;
+use crate::output::manifest::{self, Provenance};
+use crate::output::{self, WriteError, push_decimal};
 use crate::progress::{Planned, Progress, with_progress};
 use crate::report::TrialReport;
 use crate::scenario::{Catalog, Point, Scenario, ScenarioError, Sweep};
@@ -52,6 +55,8 @@ pub struct RunOptions {
     /// When set, workers start no new trial: the run stops once the running trials are done,
     /// keeping the finished points.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// How the run was asked for, for the folder's `run.toml`.
+    pub provenance: Provenance,
 }
 
 impl RunOptions {
@@ -67,6 +72,7 @@ impl RunOptions {
             resume: false,
             shard: Shard::WHOLE,
             interrupt: None,
+            provenance: Provenance::default(),
         }
     }
 
@@ -103,39 +109,12 @@ pub enum RunError {
     #[error(transparent)]
     Scenario(Box<ScenarioError>),
 
-    #[error("cannot create output folder {}: {error}", path.display())]
-    CreateOutput { path: PathBuf, error: io::Error },
-
-    #[error("output folder {} is not writable: {error}", path.display())]
-    OutputNotWritable { path: PathBuf, error: io::Error },
-
     #[error("cannot read {}: {error}", path.display())]
     ReadExisting { path: PathBuf, error: io::Error },
 
-    #[error(
-        "output folder {} holds results of scenario `{found}`, not `{expected}` \
-         (use --force to overwrite them, or --out to choose another folder)",
-        dir.display()
-    )]
-    ForeignResults {
-        dir: PathBuf,
-        found: String,
-        expected: String,
-    },
-
-    #[error(
-        "cannot write {}: it is not a regular file (remove it, or use --out to choose another \
-         folder)",
-        path.display()
-    )]
-    NotAFile { path: PathBuf },
-
-    #[error(
-        "{} is not a gossip-sim runs.csv (use --force to overwrite it, or --out to choose \
-         another folder)",
-        path.display()
-    )]
-    UnrecognisedResults { path: PathBuf },
+    /// The output folder cannot be created, is locked, or is not gossip-sim's to write.
+    #[error(transparent)]
+    Folder(#[from] FolderError),
 
     #[error(
         "memory guard: {} needed, more than the {limit_name} ({}); lower --jobs, raise \
@@ -200,12 +179,8 @@ impl RunError {
     pub fn is_input_error(&self) -> bool {
         match self {
             RunError::Scenario(_)
-            | RunError::CreateOutput { .. }
-            | RunError::OutputNotWritable { .. }
             | RunError::ReadExisting { .. }
-            | RunError::ForeignResults { .. }
-            | RunError::UnrecognisedResults { .. }
-            | RunError::NotAFile { .. }
+            | RunError::Folder(_)
             | RunError::MemoryGuard { .. }
             | RunError::Write(_)
             | RunError::Store(_)
@@ -288,9 +263,15 @@ impl PointSummary {
                     .map(|i| (header[i].clone(), record.get(i).unwrap_or("").to_owned()))
                     .collect();
             }
-            summary
-                .rows
-                .push(record.iter().skip(metric).map(str::to_owned).collect());
+            // The statistics only: the run's parameters that follow them are in `params`.
+            summary.rows.push(
+                record
+                    .iter()
+                    .skip(metric)
+                    .take(output::summary::COLUMNS.len())
+                    .map(str::to_owned)
+                    .collect(),
+            );
         }
         Ok(summary)
     }
@@ -588,7 +569,20 @@ fn run_with(
         opts.memory_limit,
         engine,
     )?;
-    prepare_output_dir(&opts.out_dir, &first.name, opts.force, shard)?;
+    let resolved = manifest::resolved_text(sweep);
+    let lock_file = FolderLock::shard_file_name(&shard.dir_name());
+    let writer = if shard.is_whole() {
+        Writer::Results {
+            resolved: &resolved,
+        }
+    } else {
+        Writer::Shard {
+            resolved: &resolved,
+            lock_file: &lock_file,
+        }
+    };
+    let folder = OutputFolder::open(&opts.out_dir, writer, opts.force)?;
+    let provenance = opts.provenance.files(sweep);
 
     let columns = point_columns(sweep);
     let headers: Vec<(String, String)> = output::headers(first, &columns)
@@ -601,9 +595,22 @@ fn run_with(
         points: sweep.points.len(),
         shard,
         headers,
+        provenance: store::provenance_hash(&provenance),
     };
-    let store = Store::open(&store_dir(&opts.out_dir, shard), manifest, opts.resume)?;
+    let store = Store::open(
+        &store_dir(&opts.out_dir, shard),
+        manifest,
+        opts.resume,
+        &provenance,
+    )?;
     let finished = store.finished()?;
+    // Kept points are checked before any new one is computed: a damaged or foreign point file
+    // stops the run now, not after hours of simulation.
+    for point in &selected {
+        if finished.binary_search(&point.index).is_ok() {
+            store.verify(point.index)?;
+        }
+    }
     let todo: Vec<&Point> = selected
         .iter()
         .copied()
@@ -642,13 +649,19 @@ fn run_with(
     let parts: Vec<(&Store, usize)> = indices.iter().map(|&index| (&store, index)).collect();
     let (all_down_trials, trials_run) = all_down(&parts)?;
     let files = if shard.is_whole() {
-        let files = store::assemble(&opts.out_dir, &store.manifest().headers, &parts)?;
+        let files = store::assemble(
+            &opts.out_dir,
+            &store.manifest().headers,
+            &parts,
+            &provenance,
+        )?;
         store.remove()?;
         files
     } else {
         let store = store.rename(&opts.out_dir.join(shard.dir_name()))?;
         vec![store.dir().to_path_buf()]
     };
+    folder.keep();
     Ok(RunSummary {
         scenario: first.name.clone(),
         out_dir: opts.out_dir.clone(),
@@ -928,8 +941,21 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, force: bool) -> Result<RunSummary
         }
         parts.push((store, index));
     }
-    prepare_output_dir(out_dir, &first.scenario, force, Shard::WHOLE)?;
-    let files = store::assemble(out_dir, &first.headers, &parts)?;
+    // Everything is checked before the output folder is touched, so a bad shard leaves no
+    // folder behind.
+    for (store, index) in &parts {
+        store.verify(*index)?;
+    }
+    let provenance = stores[0].provenance()?;
+    let resolved = String::from_utf8_lossy(&provenance[0].1).into_owned();
+    let folder = OutputFolder::open(
+        out_dir,
+        Writer::Results {
+            resolved: &resolved,
+        },
+        force,
+    )?;
+    let files = store::assemble(out_dir, &first.headers, &parts, &provenance)?;
     let (all_down_trials, trials) = all_down(&parts)?;
     let summary_header = first
         .headers
@@ -944,6 +970,7 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, force: bool) -> Result<RunSummary
             PointSummary::parse(&summary_header, &rows).map_err(RunError::Merge)
         })
         .collect::<Result<Vec<_>, RunError>>()?;
+    folder.keep();
     Ok(RunSummary {
         scenario: first.scenario.clone(),
         out_dir: out_dir.to_path_buf(),
@@ -1139,99 +1166,6 @@ fn mib(bytes: u64) -> String {
     text + " MiB"
 }
 
-/// Creates the output folder if needed, checks it is writable, and refuses one that holds
-/// another scenario's results unless `force`.
-fn prepare_output_dir(
-    dir: &Path,
-    scenario: &str,
-    force: bool,
-    shard: Shard,
-) -> Result<(), RunError> {
-    fs::create_dir_all(dir).map_err(|error| RunError::CreateOutput {
-        path: dir.to_path_buf(),
-        error,
-    })?;
-    // Shards of one sweep may share a folder on a cluster file system.
-    let probe = dir.join(format!(
-        ".gossip-sim-probe-{}-{}",
-        shard.dir_name(),
-        std::process::id()
-    ));
-    File::create(&probe).map_err(|error| RunError::OutputNotWritable {
-        path: dir.to_path_buf(),
-        error,
-    })?;
-    let _ = fs::remove_file(&probe);
-    // A folder where a result file should be would stop the run halfway through renaming its
-    // files; refuse it now, before anything is simulated or written.
-    for name in output::FILE_NAMES {
-        let path = dir.join(name);
-        if fs::metadata(&path).is_ok_and(|meta| !meta.is_file()) {
-            return Err(RunError::NotAFile { path });
-        }
-    }
-    if !force {
-        let runs = dir.join("runs.csv");
-        match results_owner(&runs)? {
-            Owner::Nobody => {}
-            Owner::Scenario(found) if found == scenario => {}
-            Owner::Scenario(found) => {
-                return Err(RunError::ForeignResults {
-                    dir: dir.to_path_buf(),
-                    found,
-                    expected: scenario.to_string(),
-                });
-            }
-            Owner::Unrecognised => return Err(RunError::UnrecognisedResults { path: runs }),
-        }
-    }
-    // The folder is ours: tidy away the temporaries of result files that runs into it which
-    // were killed left behind. Only a whole run or a merge writes result files here (a shard
-    // writes its own folder, perhaps from another machine on a shared file system, whose
-    // processes this one cannot see). Best effort; a leftover is hidden and harmless.
-    if shard.is_whole() {
-        let _ = atomic::remove_stale_temporaries(dir, &output::FILE_NAMES);
-    }
-    Ok(())
-}
-
-enum Owner {
-    /// No `runs.csv`, or one without rows.
-    Nobody,
-    Scenario(String),
-    /// A `runs.csv` without a `scenario` column, or not CSV at all.
-    Unrecognised,
-}
-
-/// Whose results an existing `runs.csv` holds: the scenario column of its first data row.
-fn results_owner(runs: &Path) -> Result<Owner, RunError> {
-    let file = match File::open(runs) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Owner::Nobody),
-        Err(error) => {
-            return Err(RunError::ReadExisting {
-                path: runs.to_path_buf(),
-                error,
-            });
-        }
-    };
-    let mut reader = csv::Reader::from_reader(io::BufReader::new(file));
-    let Ok(header) = reader.headers() else {
-        return Ok(Owner::Unrecognised);
-    };
-    let Some(column) = header.iter().position(|name| name == "scenario") else {
-        return Ok(Owner::Unrecognised);
-    };
-    let mut row = csv::StringRecord::new();
-    match reader.read_record(&mut row) {
-        Ok(false) => Ok(Owner::Nobody),
-        Ok(true) => Ok(row.get(column).map_or(Owner::Unrecognised, |name| {
-            Owner::Scenario(name.to_string())
-        })),
-        Err(_) => Ok(Owner::Unrecognised),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1356,7 +1290,14 @@ mod tests {
         let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
             names,
-            ["coverage.csv", "runs.csv", "summary.csv", "updates.csv"]
+            [
+                "coverage.csv",
+                "run.toml",
+                "runs.csv",
+                "scenario.resolved.toml",
+                "summary.csv",
+                "updates.csv"
+            ]
         );
         assert_eq!(files, read(four.path()));
     }
@@ -1617,7 +1558,7 @@ mod tests {
         let message = err.to_string();
         assert!(err.is_input_error());
         assert!(
-            message.contains("`first`") && message.contains("`second`"),
+            message.contains("(name: \"first\" there, \"second\" here)"),
             "{message}"
         );
         assert_eq!(read(dir.path()), before);
@@ -1644,14 +1585,26 @@ mod tests {
             fs::write(dir.path().join(name), "half a fi").unwrap();
         }
         fs::write(dir.path().join(".notes.tmp-999999999"), "not ours").unwrap();
-        run_one(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap();
+        // Not ours: the folder needs --force, and the file stays.
+        let err = run_one(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap_err();
+        assert!(
+            matches!(err, RunError::Folder(FolderError::NotOurs { .. })),
+            "{err}"
+        );
+        let forced = RunOptions {
+            force: true,
+            ..options(dir.path(), 1)
+        };
+        run_one(&scenario("s", 1), &forced, &FAKE).unwrap();
         let names: Vec<String> = read(dir.path()).into_iter().map(|(name, _)| name).collect();
         assert_eq!(
             names,
             [
                 ".notes.tmp-999999999",
                 "coverage.csv",
+                "run.toml",
                 "runs.csv",
+                "scenario.resolved.toml",
                 "summary.csv",
                 "updates.csv"
             ]
@@ -1685,7 +1638,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("runs.csv"), "when,what\n1,2\n").unwrap();
         let err = run_one(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap_err();
-        assert!(matches!(err, RunError::UnrecognisedResults { .. }), "{err}");
+        assert!(
+            matches!(err, RunError::Folder(FolderError::NotOurs { .. })),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1830,10 +1786,24 @@ mod tests {
         run_one(&scenario("s", 1), &options(dir.path(), 1), &FAKE).unwrap();
         let mut without = scenario("s", 1);
         without.output.coverage = false;
-        let summary = run_one(&without, &options(dir.path(), 1), &FAKE).unwrap();
+        // Another resolved scenario: only with --force.
+        let forced = RunOptions {
+            force: true,
+            ..options(dir.path(), 1)
+        };
+        let summary = run_one(&without, &forced, &FAKE).unwrap();
         assert_eq!(summary.files.len(), 3);
         let names: Vec<String> = read(dir.path()).into_iter().map(|(name, _)| name).collect();
-        assert_eq!(names, ["runs.csv", "summary.csv", "updates.csv"]);
+        assert_eq!(
+            names,
+            [
+                "run.toml",
+                "runs.csv",
+                "scenario.resolved.toml",
+                "summary.csv",
+                "updates.csv"
+            ]
+        );
     }
 
     #[test]

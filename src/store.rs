@@ -21,10 +21,15 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::output::atomic::{self, StagedFile, WriteError};
+use crate::output::manifest::PROVENANCE_FILES;
+use crate::scenario::MAX_POINTS;
 
 const MANIFEST: &str = "manifest.txt";
-const FORMAT: &str = "gossip-sim point store 1";
-const POINT_FORMAT: &str = "gossip-sim point rows 1\n";
+const FORMAT: &str = "gossip-sim point store 2";
+const POINT_FORMAT: &str = "gossip-sim point rows 2\n";
+
+/// Largest header line a manifest may hold: a few hundred columns, far below this.
+const MAX_HEADER_BYTES: usize = 64 << 10;
 
 /// Which points a run takes: those whose index is `index` modulo `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,24 +74,40 @@ pub struct Manifest {
     pub shard: Shard,
     /// Every output file with its header line, in output order.
     pub headers: Vec<(String, String)>,
+    /// Hash of the provenance files (`run.toml`, `scenario.resolved.toml`) the store holds, see
+    /// [`provenance_hash`].
+    pub provenance: String,
 }
 
 impl Manifest {
     fn to_text(&self) -> String {
         let mut text = format!(
-            "{FORMAT}\nfingerprint {}\nscenario {}\npoints {}\nshard {}\n",
-            self.fingerprint, self.scenario, self.points, self.shard
+            "{FORMAT}\nfingerprint {}\nscenario {}\npoints {}\nshard {}\nprovenance {}\n",
+            self.fingerprint, self.scenario, self.points, self.shard, self.provenance
         );
         for (file, header) in &self.headers {
             let _ = writeln!(text, "header {file} {header}");
         }
+        let _ = writeln!(text, "checksum {}", fingerprint(&text));
         text
     }
 
-    fn parse(text: &str) -> Option<Manifest> {
-        let mut lines = text.lines();
-        if lines.next()? != FORMAT {
-            return None;
+    /// Reads a manifest back, trusting nothing: the checksum, every count bounded by what a
+    /// scenario can ask for, every file name one that gossip-sim writes. The error says what is
+    /// wrong.
+    fn parse(text: &str) -> Result<Manifest, String> {
+        let body_end = text.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
+        let (body, last) = text.split_at(body_end);
+        let checksum = last
+            .trim_end_matches('\n')
+            .strip_prefix("checksum ")
+            .ok_or("no checksum line at the end")?;
+        if checksum != fingerprint(body) {
+            return Err("checksum mismatch".to_owned());
+        }
+        let mut lines = body.lines();
+        if lines.next() != Some(FORMAT) {
+            return Err(format!("not a `{FORMAT}` manifest"));
         }
         let mut field = |name: &str| {
             lines
@@ -94,23 +115,70 @@ impl Manifest {
                 .and_then(|line| line.strip_prefix(name))
                 .and_then(|rest| rest.strip_prefix(' '))
                 .map(str::to_owned)
+                .ok_or_else(|| format!("no `{name}` line"))
         };
-        let fingerprint = field("fingerprint")?;
+        let fingerprint = hash_field(field("fingerprint")?, "fingerprint")?;
         let scenario = field("scenario")?;
-        let points = field("points")?.parse().ok()?;
-        let shard = parse_shard(&field("shard")?).ok()?;
-        let mut headers = Vec::new();
+        if !crate::scenario::is_valid_name(&scenario) {
+            return Err("a scenario name gossip-sim never writes".to_owned());
+        }
+        let points: usize = field("points")?
+            .parse()
+            .map_err(|_| "`points` is not a count".to_owned())?;
+        if points == 0 || points > MAX_POINTS {
+            return Err(format!(
+                "points {points}: must be between 1 and {MAX_POINTS}"
+            ));
+        }
+        let shard = parse_shard(&field("shard")?)?;
+        if shard.count > points {
+            return Err(format!(
+                "shard {shard}: more shards than the sweep's {points} points"
+            ));
+        }
+        let provenance = hash_field(field("provenance")?, "provenance")?;
+        let mut headers: Vec<(String, String)> = Vec::new();
         for line in lines {
-            let (file, header) = line.strip_prefix("header ")?.split_once(' ')?;
+            let (file, header) = line
+                .strip_prefix("header ")
+                .and_then(|rest| rest.split_once(' '))
+                .ok_or("a line that is not `header FILE COLUMNS`")?;
+            if !crate::output::FILE_NAMES.contains(&file) {
+                return Err(format!("header of `{file}`, not a file gossip-sim writes"));
+            }
+            if headers.iter().any(|(seen, _)| seen == file) {
+                return Err(format!("two headers of {file}"));
+            }
+            if header.len() > MAX_HEADER_BYTES {
+                return Err(format!(
+                    "header of {file} longer than {MAX_HEADER_BYTES} bytes"
+                ));
+            }
             headers.push((file.to_owned(), header.to_owned()));
         }
-        Some(Manifest {
+        if !headers
+            .iter()
+            .any(|(file, _)| file == crate::output::SUMMARY_FILE)
+        {
+            return Err("no header of summary.csv".to_owned());
+        }
+        Ok(Manifest {
             fingerprint,
             scenario,
             points,
             shard,
             headers,
+            provenance,
         })
+    }
+}
+
+/// `text` if it is a hash as [`fingerprint`] prints one.
+fn hash_field(text: String, name: &str) -> Result<String, String> {
+    if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(text)
+    } else {
+        Err(format!("`{name}` is not a hash"))
     }
 }
 
@@ -144,6 +212,10 @@ pub enum StoreError {
 
     #[error("{} is not a gossip-sim point store (no readable {MANIFEST})", dir.display())]
     NotAStore { dir: PathBuf },
+
+    /// A store file that is damaged, forged, or of another sweep: never used.
+    #[error("{}: {problem}; refusing it (run the sweep or shard again without --resume)", path.display())]
+    Damaged { path: PathBuf, problem: String },
 }
 
 impl StoreError {
@@ -165,53 +237,83 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the store at `dir` for `manifest`. Without `resume`, anything there is removed
-    /// first. With it, an existing store must have been made for the same manifest; its
-    /// finished points are kept. Temporary folders of a killed run are removed either way.
-    pub fn open(dir: &Path, manifest: Manifest, resume: bool) -> Result<Store, StoreError> {
+    /// Opens the store at `dir` for `manifest`, with the run's `provenance` files (see
+    /// [`provenance_hash`]). Without `resume`, anything there is removed first. With it, an
+    /// existing store must have been made for the same manifest; its finished points are kept.
+    /// Temporary folders of a killed run are removed either way.
+    pub fn open(
+        dir: &Path,
+        manifest: Manifest,
+        resume: bool,
+        provenance: &[(String, Vec<u8>)],
+    ) -> Result<Store, StoreError> {
         let store = Store {
             dir: dir.to_path_buf(),
             manifest,
         };
         let existing = fs::read_to_string(dir.join(MANIFEST)).ok();
-        match existing.as_deref().map(Manifest::parse) {
-            Some(Some(found)) if resume => {
+        let resumed = match existing.as_deref().map(Manifest::parse) {
+            Some(Ok(found)) if resume => {
                 if found != store.manifest {
                     return Err(StoreError::ResumeMismatch {
                         dir: dir.to_path_buf(),
                     });
                 }
                 store.remove_temporaries()?;
-                return Ok(store);
+                true
             }
-            _ => {}
+            _ => false,
+        };
+        if !resumed {
+            remove_dir(dir)?;
+            fs::create_dir_all(dir).map_err(StoreError::io("create", dir))?;
+            store.write_file(MANIFEST, store.manifest.to_text().as_bytes())?;
         }
-        remove_dir(dir)?;
-        fs::create_dir_all(dir).map_err(StoreError::io("create", dir))?;
-        let path = dir.join(MANIFEST);
-        atomic::write_atomically(&path, |out| {
-            out.write_all(store.manifest.to_text().as_bytes())
-        })
-        .map_err(|WriteError { path, error }| StoreError::Io {
-            action: "write",
-            path,
-            error,
-        })?;
+        for (name, bytes) in provenance {
+            store.write_file(name, bytes)?;
+        }
         Ok(store)
+    }
+
+    fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        atomic::write_atomically(&self.dir.join(name), |out| out.write_all(bytes)).map_err(
+            |WriteError { path, error }| StoreError::Io {
+                action: "write",
+                path,
+                error,
+            },
+        )
     }
 
     /// Opens an existing store, as `merge` does.
     pub fn read(dir: &Path) -> Result<Store, StoreError> {
-        let manifest = fs::read_to_string(dir.join(MANIFEST))
-            .ok()
-            .and_then(|text| Manifest::parse(&text))
-            .ok_or_else(|| StoreError::NotAStore {
-                dir: dir.to_path_buf(),
-            })?;
+        let path = dir.join(MANIFEST);
+        let text = fs::read_to_string(&path).map_err(|_| StoreError::NotAStore {
+            dir: dir.to_path_buf(),
+        })?;
+        let manifest =
+            Manifest::parse(&text).map_err(|problem| StoreError::Damaged { path, problem })?;
         Ok(Store {
             dir: dir.to_path_buf(),
             manifest,
         })
+    }
+
+    /// The provenance files the store holds, checked against its manifest.
+    pub fn provenance(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut files = Vec::new();
+        for name in PROVENANCE_FILES {
+            let path = self.dir.join(name);
+            let bytes = fs::read(&path).map_err(StoreError::io("read", &path))?;
+            files.push((name.to_owned(), bytes));
+        }
+        if provenance_hash(&files) != self.manifest.provenance {
+            return Err(StoreError::Damaged {
+                path: self.dir.clone(),
+                problem: "its provenance files do not match its manifest".to_owned(),
+            });
+        }
+        Ok(files)
     }
 
     pub fn dir(&self) -> &Path {
@@ -224,7 +326,7 @@ impl Store {
 
     /// The file of point `index`.
     pub fn point_path(&self, index: usize) -> PathBuf {
-        self.dir.join(format!("point-{index:06}.rows"))
+        self.dir.join(point_name(index))
     }
 
     /// The finished points, in index order.
@@ -246,54 +348,100 @@ impl Store {
         Ok(points)
     }
 
-    /// Records point `index` as finished with its rows of each file, atomically.
+    /// Records point `index` as finished with its rows of each file, atomically. The file
+    /// carries the sweep's fingerprint and the point's index, and a checksum of it all, so a
+    /// point file of another sweep, another point or damaged on disk is never used.
     pub fn write_point(&self, index: usize, files: &[(&str, Vec<u8>)]) -> Result<(), StoreError> {
-        let path = self.point_path(index);
-        atomic::write_atomically(&path, |out| {
-            out.write_all(POINT_FORMAT.as_bytes())?;
-            for (name, rows) in files {
-                writeln!(out, "{name} {}", rows.len())?;
-                out.write_all(rows)?;
-            }
-            Ok(())
-        })
-        .map_err(|WriteError { path, error }| StoreError::Io {
-            action: "write",
-            path,
-            error,
-        })
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(POINT_FORMAT.as_bytes());
+        bytes.extend_from_slice(
+            format!("sweep {} point {index}\n", self.manifest.fingerprint).as_bytes(),
+        );
+        for (name, rows) in files {
+            bytes.extend_from_slice(format!("{name} {}\n", rows.len()).as_bytes());
+            bytes.extend_from_slice(rows);
+        }
+        let checksum = format!("checksum {}\n", fingerprint_bytes(&bytes));
+        bytes.extend_from_slice(checksum.as_bytes());
+        self.write_file(&point_name(index), &bytes)
     }
 
     /// Point `index`'s rows of `file`.
     pub fn rows(&self, index: usize, file: &str) -> Result<Vec<u8>, StoreError> {
         let path = self.point_path(index);
+        self.read_point(index)?
+            .into_iter()
+            .find(|(name, _)| name == file)
+            .map(|(_, rows)| rows)
+            .ok_or_else(|| StoreError::Io {
+                action: "read",
+                path,
+                error: io::Error::new(io::ErrorKind::NotFound, format!("no rows of {file}")),
+            })
+    }
+
+    /// Checks that point `index`'s file is complete, undamaged, and of this sweep and point.
+    pub fn verify(&self, index: usize) -> Result<(), StoreError> {
+        self.read_point(index).map(drop)
+    }
+
+    /// Every section of point `index`'s file, checked: the sweep and the point it says it is
+    /// of, its checksum, and one section per file of the manifest, in order.
+    fn read_point(&self, index: usize) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let path = self.point_path(index);
         let bytes = fs::read(&path).map_err(StoreError::io("read", &path))?;
-        let corrupt = || StoreError::Io {
-            action: "read",
+        let damaged = |problem: &str| StoreError::Damaged {
             path: path.clone(),
-            error: io::Error::new(io::ErrorKind::InvalidData, "not a complete point file"),
+            problem: problem.to_owned(),
         };
-        let mut rest = bytes
-            .strip_prefix(POINT_FORMAT.as_bytes())
-            .ok_or_else(corrupt)?;
-        while !rest.is_empty() {
-            let newline = rest.iter().position(|&b| b == b'\n').ok_or_else(corrupt)?;
-            let line = std::str::from_utf8(&rest[..newline]).map_err(|_| corrupt())?;
-            let (name, length) = line.rsplit_once(' ').ok_or_else(corrupt)?;
-            let length: usize = length.parse().map_err(|_| corrupt())?;
-            let body = rest
-                .get(newline + 1..newline + 1 + length)
-                .ok_or_else(corrupt)?;
-            if name == file {
-                return Ok(body.to_vec());
-            }
-            rest = &rest[newline + 1 + length..];
+        let body_end = bytes[..bytes.len().saturating_sub(1)]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let (body, last) = bytes.split_at(body_end);
+        let expected = format!("checksum {}\n", fingerprint_bytes(body));
+        if last != expected.as_bytes() {
+            return Err(damaged("not a complete point file (checksum mismatch)"));
         }
-        Err(StoreError::Io {
-            action: "read",
-            path,
-            error: io::Error::new(io::ErrorKind::NotFound, format!("no rows of {file}")),
-        })
+        let mut rest = body
+            .strip_prefix(POINT_FORMAT.as_bytes())
+            .ok_or_else(|| damaged(&format!("not a `{}` file", POINT_FORMAT.trim_end())))?;
+        let owner = format!("sweep {} point {index}\n", self.manifest.fingerprint);
+        rest = rest.strip_prefix(owner.as_bytes()).ok_or_else(|| {
+            damaged(&format!(
+                "not point {index} of this sweep (a point file of another sweep, seed or point)"
+            ))
+        })?;
+        let mut sections = Vec::new();
+        for (file, _) in &self.manifest.headers {
+            let newline = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .ok_or_else(|| damaged(&format!("no rows of {file}")))?;
+            let line = std::str::from_utf8(&rest[..newline]).map_err(|_| damaged("not text"))?;
+            let (name, length) = line
+                .rsplit_once(' ')
+                .ok_or_else(|| damaged("a section without a length"))?;
+            if name != file {
+                return Err(damaged(&format!(
+                    "a section of {name} where {file} belongs"
+                )));
+            }
+            let length: usize = length
+                .parse()
+                .map_err(|_| damaged("a section length that is not a number"))?;
+            let start = newline + 1;
+            let body = start
+                .checked_add(length)
+                .and_then(|end| rest.get(start..end))
+                .ok_or_else(|| damaged(&format!("the rows of {file} end early")))?;
+            sections.push((name.to_owned(), body.to_vec()));
+            rest = &rest[start + length..];
+        }
+        if !rest.is_empty() {
+            return Err(damaged("more sections than the manifest names"));
+        }
+        Ok(sections)
     }
 
     /// Removes the temporary files that a killed run left half-written.
@@ -335,8 +483,9 @@ pub fn assemble(
     out_dir: &Path,
     headers: &[(String, String)],
     points: &[(&Store, usize)],
+    provenance: &[(String, Vec<u8>)],
 ) -> Result<Vec<PathBuf>, WriteError> {
-    let mut staged: Vec<StagedFile> = Vec::with_capacity(headers.len());
+    let mut staged: Vec<StagedFile> = Vec::with_capacity(headers.len() + provenance.len());
     for (file, header) in headers {
         let path = out_dir.join(file);
         staged.push(atomic::stage(&path, |out| {
@@ -349,8 +498,15 @@ pub fn assemble(
             Ok(())
         })?);
     }
+    for (name, bytes) in provenance {
+        staged.push(atomic::stage(&out_dir.join(name), |out| {
+            out.write_all(bytes)
+        })?);
+    }
     // One after the other, then one directory sync: see `commit_all`.
-    let written = atomic::commit_all(staged)?;
+    let mut written = atomic::commit_all(staged)?;
+    // The result files; the provenance files are not listed.
+    written.truncate(headers.len());
     for optional in crate::output::OPTIONAL_FILES {
         if headers.iter().any(|(file, _)| file == optional) {
             continue;
@@ -365,11 +521,29 @@ pub fn assemble(
     Ok(written)
 }
 
+fn point_name(index: usize) -> String {
+    format!("point-{index:06}.rows")
+}
+
+/// The hash of a store's provenance files, names and contents, for its manifest.
+pub fn provenance_hash(files: &[(String, Vec<u8>)]) -> String {
+    let mut all = Vec::new();
+    for (name, bytes) in files {
+        all.extend_from_slice(format!("{name} {}\n", bytes.len()).as_bytes());
+        all.extend_from_slice(bytes);
+    }
+    fingerprint_bytes(&all)
+}
+
 /// FNV-1a, 64 bits: a stable hash (unlike `std`'s, which may change between releases) to
-/// recognise a sweep, not to defend against anyone.
+/// recognise a sweep and catch damaged files, not to defend against anyone.
 pub fn fingerprint(text: &str) -> String {
+    fingerprint_bytes(text.as_bytes())
+}
+
+fn fingerprint_bytes(bytes: &[u8]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
+    for &byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -416,14 +590,61 @@ mod tests {
                     "scenario,point,nodes,metric".to_owned(),
                 ),
             ],
+            provenance: provenance_hash(&[]),
         }
     }
 
     #[test]
     fn manifests_round_trip() {
         let m = manifest(Shard { index: 1, count: 3 });
-        assert_eq!(Manifest::parse(&m.to_text()), Some(m));
-        assert_eq!(Manifest::parse("something else\n"), None);
+        assert_eq!(Manifest::parse(&m.to_text()), Ok(m.clone()));
+        assert!(Manifest::parse("something else\n").is_err());
+        // One changed byte anywhere is caught.
+        let text = m.to_text();
+        for at in 0..text.len() {
+            let mut bytes = text.clone().into_bytes();
+            bytes[at] ^= 0x01;
+            if let Ok(changed) = String::from_utf8(bytes) {
+                assert!(Manifest::parse(&changed).is_err(), "byte {at}: {changed}");
+            }
+        }
+    }
+
+    /// A forged manifest with 2^60 points made merge abort on a 16 TB allocation, and one with
+    /// `points 0` merged into header-only files with exit 0.
+    #[test]
+    fn manifest_counts_are_bounded() {
+        let forged = |edit: &dyn Fn(&str) -> String| {
+            let text = manifest(Shard::WHOLE).to_text();
+            let body = &text[..text.rfind("checksum").unwrap()];
+            let body = edit(body);
+            format!("{body}checksum {}\n", fingerprint(&body))
+        };
+        for (edit, problem) in [
+            (
+                "points 1152921504606846976",
+                "points 1152921504606846976: must be between 1",
+            ),
+            ("points 0", "points 0: must be between 1"),
+        ] {
+            let text = forged(&|body: &str| body.replace("points 5", edit));
+            assert_eq!(
+                Manifest::parse(&text)
+                    .unwrap_err()
+                    .split(" and ")
+                    .next()
+                    .unwrap(),
+                problem.split(" and ").next().unwrap()
+            );
+        }
+        let text = forged(&|body: &str| body.replace("shard 0/1", "shard 0/99999999999"));
+        assert!(Manifest::parse(&text).is_err());
+        let text = forged(&|body: &str| body.replace("header runs.csv", "header ../../x.csv"));
+        assert!(
+            Manifest::parse(&text)
+                .unwrap_err()
+                .contains("not a file gossip-sim writes")
+        );
     }
 
     #[test]
@@ -443,7 +664,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store_dir = dir.path().join(".partial");
         let m = manifest(Shard::WHOLE);
-        let store = Store::open(&store_dir, m.clone(), false).unwrap();
+        let store = Store::open(&store_dir, m.clone(), false, &[]).unwrap();
         store
             .write_point(
                 2,
@@ -466,32 +687,33 @@ mod tests {
         fs::write(store_dir.join(".point-000001.rows.tmp-99"), "gossip-sim").unwrap();
         drop(store);
 
-        let store = Store::open(&store_dir, m.clone(), true).unwrap();
+        let store = Store::open(&store_dir, m.clone(), true, &[]).unwrap();
         assert_eq!(store.finished().unwrap(), [0, 2]);
         assert!(!store_dir.join(".point-000001.rows.tmp-99").exists());
         assert_eq!(store.rows(2, "summary.csv").unwrap(), b"s2\n");
-        let files = assemble(dir.path(), &m.headers, &[(&store, 0), (&store, 2)]).unwrap();
+        let files = assemble(dir.path(), &m.headers, &[(&store, 0), (&store, 2)], &[]).unwrap();
         assert_eq!(files.len(), 2);
         assert_eq!(
             fs::read_to_string(dir.path().join("runs.csv")).unwrap(),
             "scenario,trial,seed,point,nodes,x\nr0\nr2\n"
         );
-        fs::write(
-            store.point_path(2),
-            "gossip-sim point rows 1\nruns.csv 9\nr2\n",
-        )
-        .unwrap();
+        let point = fs::read(store.point_path(2)).unwrap();
+        fs::write(store.point_path(2), &point[..point.len() - 5]).unwrap();
         assert!(
             store.rows(2, "runs.csv").is_err(),
             "a short point file is refused"
         );
+        // Point 0's file copied over point 2's: another point, refused.
+        fs::copy(store.point_path(0), store.point_path(2)).unwrap();
+        let err = store.verify(2).unwrap_err().to_string();
+        assert!(err.contains("not point 2 of this sweep"), "{err}");
 
         // Another sweep's store is refused on resume, and replaced without it.
         let mut other = m.clone();
         other.fingerprint = fingerprint("other");
-        let err = Store::open(&store_dir, other.clone(), true).unwrap_err();
+        let err = Store::open(&store_dir, other.clone(), true, &[]).unwrap_err();
         assert!(matches!(err, StoreError::ResumeMismatch { .. }), "{err}");
-        let store = Store::open(&store_dir, other, false).unwrap();
+        let store = Store::open(&store_dir, other, false, &[]).unwrap();
         assert!(store.finished().unwrap().is_empty());
     }
 }

@@ -9,6 +9,9 @@
 
 pub mod atomic;
 mod coverage;
+pub mod folder;
+pub mod lock;
+pub mod manifest;
 mod regions;
 mod runs;
 pub mod summary;

@@ -305,7 +305,7 @@ mod tests {
                 "workload.max_price=1e9",
                 "sizes.header=0",
                 "output.coverage=false",
-                "updates.1={ product = \"we\\\"ird \\\\ näme\\t\", price = 1e-7, origin = 999, at_ms = 199999 }",
+                "updates.1={ product = \"we\\\"ird \\\\ n\\u00e4me\", price = 1e-7, origin = 999, at_ms = 199999 }",
             ],
             &[
                 "network.latency={ dist = \"constant\", ms = 0 }",

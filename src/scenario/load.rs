@@ -40,9 +40,31 @@ pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
 
 /// The file's text: at most [`MAX_SCENARIO_BYTES`], UTF-8. Pipes (`<(...)`) work too.
 pub(super) fn read_text(path: &Path) -> io::Result<String> {
-    let file = std::fs::File::open(path)?;
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    use std::os::unix::io::AsRawFd as _;
+    // Opening a named pipe blocks until something writes to it, forever if nothing does:
+    // open without waiting, then read as usual, so a pipe with a writer (`<(...)`) still works
+    // and one without reads as empty at once.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    // SAFETY: fcntl on a descriptor we own, clearing O_NONBLOCK so reads wait for a writer.
+    unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    let fifo = file.metadata()?.file_type().is_fifo();
     let mut bytes = Vec::new();
     file.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes)?;
+    if fifo && bytes.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a named pipe that nothing writes to",
+        ));
+    }
     if bytes.len() as u64 > MAX_SCENARIO_BYTES {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

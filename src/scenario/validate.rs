@@ -164,17 +164,47 @@ fn name(raw: Option<String>) -> Result<String> {
         "must not be empty"
     } else if chars > MAX_NAME_CHARS {
         "must be at most 64 characters"
-    } else if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        // It names output files and directories, so nothing a shell or a file system would
-        // trip over.
-        "may only contain letters, digits, '.', '_' and '-'"
+    } else if !is_valid_name(&name) {
+        // It names the output folder (results/NAME/), so "." and ".." would write into the
+        // working directory or its parent, and starts every CSV row, where a leading '-' is a
+        // spreadsheet formula.
+        "may only contain letters, digits, '.', '_' and '-', and must start with a letter, \
+         digit or '_'"
     } else {
         return Ok(name);
     };
     Err(ScenarioError::invalid("name", toml_string(&name), problem))
+}
+
+/// Whether `name` is a scenario name: 1 to 64 of letters, digits, '.', '_' and '-', starting
+/// with a letter, digit or '_' (so never "." or "..", never hidden, never a flag or a formula).
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name.chars().count() <= MAX_NAME_CHARS
+}
+
+/// Why a product name cannot be used, if it cannot. Product names reach every row of
+/// updates.csv and tables.csv, the terminal and the charts: no control character (a terminal
+/// escape, a broken SVG, a CSV row split in two), and no leading '=', '+', '-' or '@', which a
+/// spreadsheet runs as a formula (OWASP, "CSV injection"). Rejected rather than quietly rewritten,
+/// so a name in the results is always the name in the scenario.
+pub fn product_name_problem(product: &str) -> Option<&'static str> {
+    let chars = product.chars().count();
+    if chars == 0 || chars > MAX_PRODUCT_CHARS {
+        Some("must be 1 to 64 characters long")
+    } else if product.chars().any(char::is_control) {
+        Some("must not contain control characters (tabs, line breaks, escapes)")
+    } else if product.starts_with(['=', '+', '-', '@']) {
+        Some("must not start with '=', '+', '-' or '@' (a spreadsheet would run it as a formula)")
+    } else if product.trim() != product {
+        Some("must not start or end with a space")
+    } else {
+        None
+    }
 }
 
 fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> {
@@ -983,12 +1013,11 @@ fn explicit_update(
     let product = raw
         .product
         .ok_or_else(|| ScenarioError::missing(table.key("product")))?;
-    let chars = product.chars().count();
-    if chars == 0 || chars > MAX_PRODUCT_CHARS {
+    if let Some(problem) = product_name_problem(&product) {
         return Err(ScenarioError::invalid(
             table.key("product"),
             toml_string(&product),
-            "must be 1 to 64 characters long",
+            problem,
         ));
     }
     let price = raw

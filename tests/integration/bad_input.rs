@@ -29,6 +29,8 @@ enum File {
     Directory,
     /// A device file instead of `s.toml`.
     Device(&'static str),
+    /// `s.toml` is a named pipe that nothing writes to (it blocked `check` forever).
+    Fifo,
 }
 
 /// The output folder `run` gets (`--out`).
@@ -47,6 +49,10 @@ enum Out {
     AlienCsv,
     /// A folder with a folder named `tables.csv`.
     FolderInTheWay,
+    /// A folder with a user's own result-named files and no run.toml.
+    UserFiles,
+    /// A folder of gossip-sim's own with the results of the same scenario on 20 nodes.
+    OtherScenario,
 }
 
 struct Row {
@@ -202,15 +208,34 @@ fn rows() -> Vec<Row> {
         row(Both, File::Device("/dev/zero"), &[], Fresh, &["cannot read /dev/zero: larger than 16 MiB"]),
         row(Both, File::Device("/dev/urandom"), &[], Fresh, &["cannot read /dev/urandom: larger than 16 MiB"]),
         row(Both, File::Text(String::new()), &[], Fresh, &["s.toml: missing required key `name`"]),
+        row(Both, File::Fifo, &[], Fresh, &["cannot read s.toml: a named pipe that nothing writes to"]),
         row(Both, File::Text("name = \"bad\"\nnodes = 10\n[protocol]\nkind = \"push\"\n".into()), &[], Fresh, &["s.toml: no price updates"]),
         // The output folder.
         row(Run, base(), &[], UnderFile, &["cannot create output folder {out}"]),
         row(Run, base(), &[], IsFile, &["cannot create output folder {out}"]),
         row(Run, base(), &[], Proc, &["output folder {out} is not writable"]),
-        row(Run, base(), &[], Foreign, &["output folder {out} holds results of scenario `other`, not `bad`", "--force"]),
-        row(Run, base(), &[], AlienCsv, &["runs.csv is not a gossip-sim runs.csv"]),
+        row(Run, base(), &[], Foreign, &["output folder {out} holds files gossip-sim did not write (runs.csv; updates.csv) and no gossip-sim run.toml", "--force"]),
+        row(Run, base(), &[], AlienCsv, &["output folder {out} holds files gossip-sim did not write (runs.csv)", "--force"]),
         row(Run, base(), &["--set", "output.tables=true"], FolderInTheWay, &["cannot write {out}/tables.csv: it is not a regular file"]),
         row(Check, base(), &["--out", "x"], Fresh, &["unexpected argument '--out'"]),
+        // Issue 12, class 2: files gossip-sim did not write, and names that leave the folder.
+        row(Run, base(), &[], UserFiles, &["output folder {out} holds files gossip-sim did not write (coverage.csv; regions.csv; summary.csv; tables.csv; and 1 more)", "--force"]),
+        row(Run, base(), &[], OtherScenario, &["output folder {out} holds results of another scenario (nodes: 20 there, 10 here)", "--force"]),
+        row(Both, replace(1, "name = \"..\""), &[], Fresh, &["s.toml:1:8: ", "name = \"..\": may only contain", "must start with a letter"]),
+        row(Both, replace(1, "name = \".\""), &[], Fresh, &["name = \".\": may only contain"]),
+        row(Both, base(), &["--set", "name=.."], Fresh, &["--set name=..: name = \"..\": may only contain"]),
+        row(Both, replace(1, "name = \"-rf\""), &[], Fresh, &["name = \"-rf\": may only contain"]),
+        // Issue 12, class 4: strings that would become formulas or terminal escapes.
+        row(Both, replace(7, "product = \"=HYPERLINK(1)\""), &[], Fresh, &["updates[0].product = \"=HYPERLINK(1)\": must not start with '=', '+', '-' or '@'"]),
+        row(Both, replace(7, "product = \"+1+cmd|x\""), &[], Fresh, &["updates[0].product = \"+1+cmd|x\": must not start with"]),
+        row(Both, replace(7, "product = \"@SUM(1)\""), &[], Fresh, &["updates[0].product = \"@SUM(1)\": must not start with"]),
+        row(Both, replace(7, "product = \"-1\""), &[], Fresh, &["updates[0].product = \"-1\": must not start with"]),
+        row(Both, replace(7, "product = \"a\\u0001b\""), &[], Fresh, &["updates[0].product = \"a\\u0001b\": must not contain control characters"]),
+        row(Both, replace(7, "product = \"\\u001b[31mred\""), &[], Fresh, &["updates[0].product = \"\\u001B[31mred\": must not contain control characters"]),
+        row(Both, replace(7, "product = \"a\\tb\""), &[], Fresh, &["must not contain control characters"]),
+        row(Both, replace(7, "product = \"a\\rb\""), &[], Fresh, &["must not contain control characters"]),
+        // Issue 12, class 5.
+        row(Run, base(), &["--max-memory-mb", "0"], Fresh, &["invalid value '0' for '--max-memory-mb <N>': must be at least 1", "--no-memory-guard"]),
     ]
 }
 
@@ -245,6 +270,11 @@ fn check_row(row: &Row, command: &str) -> Result<(), String> {
         File::Missing => {}
         File::Directory => std::fs::create_dir(&scenario).unwrap(),
         File::Device(_) => {}
+        File::Fifo => {
+            let path = std::ffi::CString::new(scenario.to_str().unwrap()).unwrap();
+            // SAFETY: mkfifo with a valid C string.
+            assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+        }
     }
     let scenario_arg = match &row.file {
         File::Device(path) => *path,
@@ -324,6 +354,39 @@ fn output_folder(out: &Out, root: &Path) -> PathBuf {
         Out::FolderInTheWay => {
             let out = root.join("out");
             std::fs::create_dir_all(out.join("tables.csv")).unwrap();
+            out
+        }
+        Out::UserFiles => {
+            let out = root.join("out");
+            std::fs::create_dir(&out).unwrap();
+            for name in [
+                "updates.csv",
+                "coverage.csv",
+                "summary.csv",
+                "tables.csv",
+                "regions.csv",
+            ] {
+                std::fs::write(out.join(name), "mine\n").unwrap();
+            }
+            out
+        }
+        Out::OtherScenario => {
+            let out = root.join("out");
+            let scenario = root.join("other.toml");
+            std::fs::write(&scenario, BASE).unwrap();
+            crate::support::gossip_sim()
+                .args([
+                    "run",
+                    "other.toml",
+                    "--quiet",
+                    "--set",
+                    "nodes=20",
+                    "--out",
+                    "out",
+                ])
+                .current_dir(root)
+                .assert()
+                .success();
             out
         }
         Out::AlienCsv => {

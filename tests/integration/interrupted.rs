@@ -94,7 +94,9 @@ fn complete_run(scenario: &Path, out: &Path, seed: u64) -> BTreeMap<&'static str
         left,
         [
             "coverage.csv",
+            "run.toml",
             "runs.csv",
+            "scenario.resolved.toml",
             "summary.csv",
             "tables.csv",
             "updates.csv"
@@ -269,7 +271,9 @@ fn an_interrupted_run_never_leaves_a_truncated_file_under_a_final_name() {
             names(&out),
             [
                 "coverage.csv",
+                "run.toml",
                 "runs.csv",
+                "scenario.resolved.toml",
                 "summary.csv",
                 "tables.csv",
                 "updates.csv"

@@ -11,6 +11,7 @@ mod invariants;
 mod literature;
 mod overlays;
 mod plumtree;
+mod reliability;
 mod report;
 mod resume;
 mod rumor;

@@ -46,9 +46,16 @@ fn every_row_carries_its_point_and_one_thread_matches_two() {
     let names: Vec<&str> = one.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
         names,
-        ["coverage.csv", "runs.csv", "summary.csv", "updates.csv"]
+        [
+            "coverage.csv",
+            "run.toml",
+            "runs.csv",
+            "scenario.resolved.toml",
+            "summary.csv",
+            "updates.csv"
+        ]
     );
-    let runs = &one[1].1;
+    let runs = &one[2].1;
     let mut lines = runs.lines();
     assert!(
         lines
@@ -86,7 +93,7 @@ fn the_determinism_check_passes_and_writes_nothing() {
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
-        stdout.starts_with("determinism check passed: 4 files,"),
+        stdout.starts_with("determinism check passed: 6 files,"),
         "{stdout}"
     );
     assert!(stdout.contains("--jobs 1 and --jobs 2"), "{stdout}");
