@@ -122,8 +122,11 @@ impl Snapshot {
                 if path.is_dir() {
                     into.insert(relative, None);
                     walk(root, &path, into);
-                } else {
+                } else if path.is_file() {
                     into.insert(relative, Some(std::fs::read(&path).unwrap_or_default()));
+                } else {
+                    // A named pipe or a device: reading it could block; its presence is kept.
+                    into.insert(relative, Some(b"<not a regular file>".to_vec()));
                 }
             }
         }

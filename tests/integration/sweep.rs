@@ -75,7 +75,7 @@ fn every_row_carries_its_point_and_one_thread_matches_two() {
     assert_eq!(order[0], "0push0");
     assert_eq!(order[4], "1push1");
     assert_eq!(order[17], "5push-pull2");
-    let summary = &one[2].1;
+    let summary = &one[4].1;
     assert_eq!(summary.lines().count(), 1 + 6 * 11);
 }
 
