@@ -250,9 +250,10 @@ fn is_ours(path: &Path, name: &str) -> bool {
         return true;
     }
     let is_store = || path.join(STORE_MANIFEST).is_file();
-    let is_empty_dir = || fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none());
     if name == ".partial" || name.starts_with(".partial-shard-") {
-        return path.is_dir() && (is_store() || is_empty_dir());
+        // A store being written, perhaps by a shard running now beside this one: it may not
+        // have its manifest yet (a whole run's store is checked before it is resumed).
+        return path.is_dir();
     }
     if name.starts_with("shard-") && name.contains("-of-") {
         return path.is_dir() && is_store();

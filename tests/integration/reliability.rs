@@ -291,3 +291,42 @@ enum Mutation {
     Truncate,
     Number(String),
 }
+
+/// Shards of one sweep started at the same moment into one folder (a Slurm array) all run:
+/// each one's store in progress is gossip-sim's own to the others (it once refused them).
+#[test]
+fn shards_started_together_into_one_folder_all_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("scenarios/sweep-rumor-anti-entropy.toml");
+    let out = dir.path().join("out");
+    let bin = gossip_sim_path();
+    let children: Vec<_> = (1..=3)
+        .map(|task| {
+            Command::new(&bin)
+                .arg("run")
+                .arg(&scenario)
+                .arg("--out")
+                .arg(&out)
+                .args(["--shard", &format!("{}/3", task - 1), "--quiet"])
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for shard in 0..3 {
+        assert!(
+            out.join(format!("shard-{shard}-of-3"))
+                .join("manifest.txt")
+                .is_file()
+        );
+    }
+}
