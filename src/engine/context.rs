@@ -438,6 +438,21 @@ impl<'a, B: Copy + Default> Context<'a, B> {
         self.world.spreading_word(node, w)
     }
 
+    /// Fills `out` with what `node` spreads (see [`Context::spreading_word`]); returns the
+    /// number of entries.
+    pub fn spreading(&self, node: NodeId, out: &mut Words) -> u64 {
+        let words = self.words();
+        out.clear();
+        out.resize(words);
+        let mut entries = 0;
+        for w in 0..words {
+            let bits = self.spreading_word(node, w);
+            entries += u64::from(bits.count_ones());
+            out.set(w, bits);
+        }
+        entries
+    }
+
     /// Whether `node` spreads anything.
     pub fn spreads_any(&self, node: NodeId) -> bool {
         (0..self.words()).any(|w| self.spreading_word(node, w) != 0)

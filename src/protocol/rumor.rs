@@ -66,15 +66,7 @@ impl Rumor {
         to: NodeId,
         per_round: bool,
     ) {
-        let words = cx.words();
-        self.payload.clear();
-        self.payload.resize(words);
-        let mut entries = 0;
-        for w in 0..words {
-            let bits = cx.spreading_word(from, w);
-            entries += u64::from(bits.count_ones());
-            self.payload.set(w, bits);
-        }
+        let entries = cx.spreading(from, &mut self.payload);
         let out = cx.send(kind, from, to, Size::entries(entries));
         out.payload.copy_from(&self.payload);
         out.body = Channel::Main;
