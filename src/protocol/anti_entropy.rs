@@ -266,15 +266,27 @@ impl Backing {
         }
     }
 
-    /// Every live node's backing exchange of a round, in id order.
+    /// A round of `protocol` behind a backing round (rounds timing): every live node's turn in
+    /// id order, then, in the rounds the backing is due, every live node's backing exchange.
     pub fn round<P: Protocol<Body = Channel>>(
         protocol: &mut P,
         cx: &mut Context<'_, Channel>,
-        backing: impl Fn(&mut P) -> &mut Backing,
+        backing: impl Fn(&mut P) -> Option<&mut Backing>,
     ) {
         for node in 0..cx.nodes() {
             if cx.is_up(node) {
-                backing(protocol).contact(node, cx);
+                protocol.on_tick(node, cx);
+                cx.flush(protocol);
+            }
+        }
+        if !backing(protocol).is_some_and(|b| b.due(cx.round())) {
+            return;
+        }
+        for node in 0..cx.nodes() {
+            if cx.is_up(node) {
+                if let Some(b) = backing(protocol) {
+                    b.contact(node, cx);
+                }
                 cx.flush(protocol);
             }
         }

@@ -176,15 +176,7 @@ impl Protocol for MedianCounter {
     }
 
     fn round(&mut self, cx: &mut Context<'_, Channel>) {
-        for node in 0..cx.nodes() {
-            if cx.is_up(node) {
-                self.on_tick(node, cx);
-                cx.flush(self);
-            }
-        }
-        if self.backing.as_ref().is_some_and(|b| b.due(cx.round())) {
-            Backing::round(self, cx, |m| m.backing.as_mut().expect("due"));
-        }
+        Backing::round(self, cx, |p| p.backing.as_mut());
     }
 
     /// B counters advance by the median rule, C counts down, learners enter B-1 or C. In

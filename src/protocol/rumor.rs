@@ -193,15 +193,7 @@ impl Protocol for Rumor {
     }
 
     fn round(&mut self, cx: &mut Context<'_, Channel>) {
-        for node in 0..cx.nodes() {
-            if cx.is_up(node) {
-                self.on_tick(node, cx);
-                cx.flush(self);
-            }
-        }
-        if self.backing.as_ref().is_some_and(|b| b.due(cx.round())) {
-            Backing::round(self, cx, |rumor| rumor.backing.as_mut().expect("due"));
-        }
+        Backing::round(self, cx, |p| p.backing.as_mut());
     }
 
     /// Pull's per-round rule, then every node that lost interest stops; nodes that learnt an
