@@ -8,10 +8,16 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use gossip_sim::engine::Setup;
 use gossip_sim::engine::bench::Rounds;
+use gossip_sim::protocol::{AntiEntropy, Exchange};
 use gossip_sim::engine::queue::{Event, EventQueue};
 use gossip_sim::scenario::*;
 use gossip_sim::time::Time;
+
+fn push_pull(_: &Setup) -> AntiEntropy {
+    AntiEntropy::new(Exchange::PushPull { full_table: false })
+}
 
 /// Push-pull, fanout 1, one update at node 0, coverage off: the target workload.
 fn scenario(nodes: u32) -> Scenario {
@@ -21,13 +27,7 @@ fn scenario(nodes: u32) -> Scenario {
         nodes,
         trials: 1,
         max_rounds: 500,
-        protocol: Protocol {
-            kind: ProtocolKind::PushPull,
-            fanout: 1,
-            exchange: ExchangeMode::Digest,
-            anti_entropy_every: None,
-            custom: Default::default(),
-        },
+        protocol: Protocol::named("push-pull"),
         overlay: Overlay::Full,
         timing: Timing::Rounds,
         period: Time::from_millis(1000),
@@ -101,7 +101,7 @@ fn round(c: &mut Criterion) {
     group.bench_function("round_100k_nodes", |b| {
         b.iter_batched_ref(
             || {
-                let mut rounds = Rounds::new(&s, &catalog);
+                let mut rounds = Rounds::new(&s, &catalog, push_pull);
                 for _ in 0..6 {
                     rounds.round();
                 }
@@ -128,7 +128,7 @@ fn contact(c: &mut Criterion) {
     group.bench_function("exchange_digest_10k_of_100k", |b| {
         b.iter_batched_ref(
             || {
-                let mut rounds = Rounds::new(&s, &catalog);
+                let mut rounds = Rounds::new(&s, &catalog, push_pull);
                 for _ in 0..9 {
                     rounds.round();
                 }

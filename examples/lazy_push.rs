@@ -16,15 +16,15 @@
 use std::process::ExitCode;
 
 use gossip_sim::protocol::{
-    Context, Message, MessageKind, NodeId, Protocol, Registry, Size, UserProtocol, Words,
+    ConfigError, Context, Kind, Message, MessageKind, NodeId, Protocol, Registry, Size, Words,
 };
 use gossip_sim::scenario::Timing;
 use gossip_sim::{Scenario, Setup};
 use rand::Rng;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The protocol's own keys of the `[protocol]` table.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
     /// Probability that a node pushes at its turn.
@@ -56,17 +56,16 @@ impl Protocol for LazyPush {
     }
 }
 
-impl UserProtocol for LazyPush {
+/// What `protocol.kind = "lazy-push"` means: its keys, their checks, the protocol they make.
+impl Kind for LazyPush {
     type Config = Config;
+    type Protocol = LazyPush;
 
-    fn check(config: &Config) -> Result<(), String> {
+    fn resolve(config: Config, _scenario: &Scenario) -> Result<Config, ConfigError> {
         if config.p > 0.0 && config.p <= 1.0 {
-            Ok(())
+            Ok(config)
         } else {
-            Err(format!(
-                "p = {}: must be more than 0 and at most 1",
-                config.p
-            ))
+            Err(ConfigError::new("p", config.p, "must be more than 0 and at most 1"))
         }
     }
 

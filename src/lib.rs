@@ -100,7 +100,7 @@ pub mod store;
 pub mod time;
 
 pub use engine::Setup;
-pub use protocol::{Context, Message, Protocol, Registry, Size, UserProtocol, run_trial};
+pub use protocol::{ConfigError, Context, Kind, Message, Protocol, Registry, Size, run_trial};
 pub use report::{MessageKind, TrialReport, UpdateReport};
 pub use scenario::{Catalog, NodeId, Scenario};
 pub use time::Time;

@@ -1171,8 +1171,8 @@ mod tests {
     use super::*;
     use crate::output::tests::report;
     use crate::scenario::{
-        ExchangeMode, Latency, Network, OutputOptions, Overlay, Protocol, ProtocolKind, SizeModel,
-        Timing, Workload,
+        Latency, Network, OutputOptions, Overlay, Protocol, ProtocolKind, SizeModel, Timing,
+        Workload,
     };
     use crate::time::Time;
 
@@ -1191,13 +1191,7 @@ mod tests {
             nodes: 10,
             trials,
             max_rounds: 100,
-            protocol: Protocol {
-                kind: ProtocolKind::Push,
-                fanout: 1,
-                exchange: ExchangeMode::Digest,
-                anti_entropy_every: None,
-                custom: Default::default(),
-            },
+            protocol: Protocol::named("push"),
             overlay: Overlay::Full,
             timing: Timing::Rounds,
             period: Time::from_millis(100),
@@ -1715,7 +1709,7 @@ mod tests {
         };
         let mut many = scenario("s", 2000);
         many.nodes = 100;
-        many.protocol.kind = ProtocolKind::PushPull;
+        many.protocol.kind = ProtocolKind::named("push-pull");
         many.workload.products = 100;
         many.workload.generated = Some(crate::scenario::GeneratedUpdates {
             count: 2000,

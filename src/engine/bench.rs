@@ -1,43 +1,31 @@
 //! Hooks for the criterion benchmarks in `benches/`: the engine's hot parts, driven one step at
 //! a time. Not part of the public API.
 
-use crate::protocol::anti_entropy::{AntiEntropy, Exchange};
-use crate::scenario::{Catalog, ExchangeMode, ProtocolKind, Scenario};
+use crate::protocol::Protocol;
+use crate::scenario::{Catalog, Scenario};
 use crate::seed;
 use crate::time::Time;
 
 use super::lockstep;
-use super::trial::Trial;
+use super::trial::{Setup, Trial};
 
-/// A `rounds` trial of the built-in anti-entropy that runs one round per call, with its state
-/// carried over.
-pub struct Rounds<'s> {
+/// A `rounds` trial that runs one round per call, with its state carried over.
+pub struct Rounds<'s, P: Protocol<Body = ()>> {
     trial: Trial<'s>,
-    protocol: AntiEntropy,
+    protocol: P,
     state: lockstep::Rounds<()>,
     round: u64,
 }
 
-impl<'s> Rounds<'s> {
-    /// Panics unless `scenario` runs push, pull or push-pull.
-    pub fn new(scenario: &'s Scenario, catalog: &Catalog) -> Rounds<'s> {
-        let exchange = match scenario.protocol.kind {
-            ProtocolKind::Push => Exchange::Push,
-            ProtocolKind::Pull => Exchange::Pull,
-            ProtocolKind::PushPull => Exchange::PushPull {
-                full_table: scenario.protocol.exchange == ExchangeMode::FullTable,
-            },
-            other => panic!(
-                "the round benchmark runs anti-entropy, not {}",
-                other.as_str()
-            ),
-        };
-        let (trial, protocol) = Trial::new(
-            scenario,
-            catalog,
-            seed::trial_seed(scenario.seed, 0),
-            |_| AntiEntropy::new(exchange),
-        );
+impl<'s, P: Protocol<Body = ()>> Rounds<'s, P> {
+    /// Trial 0 of `scenario`, running the protocol `make` builds.
+    pub fn new(
+        scenario: &'s Scenario,
+        catalog: &Catalog,
+        make: impl FnOnce(&Setup) -> P,
+    ) -> Rounds<'s, P> {
+        let (trial, protocol) =
+            Trial::new(scenario, catalog, seed::trial_seed(scenario.seed, 0), make);
         Rounds {
             state: lockstep::Rounds::new(&trial),
             trial,

@@ -9,7 +9,8 @@
 //! Updates in flight at once are then the injections within one lifetime of each other.
 
 use crate::report::{CoverageSample, RegionReport, TableEntry, TrialReport, UpdateReport};
-use crate::scenario::{CrashPlan, Overlay, ProtocolKind, Scenario, Timing};
+use crate::protocol;
+use crate::scenario::{CrashPlan, Overlay, Scenario, Timing};
 
 use super::{bitset, overlay, rows};
 
@@ -78,12 +79,10 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
         }
         static_or_full => overlay::Graph::bytes_estimate(static_or_full, scenario.nodes),
     };
-    let plumtree = match scenario.protocol.kind {
-        // The announcements a node keeps of updates it misses.
-        ProtocolKind::Plumtree { .. } => n * (8 * 64 + 1) + updates,
-        _ => 0,
-    };
-    let spreaders = if stops_by_itself(scenario.protocol.kind) {
+    let known = protocol::estimate(scenario);
+    // The protocol's own state (Plumtree's announcements, for one).
+    let own = n * known.bytes_per_node + updates * known.bytes_per_update;
+    let spreaders = if known.spreading_state {
         // Two spreading matrices, three bytes of counters per node and slot, and the (node,
         // slot) pairs learnt and touched in a round (8 bytes each, in vectors that double as
         // they grow). Measured: median-counter at 10^6 nodes, 24 bytes per node.
@@ -103,7 +102,7 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
         + catalog
         + event_driven
         + overlay
-        + plumtree
+        + own
         + spreaders
         + regions
 }
@@ -166,9 +165,9 @@ pub fn expected_rounds(scenario: &Scenario) -> u64 {
         // Churn goes on until it stops, by default the end of the run.
         end = end.max(rounds(churn.stop.micros()));
     }
-    if stops_by_itself(scenario.protocol.kind) && scenario.protocol.anti_entropy_every.is_some() {
+    if let Some(every) = protocol::estimate(scenario).repair_every {
         // Anti-entropy rounds repair the residue, a few of their periods after spreading stops.
-        let every = f64::from(scenario.protocol.anti_entropy_every.unwrap_or(1));
+        let every = f64::from(every);
         end = end.max(last_injection + spread + 3.0 * every);
     }
     end.ceil().clamp(1.0, f64::from(scenario.max_rounds)) as u64
@@ -195,32 +194,10 @@ fn updates(scenario: &Scenario) -> u64 {
             .map_or(0, |g| u64::from(g.count))
 }
 
-/// Whether a protocol's nodes stop spreading by a per-node rule (and keep spreaders state).
-fn stops_by_itself(kind: ProtocolKind) -> bool {
-    matches!(
-        kind,
-        ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. } | ProtocolKind::Flood
-    )
-}
-
-/// Rounds an update takes to reach every node: the leading terms of the literature's formulas,
-/// plus a couple of rounds for the tail, longer by 1 / (1 - loss).
-/// Push: log2 n + ln n (Frieze & Grimmett 1985, Pittel 1987), with fanout k
-/// log_(k+1) n + ln n / k; pull: log2 n + ln ln n (Karp et al. 2000); push-pull: log3 n + ln ln n.
+/// Rounds an update takes to reach every node: the leading terms of the protocol's formula
+/// (`protocol::Kind::estimate`), plus a couple of rounds for the tail, longer by 1 / (1 - loss).
 pub fn spread_rounds(scenario: &Scenario) -> f64 {
-    let n = f64::from(scenario.nodes).max(2.0);
-    let k = f64::from(scenario.protocol.fanout.max(1));
-    let ln_ln = n.ln().max(1.0).ln();
-    let base = match scenario.protocol.kind {
-        // A registered protocol: estimated as push, the slowest of the built-in baselines.
-        ProtocolKind::Push | ProtocolKind::Rumor(_) | ProtocolKind::Custom(_) => {
-            n.ln() / (k + 1.0).ln() + n.ln() / k
-        }
-        ProtocolKind::Pull => n.log2() / k + ln_ln,
-        ProtocolKind::PushPull | ProtocolKind::MedianCounter { .. } => n.ln() / 3f64.ln() + ln_ln,
-        // Along the overlay: about its diameter.
-        ProtocolKind::Flood | ProtocolKind::Plumtree { .. } => n.log2() + 2.0,
-    } + 2.0;
+    let base = protocol::estimate(scenario).rounds_to_all + 2.0;
     let loss = scenario.network.loss;
     if loss >= 1.0 {
         f64::INFINITY
@@ -232,9 +209,8 @@ pub fn spread_rounds(scenario: &Scenario) -> f64 {
 /// Rounds an update stays in flight after its injection; infinite when it may never retire.
 fn lifetime_rounds(scenario: &Scenario) -> f64 {
     let spread = spread_rounds(scenario);
-    if matches!(scenario.protocol.kind, ProtocolKind::Rumor(_))
-        && scenario.protocol.anti_entropy_every.is_none()
-    {
+    let known = protocol::estimate(scenario);
+    if known.leaves_residue && known.repair_every.is_none() {
         // Rumor mongering leaves a residue (Demers et al. 1987): such an update never retires.
         return f64::INFINITY;
     }
@@ -340,7 +316,7 @@ fn peak_in_flight(scenario: &Scenario) -> u64 {
 /// (and all of them while it stays in flight when it never completes).
 fn coverage_samples(scenario: &Scenario) -> u64 {
     let updates = updates(scenario);
-    let lifetime = if matches!(scenario.protocol.kind, ProtocolKind::Rumor(_)) {
+    let lifetime = if protocol::estimate(scenario).leaves_residue {
         spread_rounds(scenario)
     } else {
         lifetime_rounds(scenario)

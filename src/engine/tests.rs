@@ -8,20 +8,26 @@ use crate::time::Time;
 
 use crate::protocol::run_trial;
 
-pub fn scenario(kind: ProtocolKind, nodes: u32) -> Scenario {
+pub fn push() -> Protocol {
+    Protocol::named("push")
+}
+
+pub fn pull() -> Protocol {
+    Protocol::named("pull")
+}
+
+pub fn push_pull() -> Protocol {
+    Protocol::named("push-pull")
+}
+
+pub fn scenario(protocol: Protocol, nodes: u32) -> Scenario {
     Scenario {
         name: "t".into(),
         seed: 1,
         nodes,
         trials: 1,
         max_rounds: 500,
-        protocol: Protocol {
-            kind,
-            fanout: 1,
-            exchange: ExchangeMode::Digest,
-            anti_entropy_every: None,
-            custom: Default::default(),
-        },
+        protocol,
         overlay: Overlay::Full,
         timing: Timing::Rounds,
         period: Time::from_millis(1000),
@@ -70,12 +76,8 @@ fn mean_rounds_to_all(s: &Scenario, trials: u32) -> f64 {
 
 #[test]
 fn print_means() {
-    for kind in [
-        ProtocolKind::Push,
-        ProtocolKind::Pull,
-        ProtocolKind::PushPull,
-    ] {
-        let s = scenario(kind, 1000);
+    for kind in [push(), pull(), push_pull()] {
+        let s = scenario(kind.clone(), 1000);
         eprintln!(
             "{:?} n=1000 mean rounds_to_all {}",
             kind,
@@ -89,7 +91,7 @@ fn print_means() {
 
 #[test]
 fn three_node_push_pull_reaches_everyone() {
-    let s = scenario(ProtocolKind::PushPull, 3);
+    let s = scenario(push_pull(), 3);
     let r = run(&s, 0);
     eprintln!("{:#?}", r);
     let u = &r.updates[0];
@@ -127,7 +129,10 @@ fn with_loss(mut s: Scenario) -> Scenario {
 }
 
 fn full_table(mut s: Scenario) -> Scenario {
-    s.protocol.exchange = ExchangeMode::FullTable;
+    // Only push-pull has a full-table mode; push and pull are left as they are.
+    if s.protocol.kind.as_str() == "push-pull" {
+        s.protocol.config.insert("exchange".into(), "full-table".into());
+    }
     s
 }
 
@@ -197,84 +202,84 @@ fn without_coverage(mut s: Scenario) -> Scenario {
 
 /// The scenarios whose full reports are pinned by `reports_are_pinned_bit_for_bit`.
 fn pinned_scenarios() -> Vec<(&'static str, Scenario)> {
-    use ProtocolKind::*;
     vec![
-        ("push rounds loss", with_loss(scenario(Push, 300))),
-        ("pull rounds crash", with_crash(scenario(Pull, 300))),
-        ("pushpull digest rounds", scenario(PushPull, 300)),
+        ("push rounds loss", with_loss(scenario(push(), 300))),
+        ("pull rounds crash", with_crash(scenario(pull(), 300))),
+        ("pushpull digest rounds", scenario(push_pull(), 300)),
         (
             "pushpull digest rounds loss crash churn",
-            with_churn(with_crash(with_loss(scenario(PushPull, 300)))),
+            with_churn(with_crash(with_loss(scenario(push_pull(), 300)))),
         ),
         (
             "pushpull full rounds churn fanout2",
-            with_fanout(full_table(with_churn(scenario(PushPull, 300))), 2),
+            with_fanout(full_table(with_churn(scenario(push_pull(), 300))), 2),
         ),
         (
             "push async loss",
-            with_async(with_loss(scenario(Push, 300))),
+            with_async(with_loss(scenario(push(), 300))),
         ),
         (
             "pull async crash",
-            with_async(with_crash(scenario(Pull, 300))),
+            with_async(with_crash(scenario(pull(), 300))),
         ),
         (
             "pushpull digest async loss crash churn",
-            with_async(with_churn(with_crash(with_loss(scenario(PushPull, 300))))),
+            with_async(with_churn(with_crash(with_loss(scenario(push_pull(), 300))))),
         ),
         (
             "pushpull full async loss fanout2",
             with_fanout(
-                with_async(full_table(with_loss(scenario(PushPull, 300)))),
+                with_async(full_table(with_loss(scenario(push_pull(), 300)))),
                 2,
             ),
         ),
         (
             "generated pushpull digest rounds churn",
-            with_generated(with_churn(with_loss(scenario(PushPull, 200)))),
+            with_generated(with_churn(with_loss(scenario(push_pull(), 200)))),
         ),
         (
             "generated pushpull full rounds crash",
-            with_generated(full_table(with_crash(scenario(PushPull, 200)))),
+            with_generated(full_table(with_crash(scenario(push_pull(), 200)))),
         ),
         (
             "generated push rounds",
-            with_generated(with_loss(scenario(Push, 200))),
+            with_generated(with_loss(scenario(push(), 200))),
         ),
         (
             "generated pull async churn",
-            with_generated(with_async(with_churn(scenario(Pull, 200)))),
+            with_generated(with_async(with_churn(scenario(pull(), 200)))),
         ),
         (
             "generated pushpull digest async loss crash churn",
             with_generated(with_async(with_churn(with_crash(with_loss(scenario(
-                PushPull, 200,
+                push_pull(),
+                200,
             )))))),
         ),
         (
             "generated pushpull full async churn",
-            with_generated(with_async(full_table(with_churn(scenario(PushPull, 200))))),
+            with_generated(with_async(full_table(with_churn(scenario(push_pull(), 200))))),
         ),
         // All 200 at once: rows four words wide.
         (
             "burst pushpull digest rounds crash",
-            burst(with_crash(scenario(PushPull, 200))),
+            burst(with_crash(scenario(push_pull(), 200))),
         ),
         (
             "burst pushpull digest async loss churn",
-            burst(with_async(with_loss(with_churn(scenario(PushPull, 200))))),
+            burst(with_async(with_loss(with_churn(scenario(push_pull(), 200))))),
         ),
         (
             "burst push async crash",
-            burst(with_async(with_crash(scenario(Push, 200)))),
+            burst(with_async(with_crash(scenario(push(), 200)))),
         ),
         (
             "pushpull rounds no coverage",
-            without_coverage(scenario(PushPull, 1000)),
+            without_coverage(scenario(push_pull(), 1000)),
         ),
         (
             "pushpull async no coverage",
-            without_coverage(with_async(scenario(PushPull, 1000))),
+            without_coverage(with_async(scenario(push_pull(), 1000))),
         ),
     ]
 }
@@ -345,7 +350,7 @@ fn reports_are_pinned_bit_for_bit() {
 #[ignore = "a timing, not a unit test"]
 fn timing_probe() {
     let nodes = std::env::var("PROBE_NODES").map_or(1_000_000, |v| v.parse().expect("PROBE_NODES"));
-    let mut s = scenario(ProtocolKind::PushPull, nodes);
+    let mut s = scenario(push_pull(), nodes);
     s.output.coverage = false;
     if std::env::var("PROBE_TIMING").is_ok_and(|t| t == "async") {
         s.timing = Timing::Async { jitter: Time::ZERO };
@@ -370,18 +375,17 @@ fn timing_probe() {
 /// in flight) and more than 64 (rows wider than a word, where the batch stands aside).
 #[test]
 fn batched_contacts_equal_one_by_one() {
-    use ProtocolKind::*;
     let mut cases = Vec::new();
-    for kind in [Push, Pull, PushPull] {
+    for kind in [push(), pull(), push_pull()] {
         for base in [
-            scenario(kind, 300),
-            full_table(scenario(kind, 300)),
-            with_loss(scenario(kind, 300)),
-            with_crash(with_loss(scenario(kind, 300))),
-            with_fanout(with_churn(scenario(kind, 300)), 3),
-            with_generated(with_loss(scenario(kind, 200))),
-            with_generated(with_churn(scenario(kind, 200))),
-            burst(with_crash(scenario(kind, 200))),
+            scenario(kind.clone(), 300),
+            full_table(scenario(kind.clone(), 300)),
+            with_loss(scenario(kind.clone(), 300)),
+            with_crash(with_loss(scenario(kind.clone(), 300))),
+            with_fanout(with_churn(scenario(kind.clone(), 300)), 3),
+            with_generated(with_loss(scenario(kind.clone(), 200))),
+            with_generated(with_churn(scenario(kind.clone(), 200))),
+            burst(with_crash(scenario(kind.clone(), 200))),
         ] {
             cases.push(base.clone());
             let mut regular = base.clone();
@@ -392,12 +396,12 @@ fn batched_contacts_equal_one_by_one() {
             cases.push(out);
         }
     }
-    let mut kept = with_churn(scenario(PushPull, 300));
+    let mut kept = with_churn(scenario(push_pull(), 300));
     if let Some(churn) = &mut kept.churn {
         churn.keep_state = true;
     }
     cases.push(kept);
-    let mut regional = with_loss(scenario(PushPull, 300));
+    let mut regional = with_loss(scenario(push_pull(), 300));
     regional.regions = Some(Regions {
         regions: vec![
             Region {
@@ -420,27 +424,26 @@ fn batched_contacts_equal_one_by_one() {
 /// of timers in the event queue bit for bit.
 #[test]
 fn timer_ring_equals_queued_timers() {
-    use ProtocolKind::*;
     let no_jitter = |mut s: Scenario| {
         s.timing = Timing::Async { jitter: Time::ZERO };
         s
     };
     let mut cases = Vec::new();
-    for kind in [Push, Pull, PushPull] {
-        cases.push(no_jitter(scenario(kind, 300)));
+    for kind in [push(), pull(), push_pull()] {
+        cases.push(no_jitter(scenario(kind.clone(), 300)));
         // Fewer nodes than the ring's prefetch distance.
-        cases.push(no_jitter(scenario(kind, 3)));
-        cases.push(no_jitter(full_table(with_loss(scenario(kind, 300)))));
-        cases.push(no_jitter(with_crash(scenario(kind, 300))));
+        cases.push(no_jitter(scenario(kind.clone(), 3)));
+        cases.push(no_jitter(full_table(with_loss(scenario(kind.clone(), 300)))));
+        cases.push(no_jitter(with_crash(scenario(kind.clone(), 300))));
         cases.push(no_jitter(with_fanout(
-            with_churn(with_loss(scenario(kind, 300))),
+            with_churn(with_loss(scenario(kind.clone(), 300))),
             2,
         )));
-        cases.push(no_jitter(with_generated(with_churn(scenario(kind, 200)))));
-        cases.push(no_jitter(burst(with_loss(scenario(kind, 200)))));
+        cases.push(no_jitter(with_generated(with_churn(scenario(kind.clone(), 200)))));
+        cases.push(no_jitter(burst(with_loss(scenario(kind.clone(), 200)))));
         // A 100 microsecond period and latencies of whole periods: many timers and messages
         // at equal times, where only the insertion counter orders them.
-        let mut ties = no_jitter(with_crash(scenario(kind, 300)));
+        let mut ties = no_jitter(with_crash(scenario(kind.clone(), 300)));
         ties.period = Time(100);
         ties.network.latency = Latency::Constant { ms: 0.2 };
         cases.push(ties);
@@ -453,45 +456,45 @@ fn timer_ring_equals_queued_timers() {
 /// the others this pins that the flag changes nothing): the same reports bit for bit.
 #[test]
 fn fast_paths_agree_for_every_protocol_in_both_timings() {
-    use ProtocolKind::*;
-    let rumor = |mode, feedback, counter| {
-        Rumor(RumorRules {
-            mode,
-            feedback,
-            counter,
-            k: 2,
-        })
+    let rumor = |mode: &str, termination: &str, removal: &str| {
+        Protocol::named("rumor")
+            .with("mode", mode)
+            .with("termination", termination)
+            .with("removal", removal)
+            .with("k", 2)
     };
+    let median_counter = |ctr_max: i64| Protocol::named("median-counter").with("ctr_max", ctr_max);
+    let plumtree = |timeout: i64| Protocol::named("plumtree").with("ihave_timeout", timeout);
     let hyparview = |mut s: Scenario| {
         s.overlay = Overlay::HyParView(HyParViewParams::default());
         s
     };
     let backed = |mut s: Scenario| {
-        s.protocol.anti_entropy_every = Some(3);
+        s.protocol.config.insert("anti_entropy_every".into(), 3.into());
         s
     };
     let mut base = vec![
-        scenario(rumor(RumorMode::Push, true, true), 300),
-        with_loss(scenario(rumor(RumorMode::Pull, true, false), 300)),
+        scenario(rumor("push", "feedback", "counter"), 300),
+        with_loss(scenario(rumor("pull", "feedback", "coin"), 300)),
         with_fanout(
-            with_crash(scenario(rumor(RumorMode::PushPull, false, false), 300)),
+            with_crash(scenario(rumor("push-pull", "blind", "coin"), 300)),
             2,
         ),
         backed(with_churn(scenario(
-            rumor(RumorMode::Push, false, true),
+            rumor("push", "blind", "counter"),
             300,
         ))),
-        with_loss(scenario(MedianCounter { ctr_max: 3 }, 300)),
-        backed(with_crash(scenario(MedianCounter { ctr_max: 2 }, 300))),
-        with_generated(scenario(Flood, 200)),
-        with_crash(hyparview(scenario(Flood, 300))),
-        hyparview(with_generated(scenario(Plumtree { ihave_timeout: 2 }, 300))),
+        with_loss(scenario(median_counter(3), 300)),
+        backed(with_crash(scenario(median_counter(2), 300))),
+        with_generated(scenario(Protocol::named("flood"), 200)),
+        with_crash(hyparview(scenario(Protocol::named("flood"), 300))),
+        hyparview(with_generated(scenario(plumtree(2), 300))),
         with_loss(with_crash(hyparview(scenario(
-            Plumtree { ihave_timeout: 1 },
+            plumtree(1),
             300,
         )))),
-        with_churn(hyparview(scenario(PushPull, 300))),
-        with_loss(hyparview(scenario(Push, 300))),
+        with_churn(hyparview(scenario(push_pull(), 300))),
+        with_loss(hyparview(scenario(push(), 300))),
     ];
     let asynchronous: Vec<Scenario> = base
         .iter()
@@ -523,7 +526,7 @@ fn assert_fast_paths_agree(cases: &[Scenario]) {
                 "{:?} {:?} {:?} {:?} loss {} fanout {} trial {trial}",
                 s.timing,
                 s.protocol.kind,
-                s.protocol.exchange,
+                s.protocol.config,
                 s.overlay,
                 s.network.loss,
                 s.protocol.fanout
@@ -536,7 +539,7 @@ fn assert_fast_paths_agree(cases: &[Scenario]) {
 
 #[test]
 fn churn_has_its_rate_in_both_timings() {
-    let mut s = scenario(ProtocolKind::PushPull, 1000);
+    let mut s = scenario(push_pull(), 1000);
     s.max_rounds = 200;
     s.churn = Some(Churn {
         crash_rate: 0.01,
@@ -560,8 +563,8 @@ fn churn_has_its_rate_in_both_timings() {
 
 #[test]
 fn pull_before_the_first_injection_does_not_index_empty_slot_masks() {
-    for kind in [ProtocolKind::Pull, ProtocolKind::PushPull] {
-        let mut s = scenario(kind, 50);
+    for kind in [pull(), push_pull()] {
+        let mut s = scenario(kind.clone(), 50);
         s.workload.explicit[0].at = Time::from_millis(1500);
         let r = run(&s, 0);
         assert_eq!(r.updates[0].final_informed, 50);

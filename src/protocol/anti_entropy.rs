@@ -13,8 +13,12 @@
 //! log2 n + ln n rounds (Frieze & Grimmett 1985, Pittel 1987); pull and push-pull in
 //! log3 n + O(ln ln n) (Karp et al. 2000).
 
+use serde::{Deserialize, Serialize};
+
+use super::kind::{ConfigError, Estimate, Kind, NoKeys, n_and_fanout};
 use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Words};
-use crate::engine::Kernel;
+use crate::engine::{Kernel, Setup};
+use crate::scenario::{Scenario, Timing};
 
 /// Which direction the exchange goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +169,93 @@ impl AntiEntropy {
     }
 }
 
+/// `protocol.kind = "push"`: no keys of its own.
+pub struct Push;
+
+/// `protocol.kind = "pull"`: no keys of its own.
+pub struct Pull;
+
+/// `protocol.kind = "push-pull"`.
+pub struct PushPull;
+
+/// How a push-pull exchange ships state: `protocol.exchange`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExchangeMode {
+    /// Send a digest (product -> version), then only the entries the other side lacks.
+    #[default]
+    Digest,
+    /// Send the whole price table; the receiver keeps what is newer.
+    FullTable,
+}
+
+/// The keys of push-pull.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushPullConfig {
+    /// `"digest"` (the default) or `"full-table"`.
+    #[serde(default)]
+    pub exchange: ExchangeMode,
+}
+
+impl Kind for Push {
+    type Config = NoKeys;
+    type Protocol = AntiEntropy;
+
+    fn new(_: &NoKeys, _: &Setup) -> AntiEntropy {
+        AntiEntropy::new(Exchange::Push)
+    }
+
+    fn theory(_: &NoKeys, scenario: &Scenario, metric: &str) -> Option<f64> {
+        theory(Exchange::Push, scenario, metric)
+    }
+}
+
+impl Kind for Pull {
+    type Config = NoKeys;
+    type Protocol = AntiEntropy;
+
+    fn new(_: &NoKeys, _: &Setup) -> AntiEntropy {
+        AntiEntropy::new(Exchange::Pull)
+    }
+
+    /// log2 n / k + ln ln n (Karp et al. 2000).
+    fn estimate(_: &NoKeys, scenario: &Scenario) -> Estimate {
+        let (n, k) = n_and_fanout(scenario);
+        Estimate::rounds(n.log2() / k + ln_ln(n))
+    }
+}
+
+impl Kind for PushPull {
+    type Config = PushPullConfig;
+    type Protocol = AntiEntropy;
+
+    fn new(config: &PushPullConfig, _: &Setup) -> AntiEntropy {
+        AntiEntropy::new(Exchange::PushPull {
+            full_table: config.exchange == ExchangeMode::FullTable,
+        })
+    }
+
+    fn theory(config: &PushPullConfig, scenario: &Scenario, metric: &str) -> Option<f64> {
+        let full_table = config.exchange == ExchangeMode::FullTable;
+        theory(Exchange::PushPull { full_table }, scenario, metric)
+    }
+
+    fn estimate(_: &PushPullConfig, scenario: &Scenario) -> Estimate {
+        Estimate::rounds(push_pull_rounds(scenario))
+    }
+}
+
+/// log3 n + ln ln n (Karp et al. 2000): push-pull's rounds to reach everyone.
+pub(crate) fn push_pull_rounds(scenario: &Scenario) -> f64 {
+    let (n, _) = n_and_fanout(scenario);
+    n.ln() / 3f64.ln() + ln_ln(n)
+}
+
+fn ln_ln(n: f64) -> f64 {
+    n.ln().max(1.0).ln()
+}
+
 /// The analytic prediction of `metric` for anti-entropy in `scenario`, where its assumptions
 /// hold: rounds timing, no crashes or churn; the rounds-to-all formulas also need fanout 1 and
 /// no loss.
@@ -172,12 +263,7 @@ impl AntiEntropy {
 /// - push-pull, rounds to all: log3 n (Karp et al. 2000, leading term);
 /// - push, rounds to 99%: 2 ln(99 (n + 1)) / (fanout (1 - loss)) (the logistic approximation of
 ///   push's spread, as Serf's convergence simulator uses it).
-pub fn theory(
-    exchange: Exchange,
-    scenario: &crate::scenario::Scenario,
-    metric: &str,
-) -> Option<f64> {
-    use crate::scenario::Timing;
+fn theory(exchange: Exchange, scenario: &Scenario, metric: &str) -> Option<f64> {
     let ideal = scenario.timing == Timing::Rounds
         && scenario.crashes.is_empty()
         && scenario.churn.is_none();
@@ -244,6 +330,26 @@ pub enum Channel {
 pub struct Backing {
     exchange: AntiEntropy,
     every: u64,
+}
+
+/// The keys of a protocol that may run behind a backing round (rumor mongering,
+/// median-counter): `anti_entropy_every` (none by default) and the backing's `exchange`.
+pub(crate) fn backing_of(
+    every: Option<u32>,
+    exchange: Option<ExchangeMode>,
+) -> Result<Option<Backing>, ConfigError> {
+    match (every, exchange) {
+        (None, Some(mode)) => Err(ConfigError::new(
+            "exchange",
+            toml::Value::try_from(mode).expect("a string"),
+            "only applies with anti_entropy_every (the backing round's exchange)",
+        )),
+        (None, None) => Ok(None),
+        (Some(every), mode) => Ok(Some(Backing::new(
+            every,
+            mode == Some(ExchangeMode::FullTable),
+        ))),
+    }
 }
 
 impl Backing {

@@ -14,9 +14,30 @@
 //! n - 1 messages per node and update. Over HyParView a node forwards along its active view as
 //! it is when it forwards (a crashed neighbour still listed gets a copy that is dropped).
 
-use crate::engine::for_each_bit;
+use crate::engine::{Setup, for_each_bit};
+use crate::scenario::Scenario;
 
+use super::kind::{Estimate, Kind, NoKeys, n_and_fanout};
 use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Status, Words};
+
+/// `protocol.kind = "flood"`: no keys of its own (it runs over `[overlay]`).
+impl Kind for Flood {
+    type Config = NoKeys;
+    type Protocol = Flood;
+
+    fn new(_: &NoKeys, _: &Setup) -> Flood {
+        Flood::new()
+    }
+
+    /// An update travels the overlay's diameter: about log2 n for the random graphs, plus two.
+    fn estimate(_: &NoKeys, scenario: &Scenario) -> Estimate {
+        let (n, _) = n_and_fanout(scenario);
+        Estimate {
+            spreading_state: true,
+            ..Estimate::rounds(n.log2() + 2.0)
+        }
+    }
+}
 
 /// First senders: (recipient, slot, sender).
 type Arrival = (NodeId, u32, NodeId);

@@ -21,10 +21,79 @@
 //! receives from a C node enters C at once, and the counters move at the end of every period
 //! (the engine's tick) by the tallies of that period.
 
-use crate::engine::for_each_bit;
+use serde::{Deserialize, Serialize};
 
-use super::anti_entropy::{Backing, Channel};
+use crate::engine::{Setup, for_each_bit};
+use crate::scenario::Scenario;
+
+use super::anti_entropy::{Backing, Channel, ExchangeMode, backing_of, push_pull_rounds};
+use super::kind::{ConfigError, Estimate, Kind};
+use super::rumor::anti_entropy_every;
 use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Status, Words};
+
+/// The keys of `protocol.kind = "median-counter"`, as written; [`Kind::resolve`] fills the
+/// defaults.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MedianCounterConfig {
+    /// Rounds of the counter phase, and of the final phase (`ctr_max` in the paper); default
+    /// [`default_ctr_max`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctr_max: Option<i64>,
+    /// A backing push-pull anti-entropy round every this many rounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anti_entropy_every: Option<i64>,
+    /// The backing round's exchange, default `"digest"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<ExchangeMode>,
+}
+
+/// Karp et al. (2000) take ctr_max = O(log log n); we use ceil(log2(ln n)), at least 1.
+pub fn default_ctr_max(nodes: u32) -> u32 {
+    let ln = f64::from(nodes.max(2)).ln();
+    (ln.log2().ceil() as u32).max(1)
+}
+
+impl Kind for MedianCounter {
+    type Config = MedianCounterConfig;
+    type Protocol = MedianCounter;
+
+    fn resolve(
+        config: MedianCounterConfig,
+        scenario: &Scenario,
+    ) -> Result<MedianCounterConfig, ConfigError> {
+        let ctr_max = config
+            .ctr_max
+            .unwrap_or_else(|| i64::from(default_ctr_max(scenario.nodes)));
+        // The states are a byte per node and update: B-1..B-ctr_max below C_BASE.
+        if !(1..=120).contains(&ctr_max) {
+            return Err(ConfigError::new("ctr_max", ctr_max, "must be between 1 and 120"));
+        }
+        let every = anti_entropy_every(config.anti_entropy_every)?;
+        backing_of(every, config.exchange)?;
+        Ok(MedianCounterConfig {
+            ctr_max: Some(ctr_max),
+            anti_entropy_every: config.anti_entropy_every,
+            exchange: every.map(|_| config.exchange.unwrap_or_default()),
+        })
+    }
+
+    fn new(config: &MedianCounterConfig, setup: &Setup) -> MedianCounter {
+        let ctr_max = config
+            .ctr_max
+            .map_or_else(|| default_ctr_max(setup.nodes()), |c| c as u32);
+        let every = anti_entropy_every(config.anti_entropy_every).expect("resolved");
+        MedianCounter::new(ctr_max, backing_of(every, config.exchange).expect("resolved"))
+    }
+
+    fn estimate(config: &MedianCounterConfig, scenario: &Scenario) -> Estimate {
+        Estimate {
+            spreading_state: true,
+            repair_every: config.anti_entropy_every.map(|every| every as u32),
+            ..Estimate::rounds(push_pull_rounds(scenario))
+        }
+    }
+}
 
 /// State codes in `Spreaders::counter`.
 pub const STARTING_STATE: u8 = 1; // B-1

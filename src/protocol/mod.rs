@@ -26,23 +26,23 @@
 
 pub(crate) mod anti_entropy;
 mod flood;
+mod kind;
 mod median;
 mod plumtree;
-mod registry;
+pub(crate) mod registry;
 mod rumor;
 
 pub use crate::engine::context::{Context, Message, Size, Status};
-pub use anti_entropy::AntiEntropy;
+pub use crate::engine::Setup;
+pub use anti_entropy::{AntiEntropy, Exchange, ExchangeMode, Pull, Push, PushPull, PushPullConfig};
 pub use flood::Flood;
-pub use median::MedianCounter;
-pub use plumtree::Plumtree;
+pub use kind::{ConfigError, Estimate, Kind, NoKeys};
+pub use median::{MedianCounter, MedianCounterConfig, default_ctr_max};
+pub use plumtree::{Plumtree, PlumtreeConfig};
 #[doc(hidden)]
 pub use registry::run_trial_with_fast_paths;
-pub use registry::{Registry, UserProtocol, run_trial, theory};
-pub(crate) use registry::{
-    check as registry_check, lookup as registry_lookup, name_of as registry_name,
-};
-pub use rumor::Rumor;
+pub use registry::{Registry, estimate, run_trial, theory};
+pub use rumor::{Removal, Rumor, RumorConfig, RumorMode, RumorRules, Termination};
 
 pub use crate::engine::words::Words;
 pub use crate::report::MessageKind;

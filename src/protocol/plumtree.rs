@@ -30,9 +30,70 @@
 
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Setup;
+use crate::scenario::{Overlay, Scenario};
 use crate::time::Time;
 
+use super::kind::{ConfigError, Estimate, Kind, n_and_fanout};
 use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Status};
+
+/// The keys of `protocol.kind = "plumtree"`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlumtreeConfig {
+    /// Rounds a node waits after an IHAVE for a missing update before it sends GRAFT (and
+    /// between two GRAFTs for the same update); default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ihave_timeout: Option<i64>,
+}
+
+impl Kind for Plumtree {
+    type Config = PlumtreeConfig;
+    type Protocol = Plumtree;
+
+    fn resolve(config: PlumtreeConfig, scenario: &Scenario) -> Result<PlumtreeConfig, ConfigError> {
+        if !matches!(scenario.overlay, Overlay::HyParView(_)) {
+            return Err(ConfigError::new(
+                "kind",
+                "plumtree",
+                format!(
+                    "needs overlay.kind = \"hyparview\" (Plumtree marks HyParView's links eager \
+                     or lazy), not {}",
+                    crate::scenario::toml_string(scenario.overlay.as_str())
+                ),
+            ));
+        }
+        let timeout = config.ihave_timeout.unwrap_or(1);
+        if !(1..=1_000_000).contains(&timeout) {
+            return Err(ConfigError::new(
+                "ihave_timeout",
+                timeout,
+                "must be between 1 and 1000000",
+            ));
+        }
+        Ok(PlumtreeConfig {
+            ihave_timeout: Some(timeout),
+        })
+    }
+
+    fn new(config: &PlumtreeConfig, setup: &Setup) -> Plumtree {
+        let timeout = config.ihave_timeout.unwrap_or(1) as u32;
+        Plumtree::new(timeout, setup.nodes(), setup.updates)
+    }
+
+    /// Along the tree: about the overlay's diameter. Its state: the announcements a node keeps
+    /// of updates it misses, and a flag per update.
+    fn estimate(_: &PlumtreeConfig, scenario: &Scenario) -> Estimate {
+        let (n, _) = n_and_fanout(scenario);
+        Estimate {
+            bytes_per_node: (8 * ANNOUNCEMENTS + 1) as u64,
+            bytes_per_update: 1,
+            ..Estimate::rounds(n.log2() + 2.0)
+        }
+    }
+}
 
 const NONE: u32 = u32::MAX;
 

@@ -1,54 +1,69 @@
 //! Which protocol a scenario names: the built-ins, and the protocols a user's own binary
-//! registers by name (see `examples/lazy_push.rs`).
+//! registers by name (see `examples/lazy_push.rs`). Both are [`Kind`]s, listed the same way.
 //!
-//! Dispatch happens once per trial: `run_trial` picks the protocol type and the engine runs
-//! a copy of itself monomorphised for it.
+//! Dispatch happens once per trial: an entry's `run` is the engine monomorphised for its
+//! protocol, so no handler call goes through a pointer.
 
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
+use toml::de::ValueDeserializer;
 
-use crate::engine::{self, Setup};
+use crate::engine;
 use crate::report::TrialReport;
-use crate::scenario::{Catalog, ExchangeMode, ProtocolKind, Scenario};
+use crate::scenario::{Catalog, ProtocolKind, Scenario};
 
-use super::anti_entropy::{AntiEntropy, Backing, Exchange};
-use super::{Flood, MedianCounter, Plumtree, Protocol, Rumor};
+use super::anti_entropy::{Pull, Push, PushPull};
+use super::kind::{ConfigError, Estimate, Kind, declared_keys};
+use super::{Flood, MedianCounter, Plumtree, Rumor};
 
-/// A protocol written outside this crate, registered by name with [`Registry::protocol`].
-pub trait UserProtocol: Protocol + 'static {
-    /// Its keys of the `[protocol]` table (beside the engine's own: `kind`, `fanout`, `timing`,
-    /// `period_ms`, `jitter_ms`), deserialized with serde: use `#[serde(deny_unknown_fields)]`
-    /// so a misspelt key is an error naming it.
-    type Config: DeserializeOwned;
+/// Every built-in protocol, by the name `protocol.kind` gives it. A new built-in is one line
+/// here and its own file.
+static BUILT_INS: [Entry; 7] = [
+    Entry::of::<Push>("push"),
+    Entry::of::<Pull>("pull"),
+    Entry::of::<PushPull>("push-pull"),
+    Entry::of::<Rumor>("rumor"),
+    Entry::of::<MedianCounter>("median-counter"),
+    Entry::of::<Flood>("flood"),
+    Entry::of::<Plumtree>("plumtree"),
+];
 
-    /// Checks a configuration beyond its types; the error names the key and the value, e.g.
-    /// `"p = 1.5: must be between 0 and 1"`.
-    fn check(_config: &Self::Config) -> Result<(), String> {
-        Ok(())
-    }
+type KeysFn = fn() -> &'static [&'static str];
+type ResolveFn = fn(ValueDeserializer<'_>, &Scenario) -> Result<toml::Table, Refusal>;
+type RunFn = fn(&Scenario, &Catalog, u32, &AtomicU64, bool) -> TrialReport;
+type TheoryFn = fn(&Scenario, &str) -> Option<f64>;
+type EstimateFn = fn(&Scenario) -> Estimate;
 
-    /// The protocol for one trial.
-    fn new(config: &Self::Config, setup: &Setup) -> Self;
+/// One protocol kind, its functions monomorphised for its type.
+struct Entry {
+    name: &'static str,
+    keys: KeysFn,
+    resolve: ResolveFn,
+    run: RunFn,
+    theory: TheoryFn,
+    estimate: EstimateFn,
+}
 
-    /// The analytic prediction of summary metric `metric` (e.g. `"rounds_to_all"`) for
-    /// `scenario`, where one is known: it fills summary.csv's `theory` column.
-    fn theory(_config: &Self::Config, _scenario: &Scenario, _metric: &str) -> Option<f64> {
-        None
+impl Entry {
+    const fn of<K: Kind>(name: &'static str) -> Entry {
+        Entry {
+            name,
+            keys: declared_keys::<K::Config>,
+            resolve: resolve::<K>,
+            run: run::<K>,
+            theory: theory_of::<K>,
+            estimate: estimate_of::<K>,
+        }
     }
 }
 
-type RunFn = fn(&Scenario, &Catalog, u32, &AtomicU64, bool) -> TrialReport;
-type CheckFn = fn(&toml::Table) -> Result<(), String>;
-
-type TheoryFn = fn(&Scenario, &str) -> Option<f64>;
-
-struct Entry {
-    name: String,
-    check: CheckFn,
-    run: RunFn,
-    theory: TheoryFn,
+/// Why a protocol refused its keys: a type error serde found (with its position in the file),
+/// or the protocol's own check.
+pub(crate) enum Refusal {
+    Serde(toml::de::Error),
+    Config(ConfigError),
 }
 
 /// The protocols a binary knows besides the built-ins. Build it, then hand it to
@@ -65,23 +80,20 @@ impl Registry {
         Registry::default()
     }
 
-    /// Registers `P` as `protocol.kind = name`. Panics if `name` is a built-in's or taken: that
+    /// Registers `K` as `protocol.kind = name`. Panics if `name` is a built-in's or taken: that
     /// is a programming error in the binary, not bad input.
-    pub fn protocol<P: UserProtocol>(mut self, name: &str) -> Registry {
+    pub fn protocol<K: Kind>(mut self, name: &str) -> Registry {
         assert!(
-            !crate::scenario::BUILT_IN_PROTOCOLS.contains(&name),
+            BUILT_INS.iter().all(|e| e.name != name),
             "protocol name {name:?} is a built-in protocol's"
         );
         assert!(
             self.entries.iter().all(|e| e.name != name),
             "protocol name {name:?} registered twice"
         );
-        self.entries.push(Entry {
-            name: name.to_string(),
-            check: check_config::<P>,
-            run: run_user::<P>,
-            theory: theory_user::<P>,
-        });
+        // Registered once per process, and read for as long as it runs.
+        let name: &'static str = Box::leak(name.to_string().into_boxed_str());
+        self.entries.push(Entry::of::<K>(name));
         self
     }
 
@@ -91,81 +103,108 @@ impl Registry {
             panic!("a protocol registry is installed already");
         }
     }
-
-    fn installed() -> Option<&'static Registry> {
-        INSTALLED.get()
-    }
 }
 
-/// The index of the registered protocol `name`, if any.
-pub(crate) fn lookup(name: &str) -> Option<u16> {
-    let registry = Registry::installed()?;
-    registry
-        .entries
-        .iter()
-        .position(|e| e.name == name)
-        .map(|i| i as u16)
+/// Every protocol kind this process knows: the built-ins, then the installed registry's.
+fn entries() -> impl Iterator<Item = &'static Entry> {
+    let installed = INSTALLED.get().map_or(&[][..], |r| &r.entries[..]);
+    BUILT_INS.iter().chain(installed)
 }
 
-/// The name of registered protocol `id`.
-pub(crate) fn name_of(id: u16) -> &'static str {
-    &Registry::installed().expect("a registry").entries[id as usize].name
+fn entry(kind: ProtocolKind) -> &'static Entry {
+    entries()
+        .nth(usize::from(kind.index()))
+        .expect("a protocol kind is made only from a known name")
 }
 
-/// Checks the keys of registered protocol `id`.
-pub(crate) fn check(id: u16, config: &toml::Table) -> Result<(), String> {
-    let entry = &Registry::installed().expect("a registry").entries[id as usize];
-    (entry.check)(config)
+/// The kind named `name`, if this process knows one.
+pub(crate) fn lookup(name: &str) -> Option<ProtocolKind> {
+    let index = entries().position(|e| e.name == name)?;
+    Some(ProtocolKind::from_index(index as u16))
 }
 
-fn check_config<P: UserProtocol>(table: &toml::Table) -> Result<(), String> {
-    let config = parse::<P>(table)?;
-    P::check(&config)
+/// Every protocol name, built-ins first (for the error that lists them).
+pub(crate) fn names() -> Vec<&'static str> {
+    entries().map(|e| e.name).collect()
 }
 
-fn parse<P: UserProtocol>(table: &toml::Table) -> Result<P::Config, String> {
-    P::Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| e.message().to_string())
+pub(crate) fn name_of(kind: ProtocolKind) -> &'static str {
+    entry(kind).name
 }
 
-use serde::Deserialize as _;
-
-fn theory_user<P: UserProtocol>(scenario: &Scenario, metric: &str) -> Option<f64> {
-    let config = parse::<P>(&scenario.protocol.custom).ok()?;
-    P::theory(&config, scenario, metric)
+/// The keys `kind` takes, beside the engine's.
+pub(crate) fn keys_of(kind: ProtocolKind) -> &'static [&'static str] {
+    (entry(kind).keys)()
 }
 
-/// The analytic prediction of summary metric `metric` for `scenario`, by its protocol.
-pub fn theory(scenario: &Scenario, metric: &str) -> Option<f64> {
-    let full_table = scenario.protocol.exchange == ExchangeMode::FullTable;
-    match scenario.protocol.kind {
-        ProtocolKind::Push => super::anti_entropy::theory(Exchange::Push, scenario, metric),
-        ProtocolKind::Pull => super::anti_entropy::theory(Exchange::Pull, scenario, metric),
-        ProtocolKind::PushPull => {
-            super::anti_entropy::theory(Exchange::PushPull { full_table }, scenario, metric)
-        }
-        ProtocolKind::Custom(id) => {
-            let entry = &Registry::installed()?.entries[id as usize];
-            (entry.theory)(scenario, metric)
-        }
-        ProtocolKind::Rumor(_)
-        | ProtocolKind::MedianCounter { .. }
-        | ProtocolKind::Flood
-        | ProtocolKind::Plumtree { .. } => None,
-    }
+/// The kinds other than `kind` that take `key`, by name.
+pub(crate) fn kinds_taking(key: &str) -> Vec<&'static str> {
+    entries()
+        .filter(|e| (e.keys)().contains(&key))
+        .map(|e| e.name)
+        .collect()
 }
 
-fn run_user<P: UserProtocol>(
+/// Deserializes and checks `kind`'s own keys, every default filled: the table a scenario
+/// keeps in `protocol.config`.
+pub(crate) fn resolve_config(
+    kind: ProtocolKind,
+    keys: ValueDeserializer<'_>,
+    scenario: &Scenario,
+) -> Result<toml::Table, Refusal> {
+    (entry(kind).resolve)(keys, scenario)
+}
+
+fn resolve<K: Kind>(keys: ValueDeserializer<'_>, scenario: &Scenario) -> Result<toml::Table, Refusal> {
+    let config = K::Config::deserialize(keys).map_err(Refusal::Serde)?;
+    let config = K::resolve(config, scenario).map_err(Refusal::Config)?;
+    Ok(toml::Table::try_from(&config).expect("a protocol configuration serializes as a table"))
+}
+
+/// `scenario`'s protocol configuration as `K` reads it. A scenario built in code rather than
+/// loaded may leave keys out; resolving again fills their defaults (and changes nothing in a
+/// loaded one).
+fn config_of<K: Kind>(scenario: &Scenario) -> K::Config {
+    let table = toml::Value::Table(scenario.protocol.config.clone());
+    let config = K::Config::deserialize(table).unwrap_or_else(|e| {
+        panic!(
+            "protocol.{}: keys not checked ({})",
+            scenario.protocol.kind.as_str(),
+            e.message()
+        )
+    });
+    K::resolve(config, scenario).unwrap_or_else(|e| panic!("keys not checked: {e}"))
+}
+
+fn theory_of<K: Kind>(scenario: &Scenario, metric: &str) -> Option<f64> {
+    K::theory(&config_of::<K>(scenario), scenario, metric)
+}
+
+fn estimate_of<K: Kind>(scenario: &Scenario) -> Estimate {
+    K::estimate(&config_of::<K>(scenario), scenario)
+}
+
+fn run<K: Kind>(
     scenario: &Scenario,
     catalog: &Catalog,
     trial: u32,
     progress: &AtomicU64,
     fast_paths: bool,
 ) -> TrialReport {
-    let table = &scenario.protocol.custom;
-    let config = parse::<P>(table).expect("validated when the scenario was loaded");
+    let config = config_of::<K>(scenario);
     engine::run_protocol(scenario, catalog, trial, progress, fast_paths, |setup| {
-        P::new(&config, setup)
+        K::new(&config, setup)
     })
+}
+
+/// The analytic prediction of summary metric `metric` for `scenario`, by its protocol.
+pub fn theory(scenario: &Scenario, metric: &str) -> Option<f64> {
+    (entry(scenario.protocol.kind).theory)(scenario, metric)
+}
+
+/// What `scenario`'s protocol says of its run in advance (see [`Kind::estimate`]).
+pub fn estimate(scenario: &Scenario) -> Estimate {
+    (entry(scenario.protocol.kind).estimate)(scenario)
 }
 
 /// Runs trial `trial` of `scenario`. Adds one to `progress` per simulated round (gossip period).
@@ -188,36 +227,31 @@ pub fn run_trial_with_fast_paths(
     progress: &AtomicU64,
     fast_paths: bool,
 ) -> TrialReport {
-    let p = &scenario.protocol;
-    let full_table = p.exchange == ExchangeMode::FullTable;
-    let backing = || {
-        p.anti_entropy_every
-            .map(|every| Backing::new(every, full_table))
-    };
-    let (s, c, t, pr, f) = (scenario, catalog, trial, progress, fast_paths);
-    match p.kind {
-        ProtocolKind::Push => {
-            engine::run_protocol(s, c, t, pr, f, |_| AntiEntropy::new(Exchange::Push))
+    (entry(scenario.protocol.kind).run)(scenario, catalog, trial, progress, fast_paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_is_found_by_its_name() {
+        for (index, e) in BUILT_INS.iter().enumerate() {
+            let kind = lookup(e.name).unwrap();
+            assert_eq!(usize::from(kind.index()), index);
+            assert_eq!(name_of(kind), e.name);
         }
-        ProtocolKind::Pull => {
-            engine::run_protocol(s, c, t, pr, f, |_| AntiEntropy::new(Exchange::Pull))
-        }
-        ProtocolKind::PushPull => engine::run_protocol(s, c, t, pr, f, |_| {
-            AntiEntropy::new(Exchange::PushPull { full_table })
-        }),
-        ProtocolKind::Rumor(rules) => {
-            engine::run_protocol(s, c, t, pr, f, |_| Rumor::new(rules, backing()))
-        }
-        ProtocolKind::MedianCounter { ctr_max } => {
-            engine::run_protocol(s, c, t, pr, f, |_| MedianCounter::new(ctr_max, backing()))
-        }
-        ProtocolKind::Flood => engine::run_protocol(s, c, t, pr, f, |_| Flood::new()),
-        ProtocolKind::Plumtree { ihave_timeout } => engine::run_protocol(s, c, t, pr, f, |setup| {
-            Plumtree::new(ihave_timeout, setup.nodes(), setup.updates)
-        }),
-        ProtocolKind::Custom(id) => {
-            let entry = &Registry::installed().expect("validated").entries[id as usize];
-            (entry.run)(s, c, t, pr, f)
-        }
+        assert_eq!(lookup("gossip"), None);
+    }
+
+    #[test]
+    fn keys_say_which_kinds_take_them() {
+        assert_eq!(kinds_taking("ctr_max"), ["median-counter"]);
+        assert_eq!(kinds_taking("anti_entropy_every"), ["rumor", "median-counter"]);
+        assert_eq!(
+            kinds_taking("exchange"),
+            ["push-pull", "rumor", "median-counter"]
+        );
+        assert!(keys_of(lookup("push").unwrap()).is_empty());
     }
 }

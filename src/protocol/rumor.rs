@@ -26,12 +26,138 @@
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
+use crate::engine::Setup;
 use crate::engine::spreaders::Spreaders;
-use crate::scenario::{RumorMode, RumorRules};
+use crate::scenario::Scenario;
 
-use super::anti_entropy::{Backing, Channel};
+use super::anti_entropy::{Backing, Channel, ExchangeMode, backing_of};
+use super::kind::{ConfigError, Estimate, Kind};
 use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Status, Words};
+
+/// Direction of rumor-mongering contacts: `protocol.mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RumorMode {
+    Push,
+    Pull,
+    PushPull,
+}
+
+/// What counts towards losing interest: `protocol.termination`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Termination {
+    /// Only unnecessary contacts (the recipient already knew).
+    Feedback,
+    /// Every contact.
+    Blind,
+}
+
+/// How a node loses interest: `protocol.removal`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Removal {
+    /// After `k` counted contacts (with feedback, `k` unnecessary ones in a row: a necessary
+    /// one resets the counter).
+    Counter,
+    /// With probability 1/k at each counted contact.
+    Coin,
+}
+
+/// The keys of `protocol.kind = "rumor"`, as written; [`Kind::resolve`] fills the defaults.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RumorConfig {
+    /// Default `"push"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RumorMode>,
+    /// Default `"feedback"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination: Option<Termination>,
+    /// Default `"counter"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removal: Option<Removal>,
+    /// Default 1; at most 250, since the counter is a byte per node and update.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k: Option<i64>,
+    /// A backing push-pull anti-entropy round every this many rounds (section 1.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anti_entropy_every: Option<i64>,
+    /// The backing round's exchange, default `"digest"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<ExchangeMode>,
+}
+
+/// When a node loses interest in a rumor (Demers et al. 1987, section 1.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RumorRules {
+    pub mode: RumorMode,
+    /// `feedback`: only unnecessary contacts count; `blind`: every contact counts.
+    pub feedback: bool,
+    /// `counter`: lose interest after `k` counted contacts; `coin`: with probability 1/k at
+    /// each counted contact.
+    pub counter: bool,
+    pub k: u32,
+}
+
+impl Kind for Rumor {
+    type Config = RumorConfig;
+    type Protocol = Rumor;
+
+    fn resolve(config: RumorConfig, _: &Scenario) -> Result<RumorConfig, ConfigError> {
+        let k = config.k.unwrap_or(1);
+        if !(1..=250).contains(&k) {
+            return Err(ConfigError::new("k", k, "must be between 1 and 250"));
+        }
+        let every = anti_entropy_every(config.anti_entropy_every)?;
+        backing_of(every, config.exchange)?;
+        Ok(RumorConfig {
+            mode: Some(config.mode.unwrap_or(RumorMode::Push)),
+            termination: Some(config.termination.unwrap_or(Termination::Feedback)),
+            removal: Some(config.removal.unwrap_or(Removal::Counter)),
+            k: Some(k),
+            anti_entropy_every: config.anti_entropy_every,
+            exchange: every.map(|_| config.exchange.unwrap_or_default()),
+        })
+    }
+
+    fn new(config: &RumorConfig, _: &Setup) -> Rumor {
+        let rules = RumorRules {
+            mode: config.mode.unwrap_or(RumorMode::Push),
+            feedback: config.termination != Some(Termination::Blind),
+            counter: config.removal != Some(Removal::Coin),
+            k: config.k.unwrap_or(1) as u32,
+        };
+        let every = anti_entropy_every(config.anti_entropy_every).expect("resolved");
+        Rumor::new(rules, backing_of(every, config.exchange).expect("resolved"))
+    }
+
+    /// Push's rounds, as the rumor's first phase spreads like push; its residue (Demers et al.
+    /// 1987: s = e^-m) keeps updates in flight to the end unless a backing round repairs it.
+    fn estimate(config: &RumorConfig, scenario: &Scenario) -> Estimate {
+        Estimate {
+            spreading_state: true,
+            leaves_residue: true,
+            repair_every: config.anti_entropy_every.map(|every| every as u32),
+            ..Estimate::push(scenario)
+        }
+    }
+}
+
+/// `anti_entropy_every` of rumor mongering and median-counter, checked.
+pub(crate) fn anti_entropy_every(every: Option<i64>) -> Result<Option<u32>, ConfigError> {
+    match every {
+        None => Ok(None),
+        Some(e) if (1..=i64::from(u32::MAX)).contains(&e) => Ok(Some(e as u32)),
+        Some(e) => Err(ConfigError::new(
+            "anti_entropy_every",
+            e,
+            format!("must be between 1 and {}", u32::MAX),
+        )),
+    }
+}
 
 /// Counter value meaning "lost interest" (the coin came up).
 const LOST_INTEREST: u8 = u8::MAX;

@@ -7,7 +7,7 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use super::model::{
-    CrashTarget, EdgeChance, ExchangeMode, GeneratedUpdates, Latency, Overlay, ProtocolKind,
+    CrashTarget, EdgeChance, GeneratedUpdates, Latency, Overlay,
     Scenario, Timing, Workload,
 };
 use crate::time::Time;
@@ -30,40 +30,9 @@ impl Display for Scenario {
         writeln!(f, "timing = {}", toml_string(timing))?;
         writeln!(f, "period_ms = {}", Ms(self.period))?;
         writeln!(f, "jitter_ms = {}", Ms(jitter))?;
-        let exchange = match self.protocol.exchange {
-            ExchangeMode::Digest => "digest",
-            ExchangeMode::FullTable => "full-table",
-        };
-        // A registered protocol has no exchange mode (its own keys follow below).
-        if !matches!(self.protocol.kind, ProtocolKind::Custom(_)) {
-            writeln!(f, "exchange = {}", toml_string(exchange))?;
-        }
-        match self.protocol.kind {
-            ProtocolKind::Rumor(rules) => {
-                writeln!(f, "mode = {}", toml_string(rules.mode.as_str()))?;
-                let termination = if rules.feedback { "feedback" } else { "blind" };
-                writeln!(f, "termination = {}", toml_string(termination))?;
-                let removal = if rules.counter { "counter" } else { "coin" };
-                writeln!(f, "removal = {}", toml_string(removal))?;
-                writeln!(f, "k = {}", rules.k)?;
-            }
-            ProtocolKind::MedianCounter { ctr_max } => writeln!(f, "ctr_max = {ctr_max}")?,
-            ProtocolKind::Plumtree { ihave_timeout } => {
-                writeln!(f, "ihave_timeout = {ihave_timeout}")?
-            }
-            ProtocolKind::Custom(_) => {
-                // A registered protocol's own keys, as its config table holds them.
-                let keys = toml::to_string(&self.protocol.custom).map_err(|_| fmt::Error)?;
-                write!(f, "{keys}")?;
-            }
-            ProtocolKind::Push
-            | ProtocolKind::Pull
-            | ProtocolKind::PushPull
-            | ProtocolKind::Flood => {}
-        }
-        if let Some(every) = self.protocol.anti_entropy_every {
-            writeln!(f, "anti_entropy_every = {every}")?;
-        }
+        // The protocol's own keys, every default filled in (`protocol::Kind::resolve`).
+        let own = toml::to_string(&self.protocol.config).map_err(|_| fmt::Error)?;
+        write!(f, "{own}")?;
         if let Some(bias) = self.regions.as_ref().and_then(|r| r.local_bias) {
             writeln!(f, "local_bias = {}", toml_float(bias))?;
         }
@@ -326,6 +295,19 @@ mod tests {
                 "overlay.warmup_rounds=0",
             ],
             &["protocol.kind=rumor", "overlay.kind=hyparview"],
+            &[
+                "protocol.kind=rumor",
+                "protocol.mode=pull",
+                "protocol.removal=coin",
+                "protocol.k=4",
+                "protocol.anti_entropy_every=3",
+                "protocol.exchange=full-table",
+            ],
+            &[
+                "protocol.kind=median-counter",
+                "protocol.ctr_max=5",
+                "protocol.anti_entropy_every=2",
+            ],
             &["protocol.kind=flood", "overlay.kind=hyparview"],
             &[
                 "protocol.kind=plumtree",
@@ -384,7 +366,6 @@ fanout = 1
 timing = "rounds"
 period_ms = 1000
 jitter_ms = 0
-exchange = "digest"
 
 [network]
 loss = 0.0
@@ -442,7 +423,6 @@ tables = false
         "protocol.kind=pull",
         "protocol.timing=async",
         "protocol.period_ms=333",
-        "protocol.exchange=full-table",
         "network.loss=0.123456789",
         "network.loss=0.3333333333333333",
         "network.latency={ dist = \"exponential\", mean_ms = 17.25 }",

@@ -19,7 +19,8 @@ use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
 
 use super::display::toml_string;
 use super::error::{KeyPath, KeySegment, Location, Origin, ScenarioError, shorten};
-use super::model::{ProtocolKind, Scenario};
+use super::model::Scenario;
+use crate::protocol::registry::{self, Refusal};
 use super::raw::RawScenario;
 use super::validate::validate;
 
@@ -163,23 +164,69 @@ impl<'a> Document<'a> {
         if let Some(error) = self.sources.table_as_array(root) {
             return Err(error);
         }
-        let (engine_root, custom) = split_registered_keys(root);
+        let (engine_root, own) = split_protocol_keys(root);
         let raw = RawScenario::deserialize(ValueDeserializer::from(engine_root))
             .map_err(|error| self.sources.serde_error(root, error))?;
         let mut scenario = validate(raw).map_err(|error| self.sources.place(root, error))?;
-        if let ProtocolKind::Custom(id) = scenario.protocol.kind {
-            crate::protocol::registry_check(id, &custom).map_err(|problem| {
-                let kind = KeyPath::from("protocol").key("kind");
-                let error = ScenarioError::invalid(
-                    kind,
-                    toml_string(scenario.protocol.kind.as_str()),
-                    problem,
-                );
-                self.sources.place(root, error)
-            })?;
-            scenario.protocol.custom = custom;
-        }
+        scenario.protocol.config = self.protocol_config(root, own, &scenario)?;
         Ok(scenario)
+    }
+
+    /// The protocol's own keys of `[protocol]`, checked and resolved by the protocol
+    /// (`protocol::Kind`): a key that only another kind takes says which kind that is.
+    fn protocol_config(
+        &self,
+        root: &Spanned<DeValue<'_>>,
+        own: Spanned<DeValue<'_>>,
+        scenario: &Scenario,
+    ) -> Result<toml::Table, ScenarioError> {
+        let kind = scenario.protocol.kind;
+        let table = KeyPath::from("protocol");
+        if let DeValue::Table(keys) = own.get_ref() {
+            let takes = registry::keys_of(kind);
+            for (key, value) in keys.iter() {
+                let name = key.get_ref().as_ref();
+                if takes.contains(&name) {
+                    continue;
+                }
+                let at = self.location(key.span());
+                let others = registry::kinds_taking(name);
+                if others.is_empty() {
+                    let expected: Vec<String> = ENGINE_PROTOCOL_KEYS
+                        .iter()
+                        .chain(takes)
+                        .map(|k| format!("`{k}`"))
+                        .collect();
+                    return Err(ScenarioError::UnknownKey {
+                        at,
+                        key: name.to_string(),
+                        table,
+                        expected: format!("one of {}", expected.join(", ")),
+                    });
+                }
+                let mut others: Vec<String> = others.iter().map(|k| toml_string(k)).collect();
+                let last = others.pop().expect("one kind at least");
+                let kinds = match others.is_empty() {
+                    true => last,
+                    false => format!("{} or {last}", others.join(", ")),
+                };
+                return Err(ScenarioError::Invalid {
+                    at: self.location(value.span()),
+                    key: table.key(name),
+                    value: render(value.get_ref()),
+                    problem: format!("only applies to kind = {kinds}"),
+                });
+            }
+        }
+        registry::resolve_config(kind, ValueDeserializer::from(own), scenario).map_err(
+            |refusal| match refusal {
+                Refusal::Serde(error) => self.sources.serde_error(root, error),
+                Refusal::Config(e) => self.sources.place(
+                    root,
+                    ScenarioError::invalid(table.key(&e.key), e.value, e.problem),
+                ),
+            },
+        )
     }
 
     /// The file position, or the flag, that `span` points into.
@@ -488,8 +535,8 @@ fn value_at<'d, 'a>(
     Some(node)
 }
 
-/// The `[protocol]` keys that the engine reads for a protocol registered by name; the others
-/// are the protocol's own (see `protocol::UserProtocol`).
+/// The `[protocol]` keys the engine reads, whatever the protocol; the others are the
+/// protocol's own (see `protocol::Kind::Config`).
 const ENGINE_PROTOCOL_KEYS: &[&str] = &[
     "kind",
     "fanout",
@@ -499,40 +546,33 @@ const ENGINE_PROTOCOL_KEYS: &[&str] = &[
     "local_bias",
 ];
 
-/// For a scenario whose `protocol.kind` names a registered protocol: the document without that
-/// protocol's own keys, and those keys as a table. Otherwise the document as it is.
-fn split_registered_keys<'a>(root: &Spanned<DeValue<'a>>) -> (Spanned<DeValue<'a>>, toml::Table) {
+/// The document without the protocol's own keys of `[protocol]` (every key but the engine's),
+/// and those keys as a table of their own. Their spans are kept, so that a problem with one of
+/// them points at it in the file or the flag.
+fn split_protocol_keys<'a>(
+    root: &Spanned<DeValue<'a>>,
+) -> (Spanned<DeValue<'a>>, Spanned<DeValue<'a>>) {
     let mut engine_root = root.clone();
-    let mut custom = toml::Table::new();
-    let DeValue::Table(top) = engine_root.get_mut() else {
-        return (engine_root, custom);
-    };
-    let Some(protocol) = top.get_mut("protocol") else {
-        return (engine_root, custom);
-    };
-    let DeValue::Table(table) = protocol.get_mut() else {
-        return (engine_root, custom);
-    };
-    let registered = match table.get("kind").map(Spanned::get_ref) {
-        Some(DeValue::String(kind)) => crate::protocol::registry_lookup(kind).is_some(),
-        _ => false,
-    };
-    if !registered {
-        return (engine_root, custom);
-    }
-    let own: Vec<String> = table
-        .keys()
-        .map(|k| k.get_ref().to_string())
-        .filter(|k| !ENGINE_PROTOCOL_KEYS.contains(&k.as_str()))
-        .collect();
-    for key in own {
-        if let Some(value) = table.remove(key.as_str())
-            && let Ok(value) = toml::Value::deserialize(ValueDeserializer::from(value))
-        {
-            custom.insert(key, value);
+    let mut own = DeTable::new();
+    let mut span = 0..0;
+    if let DeValue::Table(top) = engine_root.get_mut()
+        && let Some(protocol) = top.get_mut("protocol")
+    {
+        span = protocol.span();
+        if let DeValue::Table(table) = protocol.get_mut() {
+            let keys: Vec<String> = table
+                .keys()
+                .map(|k| k.get_ref().to_string())
+                .filter(|k| !ENGINE_PROTOCOL_KEYS.contains(&k.as_str()))
+                .collect();
+            for key in keys {
+                if let Some((key, value)) = table.remove_entry(key.as_str()) {
+                    own.insert(key, value);
+                }
+            }
         }
     }
-    (engine_root, custom)
+    (engine_root, Spanned::new(span, DeValue::Table(own)))
 }
 
 /// What an error span points at in the document.
@@ -634,6 +674,19 @@ fn type_problem(message: &str) -> String {
         };
         return format!("expected {words}");
     }
+    // A string that is none of an enum's names: "unknown variant `x`, expected `a` or `b`"
+    // (or "expected one of `a`, `b`, `c`"), worded as the engine's own choices are.
+    if let Some(rest) = message.strip_prefix("unknown variant `")
+        && let Some((_, expected)) = rest.split_once("`, expected ")
+    {
+        let names: Vec<String> = expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(toml_string)
+            .collect();
+        return format!("must be one of {}", names.join(", "));
+    }
     // A table written as an array of the wrong length (the right length is caught earlier,
     // see `Sources::table_as_array`).
     if let Some(rest) = message.strip_prefix("invalid length ")
@@ -729,7 +782,6 @@ fanout = 1
 timing = "rounds"
 period_ms = 1000
 jitter_ms = 0
-exchange = "digest"
 
 [network]
 loss = 0.1
@@ -774,7 +826,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::scenario::{CrashTarget, Latency, ProtocolKind, Timing};
+    use crate::scenario::{CrashTarget, Latency, Timing};
     use crate::time::Time;
 
     const FILE: &str = "scenarios/x.toml";
@@ -819,7 +871,7 @@ mod tests {
         assert_eq!(scenario.nodes, 1000);
         assert_eq!(scenario.trials, 100);
         assert_eq!(scenario.max_rounds, 200);
-        assert_eq!(scenario.protocol.kind, ProtocolKind::PushPull);
+        assert_eq!(scenario.protocol.kind.as_str(), "push-pull");
         assert_eq!(scenario.timing, Timing::Rounds);
         assert_eq!(scenario.period, Time::from_millis(1000));
         assert_eq!(scenario.network.loss, 0.1);
@@ -865,7 +917,7 @@ mod tests {
         .unwrap();
         assert_eq!(scenario.protocol.fanout, 3);
         assert_eq!(scenario.network.loss, 0.25);
-        assert_eq!(scenario.protocol.kind, ProtocolKind::Push);
+        assert_eq!(scenario.protocol.kind.as_str(), "push");
         assert_eq!(
             scenario.network.latency,
             Latency::Exponential { mean_ms: 20.0 }
@@ -975,7 +1027,15 @@ mod tests {
             (doc("", "fanout = 10", ""), vec![], vec!["protocol.fanout = 10: must be at least 1 and less than nodes (10)"]),
             (doc("", "fanout = 0", ""), vec![], vec!["protocol.fanout = 0: must be at least 1"]),
             (doc("", "timing = \"sync\"", ""), vec![], vec!["protocol.timing = \"sync\": must be one of \"rounds\", \"async\""]),
-            (doc("", "exchange = \"all\"", ""), vec![], vec!["protocol.exchange = \"all\": must be one of"]),
+            (doc("", "kind = \"push-pull\"\nexchange = \"all\"", ""), vec![], vec!["x.toml:5:12: ", "protocol.exchange = \"all\": must be one of \"digest\", \"full-table\""]),
+            (doc("", "exchange = \"full-table\"", ""), vec![], vec!["x.toml:5:12: ", "protocol.exchange = \"full-table\": only applies to kind = \"push-pull\", \"rumor\" or \"median-counter\""]),
+            (doc("", "kind = \"rumor\"\nmode = \"sideways\"", ""), vec![], vec!["protocol.mode = \"sideways\": must be one of \"push\", \"pull\", \"push-pull\""]),
+            (doc("", "kind = \"rumor\"\nk = 0", ""), vec![], vec!["x.toml:5:5: ", "protocol.k = 0: must be between 1 and 250"]),
+            (doc("", "kind = \"rumor\"\nk = \"two\"", ""), vec![], vec!["x.toml:5:5: ", "protocol.k = \"two\": expected an integer"]),
+            (doc("", "kind = \"rumor\"\nexchange = \"full-table\"", ""), vec![], vec!["protocol.exchange = \"full-table\": only applies with anti_entropy_every"]),
+            (doc("", "kind = \"rumor\"\nkk = 2", ""), vec![], vec!["x.toml:5:1: ", "unknown key `kk` in [protocol] (expected one of `kind`, `fanout`, `timing`, `period_ms`, `jitter_ms`, `local_bias`, `mode`, `termination`, `removal`, `k`, `anti_entropy_every`, `exchange`)"]),
+            (doc("", "kind = \"median-counter\"\nctr_max = 121", ""), vec![], vec!["protocol.ctr_max = 121: must be between 1 and 120"]),
+            (doc("", "k = 2", ""), vec![], vec!["protocol.k = 2: only applies to kind = \"rumor\""]),
             (doc("", "period_ms = 0", ""), vec![], vec!["protocol.period_ms = 0: must be between 1 and 86400000"]),
             (doc("", "period_ms = 86400001", ""), vec![], vec!["protocol.period_ms = 86400001: must be between 1"]),
             (doc("", "period_ms = \"1s\"", ""), vec![], vec!["protocol.period_ms = \"1s\": expected an integer"]),
@@ -1067,12 +1127,12 @@ mod tests {
             // Plumtree.
             (doc("", "kind = \"plumtree\"", ""), vec![], vec!["protocol.kind = \"plumtree\": needs overlay.kind = \"hyparview\"", "not \"full\""]),
             (doc("", "kind = \"plumtree\"", "[overlay]\nkind = \"k-regular\"\ndegree = 4"), vec![], vec!["protocol.kind = \"plumtree\": needs overlay.kind = \"hyparview\"", "not \"k-regular\""]),
-            (doc("", "kind = \"plumtree\"\nanti_entropy_every = 3", "[overlay]\nkind = \"hyparview\""), vec![], vec!["protocol.anti_entropy_every = 3: only applies to kind = rumor or median-counter"]),
+            (doc("", "kind = \"plumtree\"\nanti_entropy_every = 3", "[overlay]\nkind = \"hyparview\""), vec![], vec!["protocol.anti_entropy_every = 3: only applies to kind = \"rumor\" or \"median-counter\""]),
             (doc("", "ihave_timeout = 3", ""), vec![], vec!["protocol.ihave_timeout = 3: only applies to kind = \"plumtree\""]),
             (doc("", "kind = \"plumtree\"\nihave_timeout = 0", "[overlay]\nkind = \"hyparview\""), vec![], vec!["protocol.ihave_timeout = 0: must be between 1 and 1000000"]),
             (doc("", "local_bias = 0.5", "[[regions]]\nname = \"eu\"\nnodes = 10\n[overlay]\nkind = \"hyparview\""), vec![], vec!["protocol.local_bias = 0.5: only applies to overlay kind = \"full\" (this overlay is \"hyparview\")"]),
             // Flooding.
-            (doc("", "kind = \"flood\"\nanti_entropy_every = 3", ""), vec![], vec!["protocol.anti_entropy_every = 3: only applies to kind = rumor or median-counter"]),
+            (doc("", "kind = \"flood\"\nanti_entropy_every = 3", ""), vec![], vec!["protocol.anti_entropy_every = 3: only applies to kind = \"rumor\" or \"median-counter\""]),
             // Regions.
             (doc("", "local_bias = 0.5", ""), vec![], vec!["protocol.local_bias = 0.5: needs [[regions]]"]),
             (doc("", "", "[[regions]]\nname = \"eu\"\nnodes = 4\n[[regions]]\nname = \"us\"\nnodes = 5"), vec![], vec!["regions[1].nodes = 5: region sizes sum to 9 (4 + 5); they must sum to nodes (10)"]),
@@ -1297,7 +1357,7 @@ mod tests {
         assert_eq!(
             error(&doc("", "fanot = 3", ""), &[]),
             "scenarios/x.toml:5:1: unknown key `fanot` in [protocol] (expected one of `kind`, \
-             `fanout`, `timing`, `period_ms`, `jitter_ms`, `exchange`, `mode`, `termination`, `removal`, `k`, `ctr_max`, `anti_entropy_every`, `local_bias`, `ihave_timeout`)"
+             `fanout`, `timing`, `period_ms`, `jitter_ms`, `local_bias`)"
         );
         assert_eq!(
             error(&doc("", "fanout = \"three\"", ""), &[]),

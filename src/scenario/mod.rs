@@ -17,7 +17,7 @@ mod sweep;
 mod validate;
 
 pub use catalog::Catalog;
-pub(crate) use display::toml_string;
+pub(crate) use display::{toml_float, toml_string};
 pub use error::{KeyPath, KeySegment, Location, Origin, ScenarioError};
 pub use load::{load, parse};
 pub use model::*;
@@ -26,4 +26,4 @@ pub use raw::{
     RawScenario, RawSizes, RawUpdate, RawWorkload,
 };
 pub use sweep::{MAX_POINTS, Point, Sweep, load_sweep, parse_sweep};
-pub use validate::{default_ctr_max, is_valid_name, product_name_problem, validate};
+pub use validate::{is_valid_name, product_name_problem, validate};

@@ -31,135 +31,59 @@ pub struct Scenario {
     pub regions: Option<Regions>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProtocolKind {
-    /// Simple push: every node that holds an update pushes it to `fanout` partners every round.
-    Push,
-    /// Every node asks `fanout` partners for anything newer than what it holds.
-    Pull,
-    /// Anti-entropy: digest exchange in both directions.
-    PushPull,
-    /// Rumor mongering (Demers et al. 1987): nodes spread an update while it is a hot rumor and
-    /// lose interest by a counter or a coin.
-    Rumor(RumorRules),
-    /// Median-counter push-pull (Karp, Schindelhauer, Shenker, Vöcking 2000).
-    MedianCounter {
-        /// Rounds of the counter phase, and of the final phase (`ctr_max` in the paper).
-        ctr_max: u32,
-    },
-    /// Flooding: on first receipt a node forwards an update once to every neighbour but the
-    /// one it got it from (the baseline of Leitão, Pereira, Rodrigues 2007).
-    Flood,
-    /// Plumtree (Leitão, Pereira, Rodrigues 2007, "Epidemic Broadcast Trees"): eager push along
-    /// a spanning tree of the overlay, lazy IHAVE announcements on the other links, GRAFT and
-    /// PRUNE to repair and trim the tree. Runs over a HyParView overlay.
-    Plumtree {
-        /// Rounds a node waits after an IHAVE for a missing update before it sends GRAFT (and
-        /// between two GRAFTs for the same update).
-        ihave_timeout: u32,
-    },
-    /// A protocol the binary registered by name (index into the installed registry, see
-    /// `protocol::Registry`); its keys are in [`Protocol::custom`].
-    Custom(u16),
-}
-
-/// The names of the built-in protocols, as `protocol.kind` spells them.
-pub const BUILT_IN_PROTOCOLS: [&str; 7] = [
-    "push",
-    "pull",
-    "push-pull",
-    "rumor",
-    "median-counter",
-    "flood",
-    "plumtree",
-];
+/// Which protocol a scenario runs: one of the kinds this process knows, the built-ins first,
+/// then those its binary registered (see `protocol::Registry`). Made only from a known name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProtocolKind(u16);
 
 impl ProtocolKind {
+    /// The kind `protocol.kind = name` selects, if this process knows one.
+    pub fn lookup(name: &str) -> Option<ProtocolKind> {
+        crate::protocol::registry::lookup(name)
+    }
+
+    /// The kind named `name`; panics if there is none (for scenarios built in code).
+    pub fn named(name: &str) -> ProtocolKind {
+        ProtocolKind::lookup(name).unwrap_or_else(|| panic!("no protocol named {name:?}"))
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            ProtocolKind::Push => "push",
-            ProtocolKind::Pull => "pull",
-            ProtocolKind::PushPull => "push-pull",
-            ProtocolKind::Rumor(_) => "rumor",
-            ProtocolKind::MedianCounter { .. } => "median-counter",
-            ProtocolKind::Flood => "flood",
-            ProtocolKind::Plumtree { .. } => "plumtree",
-            ProtocolKind::Custom(id) => crate::protocol::registry_name(id),
-        }
+        crate::protocol::registry::name_of(self)
     }
 
-    /// Whether nodes stop spreading an update by themselves (so a run can end with residue).
-    pub fn stops_spreading(self) -> bool {
-        matches!(
-            self,
-            ProtocolKind::Rumor(_)
-                | ProtocolKind::MedianCounter { .. }
-                | ProtocolKind::Flood
-                | ProtocolKind::Plumtree { .. }
-        )
+    pub(crate) fn from_index(index: u16) -> ProtocolKind {
+        ProtocolKind(index)
     }
 
-    /// Whether a backing anti-entropy round (`anti_entropy_every`) applies: to the protocols
-    /// that stop spreading by a per-node rule and may leave residue (Demers et al. 1987).
-    pub fn takes_anti_entropy(self) -> bool {
-        matches!(
-            self,
-            ProtocolKind::Rumor(_) | ProtocolKind::MedianCounter { .. }
-        )
+    pub(crate) fn index(self) -> u16 {
+        self.0
     }
-}
-
-/// Direction of rumor-mongering contacts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RumorMode {
-    Push,
-    Pull,
-    PushPull,
-}
-
-impl RumorMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RumorMode::Push => "push",
-            RumorMode::Pull => "pull",
-            RumorMode::PushPull => "push-pull",
-        }
-    }
-}
-
-/// When a node loses interest in a rumor (Demers et al. 1987, section 1.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RumorRules {
-    pub mode: RumorMode,
-    /// `feedback`: only unnecessary contacts (the recipient already knew) count; `blind`:
-    /// every contact counts.
-    pub feedback: bool,
-    /// `counter`: lose interest after `k` counted contacts (with feedback, `k` unnecessary
-    /// contacts in a row: a necessary one resets the counter); `coin`: lose interest with
-    /// probability 1/k at each counted contact.
-    pub counter: bool,
-    pub k: u32,
-}
-
-/// How an anti-entropy (or pull) exchange ships state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExchangeMode {
-    /// Send a digest (product -> version), then only the entries the other side lacks.
-    Digest,
-    /// Send the whole price table; the receiver keeps what is newer.
-    FullTable,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Protocol {
     pub kind: ProtocolKind,
     pub fanout: u32,
-    pub exchange: ExchangeMode,
-    /// Rumor mongering or median-counter backed by a push-pull anti-entropy round every this
-    /// many rounds (Demers et al. 1987, section 1.5).
-    pub anti_entropy_every: Option<u32>,
-    /// A registered protocol's own keys of the `[protocol]` table (empty for the built-ins).
-    pub custom: toml::Table,
+    /// The protocol's own keys of the `[protocol]` table, every default filled in (see
+    /// `protocol::Kind::resolve`).
+    pub config: toml::Table,
+}
+
+impl Protocol {
+    /// Protocol `kind` with one partner and its defaults.
+    pub fn named(kind: &str) -> Protocol {
+        Protocol {
+            kind: ProtocolKind::named(kind),
+            fanout: 1,
+            config: toml::Table::new(),
+        }
+    }
+
+    /// Sets one of the protocol's own keys (for scenarios built in code).
+    pub fn with(mut self, key: &str, value: impl Into<toml::Value>) -> Protocol {
+        self.config.insert(key.to_string(), value.into());
+        self
+    }
 }
 
 /// HyParView's parameters (the paper's names in brackets).

@@ -39,21 +39,15 @@ pub struct RawScenario {
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// The engine's keys of `[protocol]`; the protocol's own keys are split off before this is
+/// deserialized and resolved by the protocol (see `load` and `protocol::Kind`).
 pub struct RawProtocol {
     pub kind: Option<String>,
     pub fanout: Option<i64>,
     pub timing: Option<String>,
     pub period_ms: Option<i64>,
     pub jitter_ms: Option<i64>,
-    pub exchange: Option<String>,
-    pub mode: Option<String>,
-    pub termination: Option<String>,
-    pub removal: Option<String>,
-    pub k: Option<i64>,
-    pub ctr_max: Option<i64>,
-    pub anti_entropy_every: Option<i64>,
     pub local_bias: Option<f64>,
-    pub ihave_timeout: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -186,9 +180,7 @@ mod tests {
         timing = "async"
         period_ms = 100
         jitter_ms = 10
-        exchange = "full-table"
         local_bias = 0.8
-        ihave_timeout = 2
         [network]
         loss = 0.5
         latency = { dist = "uniform", ms = 1, min_ms = 1, max_ms = 2.5, mean_ms = 3, median_ms = 4, sigma = 0.5 }

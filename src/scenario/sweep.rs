@@ -716,7 +716,7 @@ origin = 0
             ),
             (
                 "\"network.loss\" = { from = 0.0, to = 0.5, step = 0.0 }",
-                "sweep.network.loss = { from = 0.0, step = 0.0, to = 0.5 }: `step` = 0: must be greater than 0",
+                "sweep.network.loss = { from = 0.0, to = 0.5, step = 0.0 }: `step` = 0: must be greater than 0",
             ),
             (
                 "\"network.loss\" = { from = 0.0, to = 0.5, step = -0.1 }",
@@ -724,7 +724,7 @@ origin = 0
             ),
             (
                 "nodes = { from = 10, to = 100, times = 1 }",
-                "sweep.nodes = { from = 10, times = 1, to = 100 }: `times` = 1: must be at least 2",
+                "sweep.nodes = { from = 10, to = 100, times = 1 }: `times` = 1: must be at least 2",
             ),
             (
                 "nodes = { from = 10, to = 100, times = 2.5 }",

@@ -9,9 +9,9 @@ use super::error::{KeyPath, ScenarioError};
 use std::collections::BTreeMap;
 
 use super::model::{
-    Churn, CrashPlan, CrashTarget, EdgeChance, ExchangeMode, ExplicitUpdate, GeneratedUpdates,
+    Churn, CrashPlan, CrashTarget, EdgeChance, ExplicitUpdate, GeneratedUpdates,
     HyParViewParams, Latency, Network, NodeId, OutputOptions, Overlay, Protocol, ProtocolKind,
-    Region, RegionLatency, Regions, RumorMode, RumorRules, Scenario, SizeModel, Timing, Workload,
+    Region, RegionLatency, Regions, Scenario, SizeModel, Timing, Workload,
 };
 use super::raw::{
     RawChurn, RawCrash, RawLatency, RawNetwork, RawOverlay, RawProtocol, RawRegion, RawScenario,
@@ -66,7 +66,7 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
         .ok_or_else(|| ScenarioError::missing("protocol"))?;
     let local_bias = protocol.local_bias;
     let (protocol, timing, period_ms) = protocol_of(protocol, nodes)?;
-    let overlay = overlay_of(raw.overlay.unwrap_or_default(), nodes, &protocol, timing)?;
+    let overlay = overlay_of(raw.overlay.unwrap_or_default(), nodes, timing)?;
     let clock = Clock {
         period_ms: period_ms as u64,
         max_rounds: max_rounds as u64,
@@ -213,48 +213,19 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
         .kind
         .clone()
         .ok_or_else(|| ScenarioError::missing(table.key("kind")))?;
-    // A protocol the binary registered by name: the engine's keys only (its own keys were
-    // split off before deserializing, see `load`).
-    let registered = crate::protocol::registry_lookup(&kind);
-    let kind = match registered {
-        Some(_) => "registered",
-        None => choice(
-            &table.key("kind"),
-            &kind,
-            &[
-                ("push", "push"),
-                ("pull", "pull"),
-                ("push-pull", "push-pull"),
-                ("rumor", "rumor"),
-                ("median-counter", "median-counter"),
-                ("flood", "flood"),
-                ("plumtree", "plumtree"),
-            ],
-        )?,
-    };
-    let kind = match registered {
-        Some(id) => {
-            spreading_rules(&raw, &table, kind, nodes)?;
-            ProtocolKind::Custom(id)
-        }
-        None => spreading_rules(&raw, &table, kind, nodes)?,
-    };
-    let anti_entropy_every = match raw.anti_entropy_every {
-        None => None,
-        Some(_) if !kind.takes_anti_entropy() => {
-            return Err(only_for(
-                &table,
-                "anti_entropy_every",
-                raw.anti_entropy_every,
-                "rumor or median-counter",
+    let kind = match ProtocolKind::lookup(&kind) {
+        Some(kind) => kind,
+        None => {
+            let names: Vec<String> = crate::protocol::registry::names()
+                .into_iter()
+                .map(toml_string)
+                .collect();
+            return Err(ScenarioError::invalid(
+                table.key("kind"),
+                toml_string(&kind),
+                format!("must be one of {}", names.join(", ")),
             ));
         }
-        Some(every) => Some(int_in(
-            &table.key("anti_entropy_every"),
-            every,
-            1,
-            i64::from(u32::MAX),
-        )? as u32),
     };
     let fanout = raw.fanout.unwrap_or(1);
     if !(1..nodes).contains(&fanout) {
@@ -299,130 +270,13 @@ fn protocol_of(raw: RawProtocol, nodes: i64) -> Result<(Protocol, Timing, i64)> 
             }
         }
     };
-    let exchange = choice(
-        &table.key("exchange"),
-        raw.exchange.as_deref().unwrap_or("digest"),
-        &[
-            ("digest", ExchangeMode::Digest),
-            ("full-table", ExchangeMode::FullTable),
-        ],
-    )?;
+    // The protocol's own keys are resolved by the protocol, once the scenario is whole.
     let protocol = Protocol {
         kind,
         fanout: fanout as u32,
-        exchange,
-        anti_entropy_every,
-        custom: toml::Table::new(),
+        config: toml::Table::new(),
     };
     Ok((protocol, timing, period_ms))
-}
-
-/// The error for a key that belongs to another protocol kind.
-fn only_for(table: &KeyPath, key: &str, value: Option<i64>, kinds: &str) -> ScenarioError {
-    ScenarioError::invalid(
-        table.key(key),
-        value.unwrap_or_default(),
-        format!("only applies to kind = {kinds}"),
-    )
-}
-
-/// The kind with its own keys: rumor mongering's mode and loss of interest, median-counter's
-/// `ctr_max`. Keys of another kind are errors, not silently ignored.
-fn spreading_rules(
-    raw: &RawProtocol,
-    table: &KeyPath,
-    kind: &str,
-    nodes: i64,
-) -> Result<ProtocolKind> {
-    let rumor_keys = [
-        ("mode", raw.mode.as_deref().map(toml_string)),
-        ("termination", raw.termination.as_deref().map(toml_string)),
-        ("removal", raw.removal.as_deref().map(toml_string)),
-        ("k", raw.k.map(|k| k.to_string())),
-    ];
-    if kind != "rumor"
-        && let Some((key, Some(value))) = rumor_keys.into_iter().find(|(_, v)| v.is_some())
-    {
-        return Err(ScenarioError::invalid(
-            table.key(key),
-            value,
-            "only applies to kind = \"rumor\"",
-        ));
-    }
-    if kind != "median-counter" && raw.ctr_max.is_some() {
-        return Err(only_for(
-            table,
-            "ctr_max",
-            raw.ctr_max,
-            "\"median-counter\"",
-        ));
-    }
-    if kind != "plumtree" && raw.ihave_timeout.is_some() {
-        return Err(only_for(
-            table,
-            "ihave_timeout",
-            raw.ihave_timeout,
-            "\"plumtree\"",
-        ));
-    }
-    Ok(match kind {
-        // Checked for the keys of other kinds above; its own keys are its registry entry's.
-        "registered" => ProtocolKind::Push,
-        "push" => ProtocolKind::Push,
-        "plumtree" => ProtocolKind::Plumtree {
-            ihave_timeout: int_in(
-                &table.key("ihave_timeout"),
-                raw.ihave_timeout.unwrap_or(1),
-                1,
-                1_000_000,
-            )? as u32,
-        },
-        "pull" => ProtocolKind::Pull,
-        "push-pull" => ProtocolKind::PushPull,
-        "flood" => ProtocolKind::Flood,
-        "rumor" => {
-            let mode = choice(
-                &table.key("mode"),
-                raw.mode.as_deref().unwrap_or("push"),
-                &[
-                    ("push", RumorMode::Push),
-                    ("pull", RumorMode::Pull),
-                    ("push-pull", RumorMode::PushPull),
-                ],
-            )?;
-            let feedback = choice(
-                &table.key("termination"),
-                raw.termination.as_deref().unwrap_or("feedback"),
-                &[("feedback", true), ("blind", false)],
-            )?;
-            let counter = choice(
-                &table.key("removal"),
-                raw.removal.as_deref().unwrap_or("counter"),
-                &[("counter", true), ("coin", false)],
-            )?;
-            // The counter is a byte per node and update.
-            let k = int_in(&table.key("k"), raw.k.unwrap_or(1), 1, 250)? as u32;
-            ProtocolKind::Rumor(RumorRules {
-                mode,
-                feedback,
-                counter,
-                k,
-            })
-        }
-        _ => {
-            let ctr_max = match raw.ctr_max {
-                Some(c) => int_in(&table.key("ctr_max"), c, 1, 120)? as u32,
-                None => default_ctr_max(nodes),
-            };
-            ProtocolKind::MedianCounter { ctr_max }
-        }
-    })
-}
-
-/// Karp et al. (2000) take ctr_max = O(log log n); we use ceil(log2(ln n)), at least 1.
-pub fn default_ctr_max(nodes: i64) -> u32 {
-    let ln = (nodes.max(2) as f64).ln();
-    (ln.log2().ceil() as u32).max(1)
 }
 
 /// `[overlay]`: one table for every kind. `full` (the default); the static graphs `k-regular`
@@ -430,7 +284,7 @@ pub fn default_ctr_max(nodes: i64) -> u32 {
 /// with its parameters, all defaulted. A key that the chosen kind does not take is an error
 /// naming the kinds that do. HyParView runs in rounds timing only, and Plumtree needs it: its
 /// eager and lazy marks live on HyParView's links.
-fn overlay_of(raw: RawOverlay, nodes: i64, protocol: &Protocol, timing: Timing) -> Result<Overlay> {
+fn overlay_of(raw: RawOverlay, nodes: i64, timing: Timing) -> Result<Overlay> {
     let table = KeyPath::from("overlay");
     let kind = choice(
         &table.key("kind"),
@@ -472,19 +326,6 @@ fn overlay_of(raw: RawOverlay, nodes: i64, protocol: &Protocol, timing: Timing) 
                 format!("only applies to kind = {}", kinds.join(" or ")),
             ));
         }
-    }
-    if kind != "hyparview"
-        && let ProtocolKind::Plumtree { .. } = protocol.kind
-    {
-        return Err(ScenarioError::invalid(
-            KeyPath::from("protocol").key("kind"),
-            toml_string("plumtree"),
-            format!(
-                "needs overlay.kind = \"hyparview\" (Plumtree marks HyParView's links eager or \
-                 lazy), not {}",
-                toml_string(kind)
-            ),
-        ));
     }
     let degree = || -> Result<u32> {
         let key = table.key("degree");
@@ -1303,13 +1144,7 @@ mod tests {
         assert_eq!(scenario.max_rounds, 1000);
         assert_eq!(
             scenario.protocol,
-            Protocol {
-                kind: ProtocolKind::Pull,
-                fanout: 1,
-                exchange: ExchangeMode::Digest,
-                anti_entropy_every: None,
-                custom: Default::default(),
-            }
+            Protocol::named("pull")
         );
         assert_eq!(scenario.timing, Timing::Rounds);
         assert_eq!(scenario.period, Time::from_millis(1000));

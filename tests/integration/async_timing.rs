@@ -11,7 +11,8 @@
 
 use gossip_sim::engine::initial_active_views;
 use gossip_sim::report::TrialReport;
-use gossip_sim::scenario::{Scenario, default_ctr_max};
+use gossip_sim::protocol::default_ctr_max;
+use gossip_sim::scenario::Scenario;
 
 use crate::support::{mean, scenario, trials};
 
@@ -130,7 +131,7 @@ fn async_median_counter_informs_everyone_with_log_log_n_transmissions() {
     for (n, t) in [(1_000u32, 40), (10_000, 10)] {
         let s = one_update(n, 600, "kind = \"median-counter\"", "");
         let reports = trials(&s, t);
-        let ctr_max = f64::from(default_ctr_max(i64::from(n)));
+        let ctr_max = f64::from(default_ctr_max(n));
         let m = mean(&reports.iter().map(|r| traffic(r, n)).collect::<Vec<_>>());
         eprintln!("async median-counter n={n}: traffic {m:.2}, ctr_max {ctr_max}");
         for r in &reports {

@@ -241,7 +241,7 @@ fn median_counter_informs_everyone_with_log_log_n_transmissions_per_node() {
         let reports = trials(&s, t);
         let rounds = mean(&rounds_to_all(&s, &reports, 0));
         let got = figures(&s, &reports);
-        let ctr_max = f64::from(gossip_sim::scenario::default_ctr_max(i64::from(n)));
+        let ctr_max = f64::from(gossip_sim::protocol::default_ctr_max(n));
         let log3 = f64::from(n).ln() / 3f64.ln();
         eprintln!(
             "median-counter n={n}: rounds {rounds:.2} (log3 n {log3:.2}), traffic {:.2}, ctr_max {ctr_max}",
