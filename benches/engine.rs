@@ -10,8 +10,8 @@ use rand_chacha::ChaCha8Rng;
 
 use gossip_sim::engine::Setup;
 use gossip_sim::engine::bench::Rounds;
-use gossip_sim::protocol::{AntiEntropy, Exchange};
 use gossip_sim::engine::queue::{Event, EventQueue};
+use gossip_sim::protocol::{AntiEntropy, Exchange};
 use gossip_sim::scenario::*;
 use gossip_sim::time::Time;
 

@@ -65,7 +65,11 @@ impl Kind for LazyPush {
         if config.p > 0.0 && config.p <= 1.0 {
             Ok(config)
         } else {
-            Err(ConfigError::new("p", config.p, "must be more than 0 and at most 1"))
+            Err(ConfigError::new(
+                "p",
+                config.p,
+                "must be more than 0 and at most 1",
+            ))
         }
     }
 

@@ -8,8 +8,8 @@
 //! everyone (rumor mongering's residue, loss 1, a node that lost its table) stays until the end.
 //! Updates in flight at once are then the injections within one lifetime of each other.
 
-use crate::report::{CoverageSample, RegionReport, TableEntry, TrialReport, UpdateReport};
 use crate::protocol;
+use crate::report::{CoverageSample, RegionReport, TableEntry, TrialReport, UpdateReport};
 use crate::scenario::{CrashPlan, Overlay, Scenario, Timing};
 
 use super::{bitset, overlay, rows};

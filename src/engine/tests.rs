@@ -131,7 +131,9 @@ fn with_loss(mut s: Scenario) -> Scenario {
 fn full_table(mut s: Scenario) -> Scenario {
     // Only push-pull has a full-table mode; push and pull are left as they are.
     if s.protocol.kind.as_str() == "push-pull" {
-        s.protocol.config.insert("exchange".into(), "full-table".into());
+        s.protocol
+            .config
+            .insert("exchange".into(), "full-table".into());
     }
     s
 }
@@ -224,7 +226,10 @@ fn pinned_scenarios() -> Vec<(&'static str, Scenario)> {
         ),
         (
             "pushpull digest async loss crash churn",
-            with_async(with_churn(with_crash(with_loss(scenario(push_pull(), 300))))),
+            with_async(with_churn(with_crash(with_loss(scenario(
+                push_pull(),
+                300,
+            ))))),
         ),
         (
             "pushpull full async loss fanout2",
@@ -258,7 +263,10 @@ fn pinned_scenarios() -> Vec<(&'static str, Scenario)> {
         ),
         (
             "generated pushpull full async churn",
-            with_generated(with_async(full_table(with_churn(scenario(push_pull(), 200))))),
+            with_generated(with_async(full_table(with_churn(scenario(
+                push_pull(),
+                200,
+            ))))),
         ),
         // All 200 at once: rows four words wide.
         (
@@ -267,7 +275,10 @@ fn pinned_scenarios() -> Vec<(&'static str, Scenario)> {
         ),
         (
             "burst pushpull digest async loss churn",
-            burst(with_async(with_loss(with_churn(scenario(push_pull(), 200))))),
+            burst(with_async(with_loss(with_churn(scenario(
+                push_pull(),
+                200,
+            ))))),
         ),
         (
             "burst push async crash",
@@ -433,13 +444,19 @@ fn timer_ring_equals_queued_timers() {
         cases.push(no_jitter(scenario(kind.clone(), 300)));
         // Fewer nodes than the ring's prefetch distance.
         cases.push(no_jitter(scenario(kind.clone(), 3)));
-        cases.push(no_jitter(full_table(with_loss(scenario(kind.clone(), 300)))));
+        cases.push(no_jitter(full_table(with_loss(scenario(
+            kind.clone(),
+            300,
+        )))));
         cases.push(no_jitter(with_crash(scenario(kind.clone(), 300))));
         cases.push(no_jitter(with_fanout(
             with_churn(with_loss(scenario(kind.clone(), 300))),
             2,
         )));
-        cases.push(no_jitter(with_generated(with_churn(scenario(kind.clone(), 200)))));
+        cases.push(no_jitter(with_generated(with_churn(scenario(
+            kind.clone(),
+            200,
+        )))));
         cases.push(no_jitter(burst(with_loss(scenario(kind.clone(), 200)))));
         // A 100 microsecond period and latencies of whole periods: many timers and messages
         // at equal times, where only the insertion counter orders them.
@@ -470,7 +487,9 @@ fn fast_paths_agree_for_every_protocol_in_both_timings() {
         s
     };
     let backed = |mut s: Scenario| {
-        s.protocol.config.insert("anti_entropy_every".into(), 3.into());
+        s.protocol
+            .config
+            .insert("anti_entropy_every".into(), 3.into());
         s
     };
     let mut base = vec![
@@ -480,19 +499,13 @@ fn fast_paths_agree_for_every_protocol_in_both_timings() {
             with_crash(scenario(rumor("push-pull", "blind", "coin"), 300)),
             2,
         ),
-        backed(with_churn(scenario(
-            rumor("push", "blind", "counter"),
-            300,
-        ))),
+        backed(with_churn(scenario(rumor("push", "blind", "counter"), 300))),
         with_loss(scenario(median_counter(3), 300)),
         backed(with_crash(scenario(median_counter(2), 300))),
         with_generated(scenario(Protocol::named("flood"), 200)),
         with_crash(hyparview(scenario(Protocol::named("flood"), 300))),
         hyparview(with_generated(scenario(plumtree(2), 300))),
-        with_loss(with_crash(hyparview(scenario(
-            plumtree(1),
-            300,
-        )))),
+        with_loss(with_crash(hyparview(scenario(plumtree(1), 300)))),
         with_churn(hyparview(scenario(push_pull(), 300))),
         with_loss(hyparview(scenario(push(), 300))),
     ];

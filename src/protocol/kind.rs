@@ -80,7 +80,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "protocol.{} = {}: {}", self.key, self.value, self.problem)
+        write!(
+            f,
+            "protocol.{} = {}: {}",
+            self.key, self.value, self.problem
+        )
     }
 }
 

@@ -67,7 +67,11 @@ impl Kind for MedianCounter {
             .unwrap_or_else(|| i64::from(default_ctr_max(scenario.nodes)));
         // The states are a byte per node and update: B-1..B-ctr_max below C_BASE.
         if !(1..=120).contains(&ctr_max) {
-            return Err(ConfigError::new("ctr_max", ctr_max, "must be between 1 and 120"));
+            return Err(ConfigError::new(
+                "ctr_max",
+                ctr_max,
+                "must be between 1 and 120",
+            ));
         }
         let every = anti_entropy_every(config.anti_entropy_every)?;
         backing_of(every, config.exchange)?;
@@ -83,7 +87,10 @@ impl Kind for MedianCounter {
             .ctr_max
             .map_or_else(|| default_ctr_max(setup.nodes()), |c| c as u32);
         let every = anti_entropy_every(config.anti_entropy_every).expect("resolved");
-        MedianCounter::new(ctr_max, backing_of(every, config.exchange).expect("resolved"))
+        MedianCounter::new(
+            ctr_max,
+            backing_of(every, config.exchange).expect("resolved"),
+        )
     }
 
     fn estimate(config: &MedianCounterConfig, scenario: &Scenario) -> Estimate {

@@ -32,8 +32,8 @@ mod plumtree;
 pub(crate) mod registry;
 mod rumor;
 
-pub use crate::engine::context::{Context, Message, Size, Status};
 pub use crate::engine::Setup;
+pub use crate::engine::context::{Context, Message, Size, Status};
 pub use anti_entropy::{AntiEntropy, Exchange, ExchangeMode, Pull, Push, PushPull, PushPullConfig};
 pub use flood::Flood;
 pub use kind::{ConfigError, Estimate, Kind, NoKeys};

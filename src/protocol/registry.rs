@@ -155,7 +155,10 @@ pub(crate) fn resolve_config(
     (entry(kind).resolve)(keys, scenario)
 }
 
-fn resolve<K: Kind>(keys: ValueDeserializer<'_>, scenario: &Scenario) -> Result<toml::Table, Refusal> {
+fn resolve<K: Kind>(
+    keys: ValueDeserializer<'_>,
+    scenario: &Scenario,
+) -> Result<toml::Table, Refusal> {
     let config = K::Config::deserialize(keys).map_err(Refusal::Serde)?;
     let config = K::resolve(config, scenario).map_err(Refusal::Config)?;
     Ok(toml::Table::try_from(&config).expect("a protocol configuration serializes as a table"))
@@ -247,7 +250,10 @@ mod tests {
     #[test]
     fn keys_say_which_kinds_take_them() {
         assert_eq!(kinds_taking("ctr_max"), ["median-counter"]);
-        assert_eq!(kinds_taking("anti_entropy_every"), ["rumor", "median-counter"]);
+        assert_eq!(
+            kinds_taking("anti_entropy_every"),
+            ["rumor", "median-counter"]
+        );
         assert_eq!(
             kinds_taking("exchange"),
             ["push-pull", "rumor", "median-counter"]

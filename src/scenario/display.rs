@@ -7,8 +7,7 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use super::model::{
-    CrashTarget, EdgeChance, GeneratedUpdates, Latency, Overlay,
-    Scenario, Timing, Workload,
+    CrashTarget, EdgeChance, GeneratedUpdates, Latency, Overlay, Scenario, Timing, Workload,
 };
 use crate::time::Time;
 

@@ -20,9 +20,9 @@ use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
 use super::display::toml_string;
 use super::error::{KeyPath, KeySegment, Location, Origin, ScenarioError, shorten};
 use super::model::Scenario;
-use crate::protocol::registry::{self, Refusal};
 use super::raw::RawScenario;
 use super::validate::validate;
+use crate::protocol::registry::{self, Refusal};
 
 /// Reads and resolves the scenario file at `path`, with `overrides` (`KEY=VALUE`, from `--set`)
 /// applied in order.
@@ -218,15 +218,15 @@ impl<'a> Document<'a> {
                 });
             }
         }
-        registry::resolve_config(kind, ValueDeserializer::from(own), scenario).map_err(
-            |refusal| match refusal {
+        registry::resolve_config(kind, ValueDeserializer::from(own), scenario).map_err(|refusal| {
+            match refusal {
                 Refusal::Serde(error) => self.sources.serde_error(root, error),
                 Refusal::Config(e) => self.sources.place(
                     root,
                     ScenarioError::invalid(table.key(&e.key), e.value, e.problem),
                 ),
-            },
-        )
+            }
+        })
     }
 
     /// The file position, or the flag, that `span` points into.

@@ -9,9 +9,9 @@ use super::error::{KeyPath, ScenarioError};
 use std::collections::BTreeMap;
 
 use super::model::{
-    Churn, CrashPlan, CrashTarget, EdgeChance, ExplicitUpdate, GeneratedUpdates,
-    HyParViewParams, Latency, Network, NodeId, OutputOptions, Overlay, Protocol, ProtocolKind,
-    Region, RegionLatency, Regions, Scenario, SizeModel, Timing, Workload,
+    Churn, CrashPlan, CrashTarget, EdgeChance, ExplicitUpdate, GeneratedUpdates, HyParViewParams,
+    Latency, Network, NodeId, OutputOptions, Overlay, Protocol, ProtocolKind, Region,
+    RegionLatency, Regions, Scenario, SizeModel, Timing, Workload,
 };
 use super::raw::{
     RawChurn, RawCrash, RawLatency, RawNetwork, RawOverlay, RawProtocol, RawRegion, RawScenario,
@@ -1142,10 +1142,7 @@ mod tests {
         assert_eq!(scenario.seed, 0);
         assert_eq!(scenario.trials, 1);
         assert_eq!(scenario.max_rounds, 1000);
-        assert_eq!(
-            scenario.protocol,
-            Protocol::named("pull")
-        );
+        assert_eq!(scenario.protocol, Protocol::named("pull"));
         assert_eq!(scenario.timing, Timing::Rounds);
         assert_eq!(scenario.period, Time::from_millis(1000));
         assert_eq!(

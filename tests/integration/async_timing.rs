@@ -10,8 +10,8 @@
 //! - Karp et al. 2000: median-counter informs everyone with O(log log n) transmissions per node.
 
 use gossip_sim::engine::initial_active_views;
-use gossip_sim::report::TrialReport;
 use gossip_sim::protocol::default_ctr_max;
+use gossip_sim::report::TrialReport;
 use gossip_sim::scenario::Scenario;
 
 use crate::support::{mean, scenario, trials};

@@ -106,7 +106,7 @@ impl Spec {
     pub fn toml(&self) -> String {
         let mut t = format!(
             "name = \"{}\"\nseed = {}\nnodes = {}\ntrials = {}\nmax_rounds = {}\n\n[protocol]\n\
-             kind = \"{}\"\nfanout = {}\nexchange = \"{}\"\nperiod_ms = {}\n",
+             kind = \"{}\"\nfanout = {}\nperiod_ms = {}\n",
             self.name,
             self.seed,
             self.nodes,
@@ -114,9 +114,12 @@ impl Spec {
             self.max_rounds,
             self.kind,
             self.fanout,
-            self.exchange,
             self.period_ms
         );
+        // Only push-pull has an exchange mode of its own.
+        if self.kind == "push-pull" {
+            t += &format!("exchange = \"{}\"\n", self.exchange);
+        }
         for line in &self.kind_keys {
             t += &format!("{line}\n");
         }
