@@ -132,9 +132,9 @@ fn bench_rounds_1e3_csv_is_pinned() {
     pinned(
         "rounds-1e3",
         &[
-            ("runs.csv", 0x0, 0xa907_a4f7_d4ec_ae0f),
-            ("summary.csv", 0x0, 0x9717_f778_7ac1_b7d4),
-            ("updates.csv", 0x0, 0x6695_fe84_ffb3_c2d8),
+            ("runs.csv", 0x082f_08f4_2b23_4ce1, 0xa907_a4f7_d4ec_ae0f),
+            ("summary.csv", 0x717f_8e41_b468_3334, 0x9717_f778_7ac1_b7d4),
+            ("updates.csv", 0xfc61_5eba_8330_dbfe, 0x6695_fe84_ffb3_c2d8),
         ],
     );
 }
@@ -144,9 +144,9 @@ fn bench_rounds_1e4_csv_is_pinned() {
     pinned(
         "rounds-1e4",
         &[
-            ("runs.csv", 0x0, 0x9618_461f_f552_a1be),
-            ("summary.csv", 0x0, 0xf110_0a69_2496_5f81),
-            ("updates.csv", 0x0, 0x445d_97a8_52a4_2f48),
+            ("runs.csv", 0xaf30_1a62_ebe6_873a, 0x9618_461f_f552_a1be),
+            ("summary.csv", 0x4f6e_8dcf_0b1d_81b1, 0xf110_0a69_2496_5f81),
+            ("updates.csv", 0xe9f4_0407_35f8_57c6, 0x445d_97a8_52a4_2f48),
         ],
     );
 }
@@ -156,9 +156,9 @@ fn bench_async_1e3_csv_is_pinned() {
     pinned(
         "async-1e3",
         &[
-            ("runs.csv", 0x0, 0x88fa_1eed_112e_6f2b),
-            ("summary.csv", 0x0, 0x77b7_afe0_4cb2_a6ec),
-            ("updates.csv", 0x0, 0xd8d7_5dad_0fcf_e2fe),
+            ("runs.csv", 0x2dde_75b5_6290_d2b2, 0x88fa_1eed_112e_6f2b),
+            ("summary.csv", 0x207e_c4a1_4607_faa7, 0x77b7_afe0_4cb2_a6ec),
+            ("updates.csv", 0xb160_fc88_d736_8b49, 0xd8d7_5dad_0fcf_e2fe),
         ],
     );
 }
@@ -168,9 +168,9 @@ fn bench_async_1e4_csv_is_pinned() {
     pinned(
         "async-1e4",
         &[
-            ("runs.csv", 0x0, 0x5e03_e68b_d454_b7cc),
-            ("summary.csv", 0x0, 0xd17d_a674_69d9_0a63),
-            ("updates.csv", 0x0, 0xf821_870d_640c_5e89),
+            ("runs.csv", 0x9296_9598_5aff_0cf1, 0x5e03_e68b_d454_b7cc),
+            ("summary.csv", 0xed0b_0c4f_8afb_df9e, 0xd17d_a674_69d9_0a63),
+            ("updates.csv", 0x991f_3345_fc18_fbe8, 0xf821_870d_640c_5e89),
         ],
     );
 }
