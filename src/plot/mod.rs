@@ -1162,6 +1162,16 @@ s,0,1000,push,1,messages,2,5,0,,,5,5,5,5,5,
             index.contains("<td>rounds_to_all</td>"),
             "the summary table"
         );
+        // The swept keys are columns of the table; a parameter the same in every row is said
+        // once above it.
+        assert!(
+            index.contains("<tr><th>point</th><th>nodes</th><th>protocol_kind</th><th>metric</th>"),
+            "{index}"
+        );
+        assert!(
+            index.contains("In every row: protocol_fanout = 1 (the whole scenario"),
+            "{index}"
+        );
     }
 
     #[test]
