@@ -329,8 +329,12 @@ impl Summary {
     /// column does, `network_loss`), if it takes at least two numeric values.
     fn axis_param(&self, key: &str) -> Option<usize> {
         let column_name = crate::output::params::column_name(key);
+        // A folder of schema 2 named swept columns by their dotted keys (`sweep.nodes`).
         let column = self.params.iter().position(|name| {
-            *name == column_name || name.strip_prefix("sweep_") == Some(column_name.as_str())
+            *name == column_name
+                || *name == key
+                || name.strip_prefix("sweep_") == Some(column_name.as_str())
+                || name.strip_prefix("sweep.") == Some(key)
         })?;
         let mut values: Vec<f64> = self
             .rows
@@ -382,8 +386,10 @@ pub fn plot(
             ChartKind::SweptKey => summary
                 .as_ref()
                 .and_then(|s| {
-                    let key = s.params.iter().find(|key| {
-                        *key != "nodes" && *key != "network_loss" && s.axis_param(key).is_some()
+                    // Not the keys the charts below take, however a folder names them.
+                    let taken = [s.axis_param("nodes"), s.axis_param("network.loss")];
+                    let (_, key) = s.params.iter().enumerate().find(|(c, key)| {
+                        !taken.contains(&Some(*c)) && s.axis_param(key).is_some()
                     })?;
                     let name = short_key(key);
                     metric_chart(
