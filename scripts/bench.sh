@@ -80,8 +80,10 @@ for entry in "${entries[@]}"; do
         if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$wall; fi
         if [ "$kib" -gt "$peak" ]; then peak=$kib; fi
     done
-    # runs.csv: scenario,trial,seed,nodes,rounds,messages,...
-    read -r rounds messages < <(awk -F, 'NR == 2 { print $5, $6 }' "$out/run/runs.csv")
+    # runs.csv's `rounds` and `messages` of trial 0, found by name in the header (schema 3 puts
+    # the run's parameters before them).
+    read -r rounds messages < <(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
+        NR == 2 { print $c["rounds"], $c["messages"] }' "$out/run/runs.csv")
     mib=$(awk -v k="$peak" 'BEGIN { printf "%.0f", k / 1024 }')
     rate=$(awk -v n="$nodes" -v r="$rounds" -v m="$messages" -v w="$best" \
         'BEGIN { printf "%.3g", (n * r + m) / w }')

@@ -30,7 +30,7 @@ use crate::engine;
 use crate::output::folder::{FolderError, OutputFolder, Writer};
 use crate::output::lock::FolderLock;
 use crate::output::manifest::{self, Provenance};
-use crate::output::{self, WriteError, push_decimal};
+use crate::output::{self, RunColumns, WriteError, params, push_decimal};
 use crate::progress::{Planned, Progress, with_progress};
 use crate::report::TrialReport;
 use crate::scenario::{Catalog, Point, Scenario, ScenarioError, Sweep};
@@ -228,15 +228,21 @@ pub const SHOWN_TABLES: u32 = 20;
 /// One point's rows of `summary.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointSummary {
-    /// The `point` column and the swept keys with their values; empty outside a sweep.
+    /// The `point` column and the swept keys (as the scenario file names them) with their
+    /// values; empty outside a sweep.
     pub params: Vec<(String, String)>,
     /// One row per metric: the cells from `metric` to `theory`.
     pub rows: Vec<Vec<String>>,
 }
 
 impl PointSummary {
-    /// Reads a point's summary rows, given the `summary.csv` header line.
-    pub fn parse(header: &str, rows: &[u8]) -> Result<PointSummary, String> {
+    /// Reads a point's summary rows, given the `summary.csv` header line and the swept keys
+    /// with their columns (none outside a sweep).
+    pub fn parse(
+        header: &str,
+        rows: &[u8],
+        swept: &[(String, String)],
+    ) -> Result<PointSummary, String> {
         let header: Vec<String> = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(header.as_bytes())
@@ -258,12 +264,20 @@ impl PointSummary {
             .from_reader(rows);
         for record in reader.records() {
             let record = record.map_err(|err| err.to_string())?;
-            if summary.rows.is_empty() {
-                summary.params = (1..metric)
-                    .map(|i| (header[i].clone(), record.get(i).unwrap_or("").to_owned()))
+            if summary.rows.is_empty() && !swept.is_empty() {
+                let cell = |column: &str| {
+                    let at = header[..metric].iter().position(|name| name == column);
+                    at.and_then(|i| record.get(i)).unwrap_or("").to_owned()
+                };
+                summary.params = std::iter::once(("point".to_owned(), cell(params::POINT)))
+                    .chain(
+                        swept
+                            .iter()
+                            .map(|(key, column)| (key.clone(), cell(column))),
+                    )
                     .collect();
             }
-            // The statistics only: the run's parameters that follow them are in `params`.
+            // The statistics only: the run's parameters before them are in `params`.
             summary.rows.push(
                 record
                     .iter()
@@ -399,16 +413,20 @@ fn write_table(f: &mut fmt::Formatter<'_>, rows: &[Vec<String>]) -> fmt::Result 
     Ok(())
 }
 
-/// One line per node, from trial 0's `tables.csv` rows: `node 0 (up): P001 = 99.99 (v1)`.
-fn final_tables(rows: &[u8]) -> Vec<String> {
+/// One line per node, from trial 0's `tables.csv` rows (`parameters` columns after
+/// `scenario,trial,seed`): `node 0 (up): P001 = 99.99 (v1)`.
+fn final_tables(rows: &[u8], parameters: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut current = None;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(rows);
-    // scenario,trial,seed,node,up,product,version,price
+    // scenario,trial,seed,PARAMETERS...,node,up,product,version,price
     for record in reader.records().map_while(Result::ok) {
-        let cell = |i: usize| record.get(i).unwrap_or("");
+        let cell = |i: usize| {
+            let at = if i < 3 { i } else { i + parameters };
+            record.get(at).unwrap_or("")
+        };
         if cell(1) != "0" {
             break;
         }
@@ -481,36 +499,23 @@ impl TrialEngine for Engine {
     }
 }
 
-/// The columns a sweep adds after `scenario,trial,seed`: `point` and the swept keys. A key
-/// that is also a column of some output file (`nodes` is one of `runs.csv`, `seed` of every
-/// file) is named `sweep.KEY`, in every file, so no file has two columns of one name.
-fn point_columns(sweep: &Sweep) -> Vec<String> {
-    if !sweep.is_sweep() {
-        return Vec::new();
-    }
-    let taken: Vec<String> = output::headers(&sweep.points[0].scenario, &[])
-        .into_iter()
-        .flat_map(|(_, header)| header.split(',').map(str::to_owned).collect::<Vec<_>>())
-        .chain(std::iter::once("point".to_owned()))
+/// The run's parameter columns (see [`output::params`]): a swept key named like a column of
+/// some output file (`seed`) is `sweep_KEY`, in every file, so no file has two columns of one
+/// name.
+fn point_columns(sweep: &Sweep) -> RunColumns {
+    let headers = output::headers(&sweep.points[0].scenario, &[]);
+    let taken: Vec<&str> = headers
+        .iter()
+        .flat_map(|(_, header)| header.split(','))
         .collect();
-    std::iter::once("point".to_owned())
-        .chain(sweep.keys.iter().map(|key| {
-            if taken.contains(key) {
-                format!("sweep.{key}")
-            } else {
-                key.clone()
-            }
-        }))
-        .collect()
+    RunColumns::new(&sweep.keys, &taken)
 }
 
-/// The cells of `point_columns` for one point.
-fn point_cells(sweep: &Sweep, point: &Point) -> Vec<String> {
-    if !sweep.is_sweep() {
-        return Vec::new();
-    }
-    std::iter::once(point.index.to_string())
-        .chain(point.params.iter().map(|(_, value)| value.clone()))
+/// The swept keys of `columns` with their column names.
+fn swept(columns: &RunColumns) -> Vec<(String, String)> {
+    columns
+        .swept()
+        .map(|(key, column)| (key.to_owned(), column.to_owned()))
         .collect()
 }
 
@@ -582,10 +587,10 @@ fn run_with(
         }
     };
     let folder = OutputFolder::open(&opts.out_dir, writer, opts.force)?;
-    let provenance = opts.provenance.files(sweep);
-
     let columns = point_columns(sweep);
-    let headers: Vec<(String, String)> = output::headers(first, &columns)
+    let provenance = opts.provenance.files(sweep, &columns);
+
+    let headers: Vec<(String, String)> = output::headers(first, columns.names())
         .into_iter()
         .map(|(file, header)| (file.to_owned(), header))
         .collect();
@@ -617,7 +622,16 @@ fn run_with(
         .filter(|point| finished.binary_search(&point.index).is_err())
         .collect();
 
-    simulate(sweep, &todo, &store, engine, opts, jobs, selected.len())?;
+    simulate(
+        sweep,
+        &columns,
+        &todo,
+        &store,
+        engine,
+        opts,
+        jobs,
+        selected.len(),
+    )?;
 
     let indices: Vec<usize> = selected.iter().map(|point| point.index).collect();
     let summary_header = store
@@ -631,7 +645,7 @@ fn run_with(
         .iter()
         .map(|&index| {
             let rows = store.rows(index, output::SUMMARY_FILE)?;
-            PointSummary::parse(&summary_header, &rows).map_err(|message| {
+            PointSummary::parse(&summary_header, &rows, &swept(&columns)).map_err(|message| {
                 RunError::Merge(format!("point {index}: unreadable summary: {message}"))
             })
         })
@@ -641,7 +655,7 @@ fn run_with(
         && first.nodes <= SHOWN_TABLES
         && shard.is_whole()
     {
-        final_tables(&store.rows(0, "tables.csv")?)
+        final_tables(&store.rows(0, "tables.csv")?, columns.names().len())
     } else {
         Vec::new()
     };
@@ -684,8 +698,10 @@ struct Slot<'p> {
 }
 
 /// Runs the trials of `todo` and records each point in `store` as it finishes.
+#[allow(clippy::too_many_arguments)]
 fn simulate(
     sweep: &Sweep,
+    columns: &RunColumns,
     todo: &[&Point],
     store: &Store,
     engine: &impl TrialEngine,
@@ -798,7 +814,7 @@ fn simulate(
             .into_iter()
             .map(|report| report.expect("every trial finished"))
             .collect();
-            let cells = point_cells(sweep, slot.point);
+            let cells = columns.cells(index, &slot.point.params, scenario);
             let files = output::point_rows(scenario, catalog, &cells, &reports);
             drop(reports);
             if let Err(error) = store.write_point(index, &files) {
@@ -957,6 +973,11 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, force: bool) -> Result<RunSummary
     )?;
     let files = store::assemble(out_dir, &first.headers, &parts, &provenance)?;
     let (all_down_trials, trials) = all_down(&parts)?;
+    let swept = provenance
+        .iter()
+        .find(|(name, _)| name == manifest::RUN_MANIFEST)
+        .map(|(_, text)| manifest::swept_columns(&String::from_utf8_lossy(text)))
+        .unwrap_or_default();
     let summary_header = first
         .headers
         .iter()
@@ -967,7 +988,7 @@ pub fn merge(dirs: &[PathBuf], out_dir: &Path, force: bool) -> Result<RunSummary
         .iter()
         .map(|(store, index)| {
             let rows = store.rows(*index, output::SUMMARY_FILE)?;
-            PointSummary::parse(&summary_header, &rows).map_err(RunError::Merge)
+            PointSummary::parse(&summary_header, &rows, &swept).map_err(RunError::Merge)
         })
         .collect::<Result<Vec<_>, RunError>>()?;
     folder.keep();
@@ -1364,30 +1385,49 @@ mod tests {
         assert_eq!(summary.points.len(), 3);
         let runs = fs::read_to_string(one.path().join("runs.csv")).unwrap();
         let lines: Vec<&str> = runs.lines().collect();
-        // `nodes` is a column of runs.csv: the swept key becomes `sweep.nodes` everywhere.
-        assert!(
-            lines[0].starts_with("scenario,trial,seed,point,sweep.nodes,protocol.kind,nodes,"),
-            "{}",
-            lines[0]
+        // Swept or not, `nodes` and `protocol_kind` are parameter columns of every file (runs.csv
+        // has no other `nodes`); the values come from each point's resolved scenario.
+        let block = "point,nodes,protocol_kind,protocol_fanout,protocol_timing,\
+                     protocol_period_ms,network_loss,overlay_kind";
+        assert_eq!(
+            lines[0],
+            format!(
+                "scenario,trial,seed,{block},rounds,messages,push_messages,pull_requests,pull_replies,exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,alive_at_end,gossip_messages,ihave_messages,graft_messages,prune_messages,membership_messages,warmup_messages"
+            )
         );
         let keys: Vec<String> = lines[1..]
             .iter()
-            .map(|line| line.split(',').take(6).collect::<Vec<_>>().join(","))
-            .map(|row| {
-                let cells: Vec<&str> = row.split(',').collect();
-                format!("{}:{}:{}", cells[3], cells[1], cells[4])
+            .map(|line| {
+                let cells: Vec<&str> = line.split(',').collect();
+                format!("{}:{}:{}:{}", cells[3], cells[1], cells[4], cells[5])
             })
             .collect();
         assert_eq!(
             keys,
-            ["0:0:10", "0:1:10", "1:0:11", "1:1:11", "2:0:12", "2:1:12"]
+            [
+                "0:0:10:push",
+                "0:1:10:push",
+                "1:0:11:push",
+                "1:1:11:push",
+                "2:0:12:push",
+                "2:1:12:push"
+            ]
         );
         let summary_csv = fs::read_to_string(one.path().join("summary.csv")).unwrap();
-        assert!(summary_csv.starts_with("scenario,point,sweep.nodes,protocol.kind,metric,n,"));
+        assert!(summary_csv.starts_with(&format!("scenario,{block},metric,n,")));
+        // The printed summary names the swept keys as the scenario file does.
         let text = summary.to_string();
         assert!(
-            text.contains("\npoint 2: sweep.nodes = 12, protocol.kind = push\n"),
+            text.contains("\npoint 2: nodes = 12, protocol.kind = push\n"),
             "{text}"
+        );
+        let run_toml = fs::read_to_string(one.path().join("run.toml")).unwrap();
+        assert!(
+            run_toml.contains(
+                "sweep_keys = [\"nodes\", \"protocol.kind\"]\n\
+                 sweep_columns = [\"nodes\", \"protocol_kind\"]\n"
+            ),
+            "{run_toml}"
         );
     }
 

@@ -312,7 +312,11 @@ mod tests {
     fn another_scenarios_results_name_the_keys_that_differ() {
         let dir = tempfile::tempdir().unwrap();
         let provenance = manifest::Provenance::default();
-        fs::write(dir.path().join(RUN_MANIFEST), provenance.run_toml("s")).unwrap();
+        fs::write(
+            dir.path().join(RUN_MANIFEST),
+            provenance.run_toml("s", &crate::output::RunColumns::new(&[], &[])),
+        )
+        .unwrap();
         fs::write(
             dir.path().join(RESOLVED_SCENARIO),
             "name = \"s\"\nnodes = 20\n",

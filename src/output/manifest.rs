@@ -4,7 +4,8 @@
 //! - `scenario.resolved.toml`: the scenario with every default filled in, exactly as
 //!   `gossip-sim check` prints it (for a sweep: the points as comments, then point 0);
 //! - `run.toml`: the `--set` overrides and result-changing flags as given, the gossip-sim
-//!   version, the git commit it was built from, and the `schema_version` of the CSV files.
+//!   version, the git commit it was built from, the `schema_version` of the CSV files, and which
+//!   of their columns are the run's parameters and which of those the sweep varied.
 //!
 //! `run.toml` is also what marks a folder as gossip-sim's own (see [`super::folder`]).
 //!
@@ -15,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::RunColumns;
 use crate::scenario::{Sweep, toml_string};
 
 /// The manifest of a results folder.
@@ -26,8 +28,11 @@ pub const PROVENANCE_FILES: [&str; 2] = [RESOLVED_SCENARIO, RUN_MANIFEST];
 
 /// The version of the CSV files' columns; bumped whenever a column is added, removed, renamed
 /// or changes meaning. 1: the files before provenance. 2: the same columns, with `run.toml`
-/// and `scenario.resolved.toml` beside them.
-pub const SCHEMA_VERSION: u32 = 2;
+/// and `scenario.resolved.toml` beside them. 3: every row carries the run's parameters after
+/// `scenario,trial,seed` (`point`, `nodes`, `protocol_kind`, ..., the other swept keys without
+/// dots: see `output::params`); runs.csv's `nodes` is that column, regions.csv's region size is
+/// `region_nodes`, a swept key is no longer `sweep.KEY` but `KEY` with `_` for `.`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The commit gossip-sim was built from (build.rs), "unknown" outside a git checkout.
 pub const GIT_COMMIT: &str = env!("GOSSIP_SIM_GIT_COMMIT");
@@ -47,8 +52,8 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// The text of `run.toml`.
-    pub fn run_toml(&self, scenario: &str) -> String {
+    /// The text of `run.toml` of a run of `scenario` whose parameter columns are `columns`.
+    pub fn run_toml(&self, scenario: &str, columns: &RunColumns) -> String {
         let list = |items: &[String]| {
             let quoted: Vec<String> = items.iter().map(|item| toml_string(item)).collect();
             format!("[{}]", quoted.join(", "))
@@ -66,12 +71,20 @@ impl Provenance {
         let _ = writeln!(text, "scenario_file = {}", toml_string(&self.scenario_file));
         let _ = writeln!(text, "overrides = {}", list(&self.overrides));
         let _ = writeln!(text, "flags = {}", list(&self.flags));
+        let _ = writeln!(text, "parameter_columns = {}", list(columns.names()));
+        let (keys, swept): (Vec<String>, Vec<String>) = columns
+            .swept()
+            .map(|(key, column)| (key.to_owned(), column.to_owned()))
+            .unzip();
+        let _ = writeln!(text, "sweep_keys = {}", list(&keys));
+        let _ = writeln!(text, "sweep_columns = {}", list(&swept));
         let _ = writeln!(text, "resolved = {}", toml_string(RESOLVED_SCENARIO));
         text
     }
 
-    /// Both provenance files of a run of `sweep`, in [`PROVENANCE_FILES`] order.
-    pub fn files(&self, sweep: &Sweep) -> Vec<(String, Vec<u8>)> {
+    /// Both provenance files of a run of `sweep` with parameter columns `columns`, in
+    /// [`PROVENANCE_FILES`] order.
+    pub fn files(&self, sweep: &Sweep, columns: &RunColumns) -> Vec<(String, Vec<u8>)> {
         vec![
             (
                 RESOLVED_SCENARIO.to_owned(),
@@ -79,10 +92,35 @@ impl Provenance {
             ),
             (
                 RUN_MANIFEST.to_owned(),
-                self.run_toml(&sweep.points[0].scenario.name).into_bytes(),
+                self.run_toml(&sweep.points[0].scenario.name, columns)
+                    .into_bytes(),
             ),
         ]
     }
+}
+
+/// The swept keys of a `run.toml`, each with its column (`sweep_keys`, `sweep_columns`); none
+/// when the text has no such lists (schema 2 and before, or not a manifest).
+pub fn swept_columns(run_toml: &str) -> Vec<(String, String)> {
+    let Ok(table) = run_toml.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let strings = |name: &str| -> Vec<String> {
+        table
+            .get(name)
+            .and_then(toml::Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    strings("sweep_keys")
+        .into_iter()
+        .zip(strings("sweep_columns"))
+        .collect()
 }
 
 /// Whether `text` is a `run.toml` that gossip-sim wrote.
@@ -188,10 +226,29 @@ mod tests {
             overrides: vec!["protocol.fanout=3".to_owned(), "name=\"x\"".to_owned()],
             flags: vec!["--seed".to_owned(), "5".to_owned()],
         };
-        let text = provenance.run_toml("s");
+        let columns = RunColumns::new(
+            &["network.loss".to_owned(), "crashes.0.fraction".to_owned()],
+            &[],
+        );
+        let text = provenance.run_toml("s", &columns);
         assert!(is_run_manifest(&text), "{text}");
         let table: toml::Table = text.parse().unwrap();
-        assert_eq!(table["schema_version"].as_integer(), Some(2));
+        assert_eq!(table["schema_version"].as_integer(), Some(3));
+        assert_eq!(
+            table["parameter_columns"].as_array().unwrap().len(),
+            1 + super::super::params::FIXED.len() + 1
+        );
+        assert_eq!(
+            swept_columns(&text),
+            [
+                ("network.loss".to_owned(), "network_loss".to_owned()),
+                (
+                    "crashes.0.fraction".to_owned(),
+                    "crashes_0_fraction".to_owned()
+                )
+            ]
+        );
+        assert!(swept_columns("generator = \"gossip-sim\"\n").is_empty());
         assert_eq!(
             table["overrides"].as_array().unwrap()[1].as_str(),
             Some("name=\"x\"")

@@ -1,8 +1,10 @@
 //! The CSV files of a run: one module per file, each a [`Table`] written over any `impl Write`.
 //!
-//! Every row starts with `scenario,trial,seed`, rows come in trial order whatever order the trials
-//! finished in, and every number is formatted by [`push_decimal`]: exact integer arithmetic, no
-//! locale, no float rounding, so the same reports always give the same bytes.
+//! Every row starts with `scenario,trial,seed` (`scenario` in `summary.csv`), then the run's
+//! parameter columns ([`params`]: `point`, the defining parameters, the other swept keys), then
+//! the file's own columns. Rows come in trial order whatever order the trials finished in, and
+//! every number is formatted by [`push_decimal`]: exact integer arithmetic, no locale, no float
+//! rounding, so the same reports always give the same bytes.
 //!
 //! A run renders each sweep point's rows with [`point_rows`] and puts the files together under
 //! the [`headers`]; [`atomic`] makes every file appear complete or not at all.
@@ -12,6 +14,7 @@ mod coverage;
 pub mod folder;
 pub mod lock;
 pub mod manifest;
+pub mod params;
 mod regions;
 mod runs;
 pub mod summary;
@@ -23,6 +26,7 @@ use std::io::{self, Write};
 
 pub use atomic::{StagedFile, WriteError};
 pub use coverage::CoverageTable;
+pub use params::RunColumns;
 pub use regions::RegionsTable;
 pub use runs::RunsTable;
 pub use tables::TablesTable;
@@ -71,8 +75,8 @@ pub fn write_table<T: Table>(table: &T, trials: &[TrialReport], out: impl Write)
     out.csv.flush()
 }
 
-/// Writes the rows of `trials` (no header) in trial order, each with `point` (the point's index
-/// and parameter values; empty outside a sweep) right after `scenario,trial,seed`.
+/// Writes the rows of `trials` (no header) in trial order, each with `point` (the cells of the
+/// run's parameter columns, see [`RunColumns::cells`]) right after `scenario,trial,seed`.
 pub fn write_rows<T: Table>(
     table: &T,
     trials: &[TrialReport],
@@ -98,7 +102,7 @@ fn write_trials<T: Table, W: Write>(
     Ok(())
 }
 
-/// `header` with `point_columns` (`point` and the swept keys; none outside a sweep) inserted
+/// `header` with `point_columns` (the run's parameter columns, [`RunColumns::names`]) inserted
 /// after `scenario,trial,seed`, as one CSV line without its line end.
 pub fn header_line(header: &[&str], point_columns: &[String]) -> String {
     let at = header.len().min(ROW_PREFIX.len());
@@ -126,8 +130,8 @@ pub const SUMMARY_FILE: &str = "summary.csv";
 /// write one removes an old copy.
 pub const OPTIONAL_FILES: [&str; 3] = ["coverage.csv", "tables.csv", "regions.csv"];
 
-/// Each file `scenario` writes with its header line, `point_columns` (`point` and the swept
-/// keys, or nothing outside a sweep) after `scenario,trial,seed`.
+/// Each file `scenario` writes with its header line, `point_columns` (the run's parameter
+/// columns, [`RunColumns::names`]) after `scenario,trial,seed`.
 pub fn headers(scenario: &Scenario, point_columns: &[String]) -> Vec<(&'static str, String)> {
     let catalog = Catalog::new(&scenario.workload);
     let name = scenario.name.as_str();
@@ -171,7 +175,7 @@ pub fn headers(scenario: &Scenario, point_columns: &[String]) -> Vec<(&'static s
 }
 
 /// One point's rows of every file `scenario` writes, in the order of [`headers`]: the rows of
-/// `trials` in trial order, each with the `point` cells (empty outside a sweep).
+/// `trials` in trial order, each with the `point` cells ([`RunColumns::cells`]).
 pub fn point_rows(
     scenario: &Scenario,
     catalog: &Catalog,
@@ -238,7 +242,7 @@ pub fn point_rows(
 pub struct CsvOut<W: Write> {
     csv: csv::Writer<W>,
     scratch: String,
-    /// Cells after `scenario,trial,seed` in every row: the sweep point and its parameters.
+    /// Cells after `scenario,trial,seed` in every row: the run's parameters.
     point: Vec<String>,
 }
 
@@ -251,7 +255,7 @@ impl<W: Write> CsvOut<W> {
         }
     }
 
-    /// Starts a row with `scenario,trial,seed`, then the sweep point's cells, if any.
+    /// Starts a row with `scenario,trial,seed`, then the run's parameter cells.
     pub fn row_prefix(&mut self, scenario: &str, report: &TrialReport) -> io::Result<()> {
         self.text(scenario)?;
         self.int(report.trial)?;

@@ -1,8 +1,9 @@
 //! `regions.csv`: one row per trial, update and region, written only when the scenario has
 //! regions. `rounds_to_all` and `time_to_all_ms` count from the update's injection until every
 //! live node of the region held it (empty if that never happened, or the region had no live
-//! node); `coverage` is the fraction of the region's live nodes holding it at the end. `nodes` is
-//! the region's configured size.
+//! node); `coverage` is the fraction of the region's live nodes holding it at the end.
+//! `region_nodes` is the region's configured size (`nodes` is the whole scenario's, as in every
+//! file).
 
 use std::io::{self, Write};
 
@@ -37,7 +38,7 @@ impl Table for RegionsTable<'_> {
         header.extend([
             "update",
             "region",
-            "nodes",
+            "region_nodes",
             "rounds_to_all",
             "time_to_all_ms",
             "coverage",
@@ -128,7 +129,7 @@ mod tests {
         let table = RegionsTable::new("r", PERIOD, &regions);
         assert_eq!(
             to_string(&table, &[trial]),
-            "scenario,trial,seed,update,region,nodes,rounds_to_all,time_to_all_ms,coverage\n\
+            "scenario,trial,seed,update,region,region_nodes,rounds_to_all,time_to_all_ms,coverage\n\
              r,0,1000,0,eu,6,3,300,1\n\
              r,0,1000,0,us,4,4,400,1\n\
              r,0,1000,1,eu,6,2.505,250.5,0.833333\n\

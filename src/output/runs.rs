@@ -1,4 +1,5 @@
-//! `runs.csv`: one row per trial, the trial's totals.
+//! `runs.csv`: one row per trial, the trial's totals. The trial's node count is the `nodes`
+//! parameter column, which every file carries (see [`super::params`]).
 
 use std::io::{self, Write};
 
@@ -24,7 +25,7 @@ impl Table for RunsTable<'_> {
 
     fn header(&self) -> Vec<&'static str> {
         let mut header = ROW_PREFIX.to_vec();
-        header.extend(["nodes", "rounds", "messages"]);
+        header.extend(["rounds", "messages"]);
         let (first, later) = MessageKind::ALL.split_at(MessageKind::FIRST_COLUMNS);
         header.extend(first.iter().map(|k| k.column()));
         header.extend([
@@ -46,7 +47,6 @@ impl Table for RunsTable<'_> {
     fn write_trial<W: Write>(&self, report: &TrialReport, out: &mut CsvOut<W>) -> io::Result<()> {
         let run = &report.run;
         out.row_prefix(self.scenario, report)?;
-        out.int(run.nodes)?;
         out.rounds(run.end, self.period)?;
         out.int(run.messages)?;
         let (first, later) = MessageKind::ALL.split_at(MessageKind::FIRST_COLUMNS);
@@ -86,13 +86,13 @@ mod tests {
         late.run.end = Time::from_micros(1_234_567);
         assert_eq!(
             to_string(&table, &[report(0), late]),
-            "scenario,trial,seed,nodes,rounds,messages,push_messages,pull_requests,pull_replies,\
+            "scenario,trial,seed,rounds,messages,push_messages,pull_requests,pull_replies,\
              exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,\
              dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,\
              alive_at_end,gossip_messages,ihave_messages,graft_messages,prune_messages,\
              membership_messages,warmup_messages\n\
-             baseline,0,1000,10,10,43,40,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0\n\
-             baseline,1,1001,10,12.346,44,41,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0\n"
+             baseline,0,1000,10,43,40,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0\n\
+             baseline,1,1001,12.346,44,41,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0\n"
         );
     }
 }

@@ -59,11 +59,7 @@ pub(super) fn residue_vs_traffic(dir: &Path) -> Result<Option<Chart>, PlotError>
     let (Ok(residue), Ok(traffic)) = (updates.column("residue"), updates.column("traffic")) else {
         return Ok(None);
     };
-    let point = updates.column("point").ok();
-    let params: Vec<usize> = match point {
-        Some(point) => (point + 1..updates.column("update")?).collect(),
-        None => Vec::new(),
-    };
+    let params = updates.swept_before(dir, "update")?;
     let mut groups: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut any_residue = false;
     for row in &updates.rows {
@@ -245,11 +241,7 @@ pub(super) fn completion(dir: &Path) -> Result<Option<Chart>, PlotError> {
     if updates.rows.is_empty() {
         return Ok(None);
     }
-    let point = updates.column("point").ok();
-    let params: Vec<usize> = match point {
-        Some(point) => (point + 1..updates.column("update")?).collect(),
-        None => Vec::new(),
-    };
+    let params = updates.swept_before(dir, "update")?;
     let mut groups: Vec<(String, Vec<Option<f64>>)> = Vec::new();
     for row in &updates.rows {
         let label: Vec<String> = params

@@ -62,15 +62,47 @@ pub fn write(dir: &Path) -> Result<PathBuf, PlotError> {
         ));
     }
     if let Some(csv) = summary {
-        html.push_str("<h2>Summary (summary.csv)</h2>\n<table>\n<tr>");
-        for column in &csv.header {
-            html.push_str(&format!("<th>{}</th>", escape(column)));
+        html.push_str("<h2>Summary (summary.csv)</h2>\n");
+        // The parameter columns that are the same in every row are said once, above the table;
+        // the table keeps the point, the swept keys and the statistics.
+        let (shown, same) = match (csv.column("point"), csv.column("metric")) {
+            (Ok(point), Ok(metric)) => {
+                let swept = csv.swept_columns(dir, point + 1, metric);
+                let same: Vec<usize> = (point + 1..metric).filter(|c| !swept.contains(c)).collect();
+                let shown: Vec<usize> = (0..csv.header.len())
+                    .filter(|c| *c != 0 && !same.contains(c) && (*c != point || !swept.is_empty()))
+                    .collect();
+                (shown, same)
+            }
+            _ => ((0..csv.header.len()).collect(), Vec::new()),
+        };
+        if !same.is_empty() {
+            let first = csv.rows.first();
+            let values: Vec<String> = same
+                .iter()
+                .map(|&c| {
+                    let value = first.and_then(|row| row.get(c)).unwrap_or("");
+                    format!("{} = {}", escape(&csv.header[c]), escape(value))
+                })
+                .collect();
+            html.push_str(&format!(
+                "<p class=\"parameters\">In every row: {} (the whole scenario: \
+                 <a href=\"scenario.resolved.toml\">scenario.resolved.toml</a>).</p>\n",
+                values.join(", ")
+            ));
+        }
+        html.push_str("<table>\n<tr>");
+        for &column in &shown {
+            html.push_str(&format!("<th>{}</th>", escape(&csv.header[column])));
         }
         html.push_str("</tr>\n");
         for row in &csv.rows {
             html.push_str("<tr>");
-            for cell in row.iter() {
-                html.push_str(&format!("<td>{}</td>", escape(cell)));
+            for &column in &shown {
+                html.push_str(&format!(
+                    "<td>{}</td>",
+                    escape(row.get(column).unwrap_or(""))
+                ));
             }
             html.push_str("</tr>\n");
         }

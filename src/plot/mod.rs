@@ -203,6 +203,50 @@ impl Csv {
         }
         Ok(value)
     }
+
+    /// The columns of the swept keys among `first..end` (the parameter columns): those
+    /// `run.toml` lists as `sweep_columns`, in its order (the sweep's: the first key changes
+    /// slowest), or, for a table without one (made by hand, or joined from several runs), those
+    /// that take at least two values, in column order.
+    fn swept_columns(&self, dir: &Path, first: usize, end: usize) -> Vec<usize> {
+        let candidates = first..end.max(first);
+        match listed_sweep_columns(dir) {
+            Some(names) => names
+                .iter()
+                .filter_map(|name| candidates.clone().find(|&c| self.header[c] == *name))
+                .collect(),
+            None => candidates
+                .filter(|&c| {
+                    let mut values = self.rows.iter().map(|row| row.get(c).unwrap_or(""));
+                    let first = values.next();
+                    values.any(|value| Some(value) != first)
+                })
+                .collect(),
+        }
+    }
+
+    /// The swept columns of a per-trial table: after `point`, before `end`; none in a table
+    /// without a `point` column.
+    fn swept_before(&self, dir: &Path, end: &str) -> Result<Vec<usize>, PlotError> {
+        let Ok(point) = self.column("point") else {
+            return Ok(Vec::new());
+        };
+        let end = self.column(end)?;
+        Ok(self.swept_columns(dir, point + 1, end))
+    }
+}
+
+/// `sweep_columns` of `dir/run.toml`; `None` without a readable list (no run.toml, or one of
+/// schema 2 or before).
+fn listed_sweep_columns(dir: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join(crate::output::manifest::RUN_MANIFEST)).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    let list = table.get("sweep_columns")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+    )
 }
 
 /// `summary.csv`: the parameter columns and, per row, their values and the statistics.
@@ -214,6 +258,8 @@ struct Summary {
 
 struct SummaryRow {
     params: Vec<String>,
+    /// The `protocol_kind` column, swept or not (schema 3), which names the theory.
+    kind: Option<String>,
     metric: String,
     /// Samples behind the statistics.
     n: Option<f64>,
@@ -228,7 +274,9 @@ impl Summary {
             return Ok(None);
         };
         let metric = csv.column("metric")?;
-        let param_columns: Vec<usize> = (1..metric).filter(|&c| csv.header[c] != "point").collect();
+        let first = csv.column("point").map_or(1, |point| point + 1);
+        let param_columns = csv.swept_columns(dir, first, metric);
+        let kind_column = csv.column("protocol_kind").ok();
         let optional = |row: &csv::StringRecord, name: &str| -> Result<Option<f64>, PlotError> {
             let column = csv.column(name)?;
             match row.get(column).unwrap_or("") {
@@ -260,6 +308,7 @@ impl Summary {
                     .iter()
                     .map(|&c| row.get(c).unwrap_or("").to_owned())
                     .collect(),
+                kind: kind_column.and_then(|c| row.get(c)).map(str::to_owned),
                 metric: row.get(metric).unwrap_or("").to_owned(),
                 n: optional(row, "n")?,
                 mean: optional(row, "mean")?,
@@ -276,13 +325,17 @@ impl Summary {
         }))
     }
 
-    /// The column of swept key `key` (`nodes` may be named `sweep.nodes`), if it takes at least
-    /// two numeric values.
+    /// The column of swept key `key` (as the scenario names it, `network.loss`, or as the
+    /// column does, `network_loss`), if it takes at least two numeric values.
     fn axis_param(&self, key: &str) -> Option<usize> {
-        let column = self
-            .params
-            .iter()
-            .position(|name| name == key || name.strip_prefix("sweep.") == Some(key))?;
+        let column_name = crate::output::params::column_name(key);
+        // A folder of schema 2 named swept columns by their dotted keys (`sweep.nodes`).
+        let column = self.params.iter().position(|name| {
+            *name == column_name
+                || *name == key
+                || name.strip_prefix("sweep_") == Some(column_name.as_str())
+                || name.strip_prefix("sweep.") == Some(key)
+        })?;
         let mut values: Vec<f64> = self
             .rows
             .iter()
@@ -333,9 +386,10 @@ pub fn plot(
             ChartKind::SweptKey => summary
                 .as_ref()
                 .and_then(|s| {
-                    let key = s.params.iter().find(|key| {
-                        let short = short_key(key);
-                        short != "nodes" && short != "loss" && s.axis_param(key).is_some()
+                    // Not the keys the charts below take, however a folder names them.
+                    let taken = [s.axis_param("nodes"), s.axis_param("network.loss")];
+                    let (_, key) = s.params.iter().enumerate().find(|(c, key)| {
+                        !taken.contains(&Some(*c)) && s.axis_param(key).is_some()
                     })?;
                     let name = short_key(key);
                     metric_chart(
@@ -369,10 +423,10 @@ pub fn plot(
             ChartKind::MessagesVsLoss => summary.as_ref().and_then(|s| {
                 metric_chart(
                     s,
-                    "network.loss",
+                    "network_loss",
                     "update_messages",
                     "Messages carrying each update against message loss",
-                    "network.loss (probability a message is lost)",
+                    "network_loss (probability a message is lost)",
                     "update messages",
                     false,
                 )
@@ -380,10 +434,10 @@ pub fn plot(
             ChartKind::StalenessVsLoss => summary.as_ref().and_then(|s| {
                 metric_chart(
                     s,
-                    "network.loss",
+                    "network_loss",
                     "stale_node_rounds",
                     "Staleness against message loss",
-                    "network.loss (probability a message is lost)",
+                    "network_loss (probability a message is lost)",
                     "stale node-rounds per trial",
                     false,
                 )
@@ -542,10 +596,10 @@ fn write_charts(
     Ok(written)
 }
 
-/// The last part of a swept key, for legends: `protocol.kind` -> `kind`, `sweep.nodes` ->
-/// `nodes`.
+/// A swept key's column as legends show it: the column name itself, which is what pandas, R and
+/// `--x` take, less the `sweep_` of a key renamed to stay unique (`sweep_seed` -> `seed`).
 fn short_key(key: &str) -> &str {
-    key.rsplit('.').next().unwrap_or(key)
+    key.strip_prefix("sweep_").unwrap_or(key)
 }
 
 /// One x value of a line: the mean, its interval and the theory.
@@ -566,10 +620,6 @@ fn metric_chart(
     // Group label -> (x, mean, ci, theory), in first-appearance order of the groups.
     let mut groups: Vec<(String, Vec<Measured>)> = Vec::new();
     let mut samples: Vec<f64> = Vec::new();
-    let kind_column = summary
-        .params
-        .iter()
-        .position(|key| short_key(key) == "kind");
     let mut kinds: Vec<(String, Option<String>)> = Vec::new();
     for row in summary.rows.iter().filter(|row| row.metric == metric) {
         samples.extend(row.n);
@@ -597,7 +647,7 @@ fn metric_chart(
         };
         let entry = (x, row.mean, row.ci, row.theory);
         if !kinds.iter().any(|(name, _)| *name == label) {
-            kinds.push((label.clone(), kind_column.map(|c| row.params[c].clone())));
+            kinds.push((label.clone(), row.kind.clone()));
         }
         match groups.iter_mut().find(|(name, _)| *name == label) {
             Some((_, points)) => points.push(entry),
@@ -715,14 +765,7 @@ fn coverage_charts(dir: &Path) -> Result<Vec<(String, Chart)>, PlotError> {
     // Label of each point: its swept values, or the scenario name.
     let point_of = |csv: &Csv| csv.column("point").ok();
     let (u_point, c_point) = (point_of(&updates), point_of(&coverage));
-    let param_range = |csv: &Csv, end: &str| -> Result<Vec<usize>, PlotError> {
-        let end = csv.column(end)?;
-        Ok(match point_of(csv) {
-            Some(point) => (point + 1..end).collect(),
-            None => Vec::new(),
-        })
-    };
-    let c_params = param_range(&coverage, "update")?;
+    let c_params = coverage.swept_before(dir, "update")?;
     let u_trial = updates.column("trial")?;
     let u_update = updates.column("update")?;
     let u_injected = updates.column("injected_round")?;
@@ -918,12 +961,14 @@ mod tests {
         std::fs::write(dir.join(name), text).unwrap();
     }
 
-    const SUMMARY: &str = "scenario,point,protocol.kind,sweep.nodes,metric,n,mean,std,ci95_low,ci95_high,min,p50,p90,p99,max,theory
-s,0,push,1000,rounds_to_all,2,18,0,17,19,18,18,18,18,18,16.87
-s,1,push,10000,rounds_to_all,2,24,1,23,25,23,23,25,25,25,22.5
-s,2,pull,1000,rounds_to_all,2,14,1,13,15,13,13,15,15,15,
-s,3,pull,10000,rounds_to_all,2,16.5,0.7,16,17,16,16,17,17,17,
-s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
+    /// A summary of schema 3 without run.toml: the swept keys are the parameter columns that
+    /// take two values (nodes, protocol_kind), not protocol_fanout.
+    const SUMMARY: &str = "scenario,point,nodes,protocol_kind,protocol_fanout,metric,n,mean,std,ci95_low,ci95_high,min,p50,p90,p99,max,theory
+s,0,1000,push,1,rounds_to_all,2,18,0,17,19,18,18,18,18,18,16.87
+s,1,10000,push,1,rounds_to_all,2,24,1,23,25,23,23,25,25,25,22.5
+s,2,1000,pull,1,rounds_to_all,2,14,1,13,15,13,13,15,15,15,
+s,3,10000,pull,1,rounds_to_all,2,16.5,0.7,16,17,16,16,17,17,17,
+s,0,1000,push,1,messages,2,5,0,,,5,5,5,5,5,
 ";
 
     #[test]
@@ -944,7 +989,7 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
             ">push</text>",
             ">pull</text>",
             ">push: theory, log2 n + ln n (Pittel 1987)</text>",
-            ">kind</text>",
+            ">protocol_kind</text>",
             "(n = 2 samples per point)",
             ">1k</text>",
             ">10k</text>",
@@ -969,6 +1014,8 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
     fn coverage_has_a_median_and_band_per_point() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "summary.csv", SUMMARY);
+        // run.toml names the swept column, though it takes one value in these rows.
+        write(dir.path(), "run.toml", "sweep_columns = [\"nodes\"]\n");
         write(
             dir.path(),
             "updates.csv",
@@ -994,23 +1041,28 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
     #[test]
     fn a_large_sweep_gets_a_coverage_chart_per_value_of_its_first_key() {
         let dir = tempfile::tempdir().unwrap();
-        let mut updates = String::from(
-            "scenario,trial,seed,point,protocol.kind,sweep.nodes,update,injected_round\n",
-        );
+        let mut updates =
+            String::from("scenario,trial,seed,point,nodes,protocol_kind,update,injected_round\n");
         let mut coverage = String::from(
-            "scenario,trial,seed,point,protocol.kind,sweep.nodes,update,round,informed,alive\n",
+            "scenario,trial,seed,point,nodes,protocol_kind,update,round,informed,alive\n",
         );
         for point in 0..8 {
             let kind = if point < 4 { "push" } else { "pull" };
             let nodes = 10 * (point % 4 + 1);
-            updates.push_str(&format!("s,0,1,{point},{kind},{nodes},0,0\n"));
+            updates.push_str(&format!("s,0,1,{point},{nodes},{kind},0,0\n"));
             for round in 0..3 {
                 coverage.push_str(&format!(
-                    "s,0,1,{point},{kind},{nodes},0,{round},{},{nodes}\n",
+                    "s,0,1,{point},{nodes},{kind},0,{round},{},{nodes}\n",
                     1 + round * 3
                 ));
             }
         }
+        // The sweep's order, not the columns': protocol.kind first.
+        write(
+            dir.path(),
+            "run.toml",
+            "sweep_columns = [\"protocol_kind\", \"nodes\"]\n",
+        );
         write(dir.path(), "updates.csv", &updates);
         write(dir.path(), "coverage.csv", &coverage);
         let written = plot(dir.path(), None, None).unwrap();
@@ -1027,7 +1079,7 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
         let svg = std::fs::read_to_string(&written[1]).unwrap();
         svg::tests::check_well_formed(&svg);
         assert!(
-            svg.contains("kind=pull (n = 1 (trial, update) pairs per point)</text>"),
+            svg.contains("protocol_kind=pull (n = 1 (trial, update) pairs per point)</text>"),
             "the title names the value"
         );
         assert!(
@@ -1088,12 +1140,20 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
         assert_eq!(written[0], dir.path().join("messages-vs-nodes.svg"));
         let svg = std::fs::read_to_string(&written[0]).unwrap();
         svg::tests::check_well_formed(&svg);
-        assert!(svg.contains(">messages against sweep.nodes (n = 2 samples per point)</text>"));
-        let err = plot_metric(dir.path(), "fanout", "messages", None).unwrap_err();
-        assert!(
-            err.to_string().contains("--x fanout: not a swept key"),
-            "{err}"
-        );
+        assert!(svg.contains(">messages against nodes (n = 2 samples per point)</text>"));
+        // A scenario key or its column: the same axis.
+        let again = plot_metric(dir.path(), "protocol.kind", "messages", None);
+        assert!(again.is_err(), "protocol_kind is not numeric");
+        for key in ["fanout", "protocol.fanout", "protocol_fanout"] {
+            let err = plot_metric(dir.path(), key, "messages", None).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!(
+                    "--x {key}: not a swept key of {} (swept: nodes, protocol_kind)",
+                    dir.path().display()
+                )),
+                "{err}"
+            );
+        }
         let err = plot_metric(dir.path(), "nodes", "bogus", None).unwrap_err();
         assert!(
             err.to_string().contains("--y bogus: no such metric"),
@@ -1107,6 +1167,16 @@ s,0,push,1000,messages,2,5,0,,,5,5,5,5,5,
         assert!(
             index.contains("<td>rounds_to_all</td>"),
             "the summary table"
+        );
+        // The swept keys are columns of the table; a parameter the same in every row is said
+        // once above it.
+        assert!(
+            index.contains("<tr><th>point</th><th>nodes</th><th>protocol_kind</th><th>metric</th>"),
+            "{index}"
+        );
+        assert!(
+            index.contains("In every row: protocol_fanout = 1 (the whole scenario"),
+            "{index}"
         );
     }
 

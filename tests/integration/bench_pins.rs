@@ -1,8 +1,14 @@
 //! The benchmark scenarios' CSV outputs, pinned by hash (issue 3, item 4): speed work never
 //! changes a result. The pins were taken before the second round of optimisation; re-pin only
-//! for a deliberate change of the model, and say so in the commit. Re-pinned once for appended
-//! columns (updates.csv's `rmr`, runs.csv's six Plumtree and HyParView columns) and the new
-//! summary.csv: with those columns removed, the files hash to the earlier pins exactly.
+//! for a deliberate change of the model, and say so in the commit.
+//!
+//! Re-pinned twice, each time for columns only, never for a changed number:
+//! - for appended columns (updates.csv's `rmr`, runs.csv's six Plumtree and HyParView columns)
+//!   and the new summary.csv: with those columns removed, the files hashed to the earlier pins;
+//! - for schema 3 (issue 11): every row carries the run's parameters after `scenario,trial,seed`
+//!   (`point`, `nodes`, `protocol_kind`, ...; runs.csv already had `nodes` there). Each test
+//!   checks both: the files hash to the schema-3 pins, and with the parameter columns removed
+//!   ([`schema_2`]) to the schema-2 pins they had before, so the re-pin changed no value.
 
 use std::fs;
 use std::path::Path;
@@ -19,9 +25,43 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Runs `scenarios/bench/{name}.toml` in a temporary folder; the hash of each CSV it wrote,
-/// by file name.
-fn csv_hashes(name: &str) -> Vec<(String, u64)> {
+/// The columns schema 3 put after `scenario,trial,seed` (after `scenario` in summary.csv).
+/// runs.csv had `nodes` in that place already, so there it is not one of them.
+const SCHEMA_3_COLUMNS: [&str; 8] = [
+    "point",
+    "nodes",
+    "protocol_kind",
+    "protocol_fanout",
+    "protocol_timing",
+    "protocol_period_ms",
+    "network_loss",
+    "overlay_kind",
+];
+
+/// `file` (a schema-3 CSV named `name`) as schema 2 wrote it: the parameter columns removed,
+/// quoting as the tables quote (the csv crate's defaults, as gossip-sim writes).
+fn schema_2(name: &str, file: &[u8]) -> Vec<u8> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(file);
+    let mut records = reader.records().map(Result::unwrap);
+    let header = records.next().expect("a header");
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&c| {
+            let column = &header[c];
+            !SCHEMA_3_COLUMNS.contains(&column) || (name == "runs.csv" && column == "nodes")
+        })
+        .collect();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for record in std::iter::once(header).chain(records) {
+        out.write_record(keep.iter().map(|&c| &record[c])).unwrap();
+    }
+    out.into_inner().unwrap()
+}
+
+/// Runs `scenarios/bench/{name}.toml` in a temporary folder; each CSV it wrote by file name,
+/// with the hash of its bytes and the hash of its schema-2 form.
+fn csv_hashes(name: &str) -> Vec<(String, u64, u64)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     Command::cargo_bin("gossip-sim")
@@ -33,25 +73,57 @@ fn csv_hashes(name: &str) -> Vec<(String, u64)> {
         .arg("--quiet")
         .assert()
         .success();
-    let mut hashes: Vec<(String, u64)> = fs::read_dir(dir.path())
+    let mut hashes: Vec<(String, u64, u64)> = fs::read_dir(dir.path())
         .unwrap()
         .map(|entry| entry.unwrap())
         .filter(|entry| entry.path().extension().is_some_and(|e| e == "csv"))
         .map(|entry| {
             let file = entry.file_name().to_string_lossy().into_owned();
-            (file, fnv1a(&fs::read(entry.path()).unwrap()))
+            let bytes = fs::read(entry.path()).unwrap();
+            let old = fnv1a(&schema_2(&file, &bytes));
+            (file, fnv1a(&bytes), old)
         })
         .collect();
     hashes.sort();
     hashes
 }
 
-fn pinned(name: &str, expected: &[(&str, u64)]) {
+/// Each file with its schema-3 pin and its schema-2 pin.
+fn pinned(name: &str, expected: &[(&str, u64, u64)]) {
     let actual = csv_hashes(name);
-    let expected: Vec<(String, u64)> = expected.iter().map(|&(f, h)| (f.to_owned(), h)).collect();
+    let show = |rows: &[(String, u64, u64)]| -> String {
+        rows.iter()
+            .map(|(f, new, old)| format!("(\"{f}\", {new:#018x}, {old:#018x})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let expected: Vec<(String, u64, u64)> = expected
+        .iter()
+        .map(|&(f, new, old)| (f.to_owned(), new, old))
+        .collect();
+    assert!(
+        actual == expected,
+        "scenarios/bench/{name}.toml: CSV output changed: got {}, pinned {}",
+        show(&actual),
+        show(&expected)
+    );
+}
+
+#[test]
+fn the_schema_2_form_drops_exactly_the_parameter_columns() {
+    let updates = "scenario,trial,seed,point,nodes,protocol_kind,protocol_fanout,\
+                   protocol_timing,protocol_period_ms,network_loss,overlay_kind,update\n\
+                   \"a, b\",0,7,0,10,push,1,rounds,1000,0,full,3\n";
     assert_eq!(
-        actual, expected,
-        "scenarios/bench/{name}.toml: CSV output changed "
+        String::from_utf8(schema_2("updates.csv", updates.as_bytes())).unwrap(),
+        "scenario,trial,seed,update\n\"a, b\",0,7,3\n"
+    );
+    let runs = "scenario,trial,seed,point,nodes,protocol_kind,protocol_fanout,\
+                protocol_timing,protocol_period_ms,network_loss,overlay_kind,rounds\n\
+                s,0,7,0,10,push,1,rounds,1000,0,full,12\n";
+    assert_eq!(
+        String::from_utf8(schema_2("runs.csv", runs.as_bytes())).unwrap(),
+        "scenario,trial,seed,nodes,rounds\ns,0,7,10,12\n"
     );
 }
 
@@ -60,9 +132,9 @@ fn bench_rounds_1e3_csv_is_pinned() {
     pinned(
         "rounds-1e3",
         &[
-            ("runs.csv", 0xa907_a4f7_d4ec_ae0f),
-            ("summary.csv", 0x9717_f778_7ac1_b7d4),
-            ("updates.csv", 0x6695_fe84_ffb3_c2d8),
+            ("runs.csv", 0x082f_08f4_2b23_4ce1, 0xa907_a4f7_d4ec_ae0f),
+            ("summary.csv", 0x717f_8e41_b468_3334, 0x9717_f778_7ac1_b7d4),
+            ("updates.csv", 0xfc61_5eba_8330_dbfe, 0x6695_fe84_ffb3_c2d8),
         ],
     );
 }
@@ -72,9 +144,9 @@ fn bench_rounds_1e4_csv_is_pinned() {
     pinned(
         "rounds-1e4",
         &[
-            ("runs.csv", 0x9618_461f_f552_a1be),
-            ("summary.csv", 0xf110_0a69_2496_5f81),
-            ("updates.csv", 0x445d_97a8_52a4_2f48),
+            ("runs.csv", 0xaf30_1a62_ebe6_873a, 0x9618_461f_f552_a1be),
+            ("summary.csv", 0x4f6e_8dcf_0b1d_81b1, 0xf110_0a69_2496_5f81),
+            ("updates.csv", 0xe9f4_0407_35f8_57c6, 0x445d_97a8_52a4_2f48),
         ],
     );
 }
@@ -84,9 +156,9 @@ fn bench_async_1e3_csv_is_pinned() {
     pinned(
         "async-1e3",
         &[
-            ("runs.csv", 0x88fa_1eed_112e_6f2b),
-            ("summary.csv", 0x77b7_afe0_4cb2_a6ec),
-            ("updates.csv", 0xd8d7_5dad_0fcf_e2fe),
+            ("runs.csv", 0x2dde_75b5_6290_d2b2, 0x88fa_1eed_112e_6f2b),
+            ("summary.csv", 0x207e_c4a1_4607_faa7, 0x77b7_afe0_4cb2_a6ec),
+            ("updates.csv", 0xb160_fc88_d736_8b49, 0xd8d7_5dad_0fcf_e2fe),
         ],
     );
 }
@@ -96,9 +168,9 @@ fn bench_async_1e4_csv_is_pinned() {
     pinned(
         "async-1e4",
         &[
-            ("runs.csv", 0x5e03_e68b_d454_b7cc),
-            ("summary.csv", 0xd17d_a674_69d9_0a63),
-            ("updates.csv", 0xf821_870d_640c_5e89),
+            ("runs.csv", 0x9296_9598_5aff_0cf1, 0x5e03_e68b_d454_b7cc),
+            ("summary.csv", 0xed0b_0c4f_8afb_df9e, 0xd17d_a674_69d9_0a63),
+            ("updates.csv", 0x991f_3345_fc18_fbe8, 0xf821_870d_640c_5e89),
         ],
     );
 }

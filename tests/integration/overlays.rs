@@ -529,7 +529,7 @@ fn regions_csv_rows_name_the_regions() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "scenario,trial,seed,update,region,nodes,rounds_to_all,time_to_all_ms,coverage"
+        "scenario,trial,seed,update,region,region_nodes,rounds_to_all,time_to_all_ms,coverage"
     );
     assert_eq!(lines.len(), 1 + 2 * 2 * 3);
     let keys: Vec<(String, String, String, String)> = lines[1..]

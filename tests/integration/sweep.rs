@@ -57,24 +57,25 @@ fn every_row_carries_its_point_and_one_thread_matches_two() {
     );
     let runs = &one[2].1;
     let mut lines = runs.lines();
+    // Schema 3: the parameter columns after scenario,trial,seed; both swept keys are among them.
     assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with("scenario,trial,seed,point,protocol.kind,sweep.nodes,nodes,"),
+        lines.next().unwrap().starts_with(
+            "scenario,trial,seed,point,nodes,protocol_kind,protocol_fanout,protocol_timing,\
+             protocol_period_ms,network_loss,overlay_kind,rounds,"
+        ),
         "{runs}"
     );
     // 6 points x 3 trials, in (point, trial) order.
     let order: Vec<String> = lines
         .map(|line| {
             let cells: Vec<&str> = line.split(',').collect();
-            format!("{}{}{}", cells[3], cells[4], cells[1])
+            format!("{}:{}:{}:{}", cells[3], cells[5], cells[4], cells[1])
         })
         .collect();
     assert_eq!(order.len(), 18);
-    assert_eq!(order[0], "0push0");
-    assert_eq!(order[4], "1push1");
-    assert_eq!(order[17], "5push-pull2");
+    assert_eq!(order[0], "0:push:100:0");
+    assert_eq!(order[4], "1:push:250:1");
+    assert_eq!(order[17], "5:push-pull:400:2");
     let summary = &one[4].1;
     assert_eq!(summary.lines().count(), 1 + 6 * 11);
 }
