@@ -41,10 +41,13 @@
 //! assert!((5..=12).contains(&rounds));
 //! ```
 //!
-//! A protocol of your own, registered by name (see [`protocol`] for the rules of the game):
+//! A protocol of your own, registered by name (see [`protocol`] for the rules of the game).
+//! The built-ins are written the same way: each is a [`Kind`] in its own file of
+//! `src/protocol/`, listed by one line of its registry.
 //!
 //! ```no_run
-//! use gossip_sim::protocol::{Context, Message, MessageKind, NodeId, Protocol, Registry, Size, UserProtocol, Words};
+//! use gossip_sim::protocol::{Context, Kind, Message, MessageKind, NodeId, NoKeys, Protocol};
+//! use gossip_sim::protocol::{Registry, Setup, Size, Words};
 //!
 //! /// Push to `fanout` random partners every round, like the built-in push.
 //! struct MyPush(Words);
@@ -66,9 +69,11 @@
 //!     }
 //! }
 //!
-//! impl UserProtocol for MyPush {
-//!     type Config = toml::Table; // no keys of its own to check
-//!     fn new(_: &toml::Table, _: &gossip_sim::Setup) -> MyPush {
+//! /// `protocol.kind = "my-push"`, with no keys of its own in `[protocol]`.
+//! impl Kind for MyPush {
+//!     type Config = NoKeys;
+//!     type Protocol = MyPush;
+//!     fn new(_: &NoKeys, _: &Setup) -> MyPush {
 //!         MyPush(Words::default())
 //!     }
 //! }

@@ -247,6 +247,33 @@ mod tests {
         assert_eq!(lookup("gossip"), None);
     }
 
+    /// Each built-in's keys are its own `Config`'s fields; the README's scenario reference must
+    /// list every one of them, under the kinds that take it.
+    #[test]
+    fn the_readme_lists_every_key_of_every_built_in() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let reference = readme
+            .split("## Scenario reference")
+            .nth(1)
+            .and_then(|rest| rest.split("[network]").next())
+            .expect("the [protocol] block of the scenario reference");
+        for e in &BUILT_INS {
+            assert!(reference.contains(e.name), "kind {} missing", e.name);
+            for key in (e.keys)() {
+                let listed = reference.lines().any(|line| {
+                    line.trim_start_matches("# ")
+                        .starts_with(&format!("{key} ="))
+                });
+                assert!(
+                    listed,
+                    "protocol.{key} (kind {}) is not in the README",
+                    e.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn keys_say_which_kinds_take_them() {
         assert_eq!(kinds_taking("ctr_max"), ["median-counter"]);
