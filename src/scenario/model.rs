@@ -93,16 +93,16 @@ pub struct HyParViewParams {
     pub active_size: u32,
     /// Capacity of the passive view (backup nodes).
     pub passive_size: u32,
-    /// Active random walk length [ARWL]: hops a FORWARD_JOIN travels.
+    /// Active random walk length \[ARWL\]: hops a FORWARD_JOIN travels.
     pub arwl: u32,
-    /// Passive random walk length [PRWL]: the hop at which a FORWARD_JOIN also leaves the new
+    /// Passive random walk length \[PRWL\]: the hop at which a FORWARD_JOIN also leaves the new
     /// node in a passive view.
     pub prwl: u32,
     /// A shuffle every this many rounds.
     pub shuffle_every: u32,
-    /// Active-view entries in a shuffle [ka].
+    /// Active-view entries in a shuffle \[ka\].
     pub shuffle_active: u32,
-    /// Passive-view entries in a shuffle [kp].
+    /// Passive-view entries in a shuffle \[kp\].
     pub shuffle_passive: u32,
     /// Rounds of shuffling after the sequential joins, before the trial's time 0.
     pub warmup_rounds: u32,
