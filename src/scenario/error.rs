@@ -143,6 +143,51 @@ impl fmt::Display for TableName<'_> {
     }
 }
 
+/// How a key is written in a TOML text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// `key = value`, or a part of a dotted key.
+    Key,
+    /// In a `[table]` header.
+    Table,
+    /// In an `[[array]]` header.
+    ArrayOfTables,
+}
+
+/// "key `protocol.fanout`", "table `[protocol]`" or "table `[[crashes]]`".
+pub(crate) struct DuplicateName<'a> {
+    pub key: &'a KeyPath,
+    pub written: Written,
+}
+
+impl DuplicateName<'_> {
+    fn new(key: &KeyPath, written: Written) -> DuplicateName<'_> {
+        DuplicateName { key, written }
+    }
+}
+
+impl fmt::Display for DuplicateName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.written {
+            Written::Key => write!(f, "key `{}`", self.key),
+            Written::Table => write!(f, "table `[{}]`", self.key),
+            Written::ArrayOfTables => write!(f, "table `[[{}]]`", self.key),
+        }
+    }
+}
+
+/// " (first written at line 3, column 1)", or nothing.
+struct FirstAt(Option<(usize, usize)>);
+
+impl fmt::Display for FirstAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some((line, column)) => write!(f, " (first written at line {line}, column {column})"),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// `error` is not exposed as the `source()`: its text is already in the message, and
@@ -191,6 +236,16 @@ pub enum ScenarioError {
     #[error("{at}{problem}")]
     Override { at: Location, problem: String },
 
+    /// A key, or a table, written twice in the file; `written` is how the second one is
+    /// written, `first` the line and column of the first one, when there is one.
+    #[error("{at}duplicate {}{}", DuplicateName::new(.key, *.written), FirstAt(*.first))]
+    Duplicate {
+        at: Location,
+        key: KeyPath,
+        written: Written,
+        first: Option<(usize, usize)>,
+    },
+
     #[error("{at}no price updates: add [[updates]] or set workload.updates")]
     NoUpdates { at: Location },
 
@@ -217,6 +272,7 @@ impl ScenarioError {
             | ScenarioError::MissingOneOf { at, .. }
             | ScenarioError::Invalid { at, .. }
             | ScenarioError::Override { at, .. }
+            | ScenarioError::Duplicate { at, .. }
             | ScenarioError::NoUpdates { at }
             | ScenarioError::SweepPoint { at, .. } => Some(at),
         }
@@ -232,6 +288,7 @@ impl ScenarioError {
             | ScenarioError::MissingOneOf { at, .. }
             | ScenarioError::Invalid { at, .. }
             | ScenarioError::Override { at, .. }
+            | ScenarioError::Duplicate { at, .. }
             | ScenarioError::NoUpdates { at }
             | ScenarioError::SweepPoint { at, .. } => Some(at),
         }
@@ -240,7 +297,9 @@ impl ScenarioError {
     /// The key the problem is about, if there is one.
     pub fn key(&self) -> Option<&KeyPath> {
         match self {
-            ScenarioError::MissingKey { key, .. } | ScenarioError::Invalid { key, .. } => Some(key),
+            ScenarioError::MissingKey { key, .. }
+            | ScenarioError::Invalid { key, .. }
+            | ScenarioError::Duplicate { key, .. } => Some(key),
             ScenarioError::MissingOneOf { table, .. } => Some(table),
             ScenarioError::SweepPoint { error, .. } => error.key(),
             _ => None,

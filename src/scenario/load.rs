@@ -18,9 +18,10 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
 
 use super::display::toml_string;
-use super::error::{KeyPath, KeySegment, Location, Origin, ScenarioError, shorten};
+use super::error::{DuplicateName, KeyPath, KeySegment, Location, Origin, ScenarioError, shorten};
 use super::model::{ProtocolKind, Scenario};
 use super::raw::RawScenario;
+use super::toml_keys;
 use super::validate::validate;
 
 /// Reads and resolves the scenario file at `path`, with `overrides` (`KEY=VALUE`, from `--set`)
@@ -131,16 +132,7 @@ impl<'a> Document<'a> {
             text,
             flags: Vec::new(),
         };
-        let document = DeTable::parse(text).map_err(|error| {
-            let at = match error.span() {
-                Some(span) => sources.location(span),
-                None => Location::file(source_name),
-            };
-            ScenarioError::Syntax {
-                at,
-                message: one_line(error.message()),
-            }
-        })?;
+        let document = DeTable::parse(text).map_err(|error| sources.syntax_error(&error))?;
         let mut root = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
 
         // Flag `i` occupies the virtual text right after flag `i - 1`, one separator byte apart,
@@ -202,6 +194,44 @@ struct Sources<'a> {
 }
 
 impl Sources<'_> {
+    /// Words the TOML reader's error. Two of its messages are made whole here: "duplicate key"
+    /// names no key, and "recursion limit" (a dotted key of too many parts) has no position;
+    /// both get the key's path and place from a walk over the text's keys.
+    fn syntax_error(&self, error: &toml::de::Error) -> ScenarioError {
+        let message = one_line(error.message());
+        match (message.as_str(), error.span()) {
+            ("duplicate key", Some(span)) => {
+                let tokens = toml_keys::key_tokens(self.text, None);
+                if let Some((duplicate, first)) = toml_keys::duplicate_at(&tokens, span.start) {
+                    return ScenarioError::Duplicate {
+                        at: self.location(span),
+                        key: duplicate.path.clone(),
+                        written: duplicate.written,
+                        first: first.map(|first| line_col(self.text, first.span.start)),
+                    };
+                }
+            }
+            ("recursion limit", None) => {
+                let tokens = toml_keys::key_tokens(self.text, None);
+                if let Some(deepest) = toml_keys::deepest_key(&tokens) {
+                    return ScenarioError::Syntax {
+                        at: self.location(deepest.span.clone()),
+                        message: format!(
+                            "a dotted key of {} parts is nested too deeply",
+                            deepest.parts
+                        ),
+                    };
+                }
+            }
+            _ => {}
+        }
+        let at = match error.span() {
+            Some(span) => self.location(span),
+            None => Location::file(self.name),
+        };
+        ScenarioError::Syntax { at, message }
+    }
+
     fn location(&self, span: Range<usize>) -> Location {
         let flag = self
             .flags
@@ -334,7 +364,7 @@ fn apply_override<'a>(
         offset += segment.len() + 1;
     }
     let value_start = start + flag.len() - value.trim_start().len();
-    let value = override_value(value.trim(), value_start);
+    let value = override_value(&KeyPath::from(key), value.trim(), value_start)?;
     set_path(root.get_mut(), &KeyPath::root(), &segments, value)
 }
 
@@ -348,14 +378,34 @@ const EXCLUSIVE: &[&[&str]] = &[
     &["fraction", "nodes"],
 ];
 
-/// VALUE as TOML if it is TOML, else as a bare string, so `--set protocol.kind=push` works.
-fn override_value(text: &str, start: usize) -> Spanned<DeValue<'_>> {
+/// VALUE as TOML if it is TOML, else as a bare string, so `--set protocol.kind=push` works. A
+/// value that writes a key twice (`{ loss = 0.1, loss = 0.2 }`) is an error naming the key:
+/// read as a string, it would only be "expected a table". `key` is the flag's KEY.
+fn override_value<'a>(
+    key: &KeyPath,
+    text: &'a str,
+    start: usize,
+) -> Result<Spanned<DeValue<'a>>, String> {
     match DeValue::parse(text) {
-        Ok(value) => shift(value, start),
-        Err(_) => Spanned::new(
-            start..start + text.len(),
-            DeValue::String(Cow::Borrowed(text)),
-        ),
+        Ok(value) => Ok(shift(value, start)),
+        Err(error) => {
+            if error.message() == "duplicate key"
+                && let Some(span) = error.span()
+            {
+                let tokens = toml_keys::key_tokens(text, Some(key));
+                if let Some((duplicate, _)) = toml_keys::duplicate_at(&tokens, span.start) {
+                    let name = DuplicateName {
+                        key: &duplicate.path,
+                        written: duplicate.written,
+                    };
+                    return Err(format!("duplicate {name} in the value"));
+                }
+            }
+            Ok(Spanned::new(
+                start..start + text.len(),
+                DeValue::String(Cow::Borrowed(text)),
+            ))
+        }
     }
 }
 
@@ -1279,6 +1329,61 @@ mod tests {
             message.contains("must be at most 64 characters"),
             "{message}"
         );
+    }
+
+    /// Each case: the file, the whole message. The TOML reader said only "duplicate key".
+    #[rustfmt::skip]
+    #[test]
+    fn a_duplicate_names_the_key_and_both_places() {
+        let cases = [
+            ("name = \"a\"\nname = \"b\"\n", "x.toml:2:1: duplicate key `name` (first written at line 1, column 1)"),
+            ("[protocol]\nfanout = 2\nkind = \"push\"\nfanout = 3\n", "x.toml:4:1: duplicate key `protocol.fanout` (first written at line 2, column 1)"),
+            ("[protocol]\nkind = \"push\"\n[network]\n[protocol]\n", "x.toml:4:2: duplicate table `[protocol]` (first written at line 1, column 2)"),
+            ("protocol.kind = \"push\"\n[protocol]\n", "x.toml:2:2: duplicate table `[protocol]` (first written at line 1, column 1)"),
+            ("[network]\nlatency = { dist = \"constant\", ms = 1, ms = 2 }\n", "x.toml:2:40: duplicate key `network.latency.ms` (first written at line 2, column 32)"),
+            ("[network.latency]\ndist = \"constant\"\n[network.latency]\n", "x.toml:3:10: duplicate table `[network.latency]` (first written at line 1, column 10)"),
+            ("[[crashes]]\nat_round = 1\n[[crashes]]\nat_round = 2\nat_round = 3\n", "x.toml:5:1: duplicate key `crashes[1].at_round` (first written at line 4, column 1)"),
+            ("crashes = []\n[[crashes]]\n", "x.toml:2:3: duplicate table `[[crashes]]` (first written at line 1, column 1)"),
+            ("[region_latency]\n\"eu-us\" = 1\n'eu-us' = 2\n", "x.toml:3:1: duplicate key `region_latency.eu-us` (first written at line 2, column 1)"),
+            ("[sweep]\nnodes = [10]\n\"nodes\" = [20]\n", "x.toml:3:1: duplicate key `sweep.nodes` (first written at line 2, column 1)"),
+        ];
+        for (text, wanted) in cases {
+            assert_eq!(error(text, &[]), format!("scenarios/{wanted}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_in_a_set_value_names_the_key() {
+        assert_eq!(
+            error(&doc("", "", ""), &["network={ loss = 0.1, loss = 0.2 }"]),
+            "scenarios/x.toml: --set network={ loss = 0.1, loss = 0.2 }: duplicate key \
+             `network.loss` in the value"
+        );
+        assert_eq!(
+            error(
+                &doc("", "", ""),
+                &["updates=[{ product = \"a\" }, { price = 1, price = 2 }]"]
+            ),
+            "scenarios/x.toml: --set updates=[{ product = \"a\" }, { price = 1, price = 2 }]: \
+             duplicate key `updates[1].price` in the value"
+        );
+    }
+
+    /// The TOML reader's "recursion limit" for a dotted key of too many parts had no position.
+    #[test]
+    fn a_dotted_key_too_deep_names_its_place() {
+        let key = vec!["a"; 100].join(".");
+        assert_eq!(
+            error(&format!("name = \"t\"\n{key} = 1\n"), &[]),
+            "scenarios/x.toml:2:1: invalid TOML: a dotted key of 100 parts is nested too deeply"
+        );
+        assert_eq!(
+            error(&format!("name = \"t\"\n [{key}]\n"), &[]),
+            "scenarios/x.toml:2:3: invalid TOML: a dotted key of 100 parts is nested too deeply"
+        );
+        let inline = format!("name = {}1{}", "{ a = ".repeat(100), " }".repeat(100));
+        let message = error(&inline, &[]);
+        assert!(message.starts_with("scenarios/x.toml:1:"), "{message}");
     }
 
     #[test]

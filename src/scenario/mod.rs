@@ -14,11 +14,12 @@ mod load;
 mod model;
 mod raw;
 mod sweep;
+mod toml_keys;
 mod validate;
 
 pub use catalog::Catalog;
 pub(crate) use display::toml_string;
-pub use error::{KeyPath, KeySegment, Location, Origin, ScenarioError};
+pub use error::{KeyPath, KeySegment, Location, Origin, ScenarioError, Written};
 pub use load::{load, parse};
 pub use model::*;
 pub use raw::{
