@@ -3,8 +3,9 @@
 //! Two files sit next to the CSV files:
 //! - `scenario.resolved.toml`: the scenario with every default filled in, exactly as
 //!   `gossip-sim check` prints it (for a sweep: the points as comments, then point 0);
-//! - `run.toml`: the `--set` overrides and result-changing flags as given, the gossip-sim
-//!   version, the git commit it was built from, and the `schema_version` of the CSV files.
+//! - `run.toml`: the `--set` overrides and result-changing flags as given, the scenario's
+//!   warnings, the gossip-sim version, the git commit it was built from, and the
+//!   `schema_version` of the CSV files.
 //!
 //! `run.toml` is also what marks a folder as gossip-sim's own (see [`super::folder`]).
 //!
@@ -44,6 +45,9 @@ pub struct Provenance {
     pub overrides: Vec<String>,
     /// The other flags that change results (`--seed N`, `--trials N`), as given.
     pub flags: Vec<String>,
+    /// The scenario's warnings (values that have no effect), without their place, as printed
+    /// on stderr: a reader of the results learns what the run ignored.
+    pub warnings: Vec<String>,
 }
 
 impl Provenance {
@@ -66,6 +70,7 @@ impl Provenance {
         let _ = writeln!(text, "scenario_file = {}", toml_string(&self.scenario_file));
         let _ = writeln!(text, "overrides = {}", list(&self.overrides));
         let _ = writeln!(text, "flags = {}", list(&self.flags));
+        let _ = writeln!(text, "warnings = {}", list(&self.warnings));
         let _ = writeln!(text, "resolved = {}", toml_string(RESOLVED_SCENARIO));
         text
     }
@@ -187,6 +192,7 @@ mod tests {
             scenario_file: "s.toml".to_owned(),
             overrides: vec!["protocol.fanout=3".to_owned(), "name=\"x\"".to_owned()],
             flags: vec!["--seed".to_owned(), "5".to_owned()],
+            warnings: vec!["network.latency = { dist = \"constant\", ms = 5 }: why".to_owned()],
         };
         let text = provenance.run_toml("s");
         assert!(is_run_manifest(&text), "{text}");
@@ -195,6 +201,10 @@ mod tests {
         assert_eq!(
             table["overrides"].as_array().unwrap()[1].as_str(),
             Some("name=\"x\"")
+        );
+        assert_eq!(
+            table["warnings"].as_array().unwrap()[0].as_str(),
+            Some("network.latency = { dist = \"constant\", ms = 5 }: why")
         );
         assert!(!is_run_manifest("scenario = \"s\"\n"));
         assert!(!is_run_manifest("generator = \"gossip-sim\"\n[[[\n"));

@@ -327,6 +327,57 @@ impl ScenarioError {
     }
 }
 
+/// A value that is valid but has no effect, or less than it seems to have: the run goes ahead,
+/// and `gossip-sim` says so on stderr (and in the results folder's `run.toml`), since the user
+/// believes the value matters. Displays like an error: `x.toml:17:11: KEY = VALUE: why`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub at: Location,
+    pub key: KeyPath,
+    /// As TOML, cut like an error's value.
+    pub value: String,
+    pub why: String,
+    /// For a sweep, the points it applies to when that is not all of them, else empty.
+    pub points: Vec<usize>,
+}
+
+impl Warning {
+    pub(crate) fn new(
+        key: impl Into<KeyPath>,
+        value: impl fmt::Display,
+        why: impl Into<String>,
+    ) -> Warning {
+        Warning {
+            at: Location::default(),
+            key: key.into(),
+            value: shorten(value.to_string()),
+            why: why.into(),
+            points: Vec::new(),
+        }
+    }
+
+    /// The warning without its place (which names the scenario file by the path it was given
+    /// as): what `run.toml` records, the same on every machine.
+    pub fn message(&self) -> String {
+        let mut text = format!("{} = {}: {}", self.key, self.value, self.why);
+        match self.points.as_slice() {
+            [] => {}
+            [point] => text.push_str(&format!(" (sweep point {point})")),
+            points => {
+                let list: Vec<String> = points.iter().map(usize::to_string).collect();
+                text.push_str(&format!(" (sweep points {})", list.join(", ")));
+            }
+        }
+        text
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.at, self.message())
+    }
+}
+
 /// A value cut to a length that leaves the message readable.
 pub(crate) fn shorten(value: String) -> String {
     shorten_to(value, 60)

@@ -18,11 +18,13 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
 
 use super::display::toml_string;
-use super::error::{DuplicateName, KeyPath, KeySegment, Location, Origin, ScenarioError, shorten};
+use super::error::{
+    DuplicateName, KeyPath, KeySegment, Location, Origin, ScenarioError, Warning, shorten,
+};
 use super::model::{ProtocolKind, Scenario};
 use super::raw::RawScenario;
 use super::toml_keys;
-use super::validate::validate;
+use super::validate::validate_with_warnings;
 
 /// Reads and resolves the scenario file at `path`, with `overrides` (`KEY=VALUE`, from `--set`)
 /// applied in order.
@@ -99,6 +101,16 @@ pub fn parse(
     source_name: &str,
     overrides: &[String],
 ) -> Result<Scenario, ScenarioError> {
+    parse_with_warnings(text, source_name, overrides).map(|(scenario, _)| scenario)
+}
+
+/// [`parse`], and the values that are valid but have no effect, each placed like an error (see
+/// [`validate_with_warnings`]).
+pub fn parse_with_warnings(
+    text: &str,
+    source_name: &str,
+    overrides: &[String],
+) -> Result<(Scenario, Vec<Warning>), ScenarioError> {
     let document = Document::parse(text, source_name, overrides)?;
     if let DeValue::Table(table) = document.root.get_ref()
         && let Some(sweep) = table.get("sweep")
@@ -110,7 +122,7 @@ pub fn parse(
             problem: "a sweep is a grid of scenarios: load the file with load_sweep".to_owned(),
         });
     }
-    document.resolve(&document.root)
+    document.resolve_with_warnings(&document.root)
 }
 
 /// A scenario file with its `--set` flags spliced in, before deserialization: what both a
@@ -150,15 +162,27 @@ impl<'a> Document<'a> {
     }
 
     /// Deserializes and validates `root`: this document's root, or a copy of it with values
-    /// spliced in.
-    pub(super) fn resolve(&self, root: &Spanned<DeValue<'_>>) -> Result<Scenario, ScenarioError> {
+    /// spliced in. The warnings come with the place of their key and its value as written.
+    pub(super) fn resolve_with_warnings(
+        &self,
+        root: &Spanned<DeValue<'_>>,
+    ) -> Result<(Scenario, Vec<Warning>), ScenarioError> {
         if let Some(error) = self.sources.table_as_array(root) {
             return Err(error);
         }
         let (engine_root, custom) = split_registered_keys(root);
         let raw = RawScenario::deserialize(ValueDeserializer::from(engine_root))
             .map_err(|error| self.sources.serde_error(root, error))?;
-        let mut scenario = validate(raw).map_err(|error| self.sources.place(root, error))?;
+        let (mut scenario, mut warnings) =
+            validate_with_warnings(raw).map_err(|error| self.sources.place(root, error))?;
+        for warning in &mut warnings {
+            if let Some(value) = value_at(root, &warning.key) {
+                warning.at = self.location(value.span());
+                warning.value = render(value.get_ref());
+            } else {
+                warning.at = self.file();
+            }
+        }
         if let ProtocolKind::Custom(id) = scenario.protocol.kind {
             crate::protocol::registry_check(id, &custom).map_err(|problem| {
                 let kind = KeyPath::from("protocol").key("kind");
@@ -171,7 +195,7 @@ impl<'a> Document<'a> {
             })?;
             scenario.protocol.custom = custom;
         }
-        Ok(scenario)
+        Ok((scenario, warnings))
     }
 
     /// The file position, or the flag, that `span` points into.
@@ -1067,7 +1091,9 @@ mod tests {
             (doc("", "", "[churn]\ncrash_rate = 0.1"), vec![], vec!["churn: missing one of mean_downtime_rounds, mean_downtime_ms"]),
             (doc("", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_ms = 0"), vec![], vec!["churn.mean_downtime_ms = 0: must be greater than 0"]),
             (doc("", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 5\nstop_round = 2"), vec![], vec!["churn.stop_round = 2: must not be before the churn start (5000 ms)"]),
-            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 20"), vec![], vec!["churn.start_round = 20: must not be after the churn stop"]),
+            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 20"), vec![], vec!["churn.start_round = 20: must be less than max_rounds (10)"]),
+            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 20\nstop_round = 30"), vec![], vec!["x.toml:", "churn.start_round = 20: must be less than max_rounds (10)"]),
+            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_ms = 10000"), vec![], vec!["churn.start_ms = 10000: must be before the end of the run at 10000 ms"]),
             // Explicit updates.
             (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = 10"), vec![], vec!["updates[1].origin = 10: is not a node id"]),
             (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = -1"), vec![], vec!["updates[1].origin = -1: is not a node id"]),
