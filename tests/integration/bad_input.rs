@@ -213,7 +213,10 @@ fn rows() -> Vec<Row> {
         // The output folder.
         row(Run, base(), &[], UnderFile, &["cannot create output folder {out}"]),
         row(Run, base(), &[], IsFile, &["cannot create output folder {out}"]),
-        row(Run, base(), &[], Proc, &["output folder {out} is not writable"]),
+        // With --force: without it, the folder is refused as not gossip-sim's before its
+        // writability is tried (no lock file goes into a foreign folder).
+        row(Run, base(), &["--force"], Proc, &["output folder {out} is not writable"]),
+        row(Run, base(), &[], Proc, &["output folder {out} holds files gossip-sim did not write"]),
         row(Run, base(), &[], Foreign, &["output folder {out} holds files gossip-sim did not write (runs.csv; updates.csv) and no gossip-sim run.toml", "--force"]),
         row(Run, base(), &[], AlienCsv, &["output folder {out} holds files gossip-sim did not write (runs.csv)", "--force"]),
         row(Run, base(), &["--set", "output.tables=true"], FolderInTheWay, &["cannot write {out}/tables.csv: it is not a regular file"]),
@@ -225,6 +228,7 @@ fn rows() -> Vec<Row> {
         row(Both, replace(1, "name = \".\""), &[], Fresh, &["name = \".\": may only contain"]),
         row(Both, base(), &["--set", "name=.."], Fresh, &["--set name=..: name = \"..\": may only contain"]),
         row(Both, replace(1, "name = \"-rf\""), &[], Fresh, &["name = \"-rf\": may only contain"]),
+        row(Run, base(), &["--out", "/"], Fresh, &["output folder / holds files gossip-sim did not write (", "--force"]),
         // Issue 12, class 4: strings that would become formulas or terminal escapes.
         row(Both, replace(7, "product = \"=HYPERLINK(1)\""), &[], Fresh, &["updates[0].product = \"=HYPERLINK(1)\": must not start with '=', '+', '-' or '@'"]),
         row(Both, replace(7, "product = \"+1+cmd|x\""), &[], Fresh, &["updates[0].product = \"+1+cmd|x\": must not start with"]),
