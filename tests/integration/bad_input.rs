@@ -506,6 +506,9 @@ fn told(text: &str, args: &[&str]) -> Told {
     }
 }
 
+/// The scenario, its flags, and the warning's place and message (`None`: no warning).
+type WarnCase<'a> = (String, Vec<&'a str>, Option<(&'a str, &'a str)>);
+
 /// Issue 12, class 5: values that are valid but have no effect are not accepted silently. They
 /// are warnings, not errors, because a shipped scenario (push-pull-1k-loss.toml) and the
 /// determinism test run one file in both timings; see the README, "Errors and exit codes".
@@ -518,7 +521,7 @@ fn values_that_have_no_effect_warn() {
     let churn = |stop: &str| format!("[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\n{stop}");
     let latency_warning = "network.latency = { dist = \"uniform\", max_ms = 80, min_ms = 5 }: has no effect in rounds timing, where a message arrives within the round it is sent (it applies with protocol.timing = \"async\")";
     let sweep_warning = format!("{latency_warning} (sweep points 0, 2)");
-    let cases: Vec<(String, Vec<&str>, Option<(&str, &str)>)> = vec![
+    let cases: Vec<WarnCase> = vec![
         (format!("{BASE}{latency}\n"), vec![], Some(("s.toml:11:11: ", latency_warning))),
         (format!("{BASE}{latency}\n"), vec!["--set", "protocol.timing=async"], None),
         // The default latency is what `check` prints back for every scenario: no warning.
