@@ -250,6 +250,7 @@ impl RunArgs {
                 .unwrap_or_default(),
             overrides: self.scenario.overrides.clone(),
             flags,
+            warnings: Vec::new(),
         }
     }
 
@@ -500,8 +501,20 @@ fn plot_charts(args: &PlotArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints each warning as one line on stderr, `warning: ` first, the way errors are printed.
+/// Also under `--quiet`, as compilers do: `--quiet` silences the report on stdout, while a
+/// warning says that a value in the input does nothing, which the user who wrote it needs to
+/// hear however the output is used (and stderr leaves stdout clean for scripts).
+fn print_warnings(warnings: &[crate::scenario::Warning]) {
+    for warning in warnings {
+        eprintln!("warning: {}", one_line(&warning.to_string()));
+    }
+}
+
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let sweep = runner::load(&args.scenario.scenario, &args.scenario.overrides)?;
+    let (sweep, warnings) =
+        runner::load_with_warnings(&args.scenario.scenario, &args.scenario.overrides)?;
+    print_warnings(&warnings);
     let mut out = io::stdout().lock();
     if args.quiet {
         return Ok(ExitCode::SUCCESS);
@@ -546,7 +559,10 @@ fn catch_ctrl_c() -> Arc<AtomicBool> {
 
 fn run_scenario(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let shard = args.shard(|name| std::env::var(name).ok())?;
-    let sweep = runner::load(&args.scenario.scenario, &args.overrides())?;
+    let (sweep, warnings) = runner::load_with_warnings(&args.scenario.scenario, &args.overrides())?;
+    print_warnings(&warnings);
+    let mut provenance = args.provenance();
+    provenance.warnings = warnings.iter().map(|warning| warning.message()).collect();
     let out_dir = args
         .out
         .clone()
@@ -560,7 +576,7 @@ fn run_scenario(args: &RunArgs) -> anyhow::Result<ExitCode> {
         resume: args.resume,
         shard,
         interrupt: Some(catch_ctrl_c()),
-        provenance: args.provenance(),
+        provenance,
     };
     if args.check_determinism {
         return check_determinism(&sweep, &opts);

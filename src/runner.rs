@@ -197,7 +197,16 @@ impl RunError {
 /// Loads a scenario file, applies `KEY=VALUE` overrides, expands its sweep and validates every
 /// point. The one place that calls the scenario loader.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Sweep, RunError> {
-    Ok(crate::scenario::load_sweep(path, overrides)?)
+    Ok(load_with_warnings(path, overrides)?.0)
+}
+
+/// [`load`], and the values that are valid but have no effect, for the command line to print
+/// and `run.toml` to record.
+pub fn load_with_warnings(
+    path: &Path,
+    overrides: &[String],
+) -> Result<(Sweep, Vec<crate::scenario::Warning>), RunError> {
+    Ok(crate::scenario::load_sweep_with_warnings(path, overrides)?)
 }
 
 /// What a finished run (or merge) produced.

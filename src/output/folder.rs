@@ -122,13 +122,6 @@ impl OutputFolder {
                 lock_file,
             } => (lock_file, resolved),
         };
-        // Creating the lock file doubles as the check that the folder is writable.
-        folder.lock = Some(
-            FolderLock::acquire(dir, lock_file).map_err(|err| match err {
-                LockError::Io { dir, error } => FolderError::NotWritable { path: dir, error },
-                held => FolderError::Locked(held),
-            })?,
-        );
         // A folder where a result file should be would stop the run halfway through renaming
         // its files; refuse it now, before anything is simulated or written.
         for name in super::FILE_NAMES.iter().chain(&PROVENANCE_FILES) {
@@ -137,6 +130,22 @@ impl OutputFolder {
                 return Err(FolderError::NotAFile { path });
             }
         }
+        // Not even a lock file goes into a folder that is not gossip-sim's (`--out ~`, `--out /`
+        // as root): a foreign folder is refused before the lock is taken. Whether it holds this
+        // scenario's results is checked under the lock, below, as another run may be writing.
+        if !force
+            && !created
+            && let Err(err @ FolderError::NotOurs { .. }) = check_owner(dir, resolved)
+        {
+            return Err(err);
+        }
+        // Creating the lock file doubles as the check that the folder is writable.
+        folder.lock = Some(
+            FolderLock::acquire(dir, lock_file).map_err(|err| match err {
+                LockError::Io { dir, error } => FolderError::NotWritable { path: dir, error },
+                held => FolderError::Locked(held),
+            })?,
+        );
         if !force {
             check_owner(dir, resolved)?;
         }
@@ -341,6 +350,22 @@ mod tests {
         assert!(!out.exists());
         open(&out, false).unwrap().keep();
         assert!(out.is_dir());
+    }
+
+    /// `--out /` as root made a lock file in `/` before refusing the folder. A lock file that
+    /// cannot be made (a folder in its place) shows the order: the folder is refused as
+    /// foreign, not as unwritable.
+    #[test]
+    fn a_foreign_folder_is_refused_before_a_lock_file_is_made_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("notes.txt"), "mine\n").unwrap();
+        fs::create_dir(dir.path().join(lock::LOCK_FILE)).unwrap();
+        let err = open(dir.path(), false).unwrap_err();
+        assert!(matches!(err, FolderError::NotOurs { .. }), "{err}");
+        fs::remove_dir(dir.path().join(lock::LOCK_FILE)).unwrap();
+        assert!(open(dir.path(), false).is_err());
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "only notes.txt: no lock file was made");
     }
 
     #[test]

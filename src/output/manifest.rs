@@ -3,9 +3,10 @@
 //! Two files sit next to the CSV files:
 //! - `scenario.resolved.toml`: the scenario with every default filled in, exactly as
 //!   `gossip-sim check` prints it (for a sweep: the points as comments, then point 0);
-//! - `run.toml`: the `--set` overrides and result-changing flags as given, the gossip-sim
-//!   version, the git commit it was built from, the `schema_version` of the CSV files, and which
-//!   of their columns are the run's parameters and which of those the sweep varied.
+//! - `run.toml`: the `--set` overrides and result-changing flags as given, the scenario's
+//!   warnings, the gossip-sim version, the git commit it was built from, the `schema_version`
+//!   of the CSV files, and which of their columns are the run's parameters and which of those
+//!   the sweep varied.
 //!
 //! `run.toml` is also what marks a folder as gossip-sim's own (see [`super::folder`]).
 //!
@@ -49,6 +50,9 @@ pub struct Provenance {
     pub overrides: Vec<String>,
     /// The other flags that change results (`--seed N`, `--trials N`), as given.
     pub flags: Vec<String>,
+    /// The scenario's warnings (values that have no effect), without their place, as printed
+    /// on stderr: a reader of the results learns what the run ignored.
+    pub warnings: Vec<String>,
 }
 
 impl Provenance {
@@ -71,6 +75,7 @@ impl Provenance {
         let _ = writeln!(text, "scenario_file = {}", toml_string(&self.scenario_file));
         let _ = writeln!(text, "overrides = {}", list(&self.overrides));
         let _ = writeln!(text, "flags = {}", list(&self.flags));
+        let _ = writeln!(text, "warnings = {}", list(&self.warnings));
         let _ = writeln!(text, "parameter_columns = {}", list(columns.names()));
         let (keys, swept): (Vec<String>, Vec<String>) = columns
             .swept()
@@ -225,6 +230,7 @@ mod tests {
             scenario_file: "s.toml".to_owned(),
             overrides: vec!["protocol.fanout=3".to_owned(), "name=\"x\"".to_owned()],
             flags: vec!["--seed".to_owned(), "5".to_owned()],
+            warnings: vec!["network.latency = { dist = \"constant\", ms = 5 }: why".to_owned()],
         };
         let columns = RunColumns::new(
             &["network.loss".to_owned(), "crashes.0.fraction".to_owned()],
@@ -252,6 +258,10 @@ mod tests {
         assert_eq!(
             table["overrides"].as_array().unwrap()[1].as_str(),
             Some("name=\"x\"")
+        );
+        assert_eq!(
+            table["warnings"].as_array().unwrap()[0].as_str(),
+            Some("network.latency = { dist = \"constant\", ms = 5 }: why")
         );
         assert!(!is_run_manifest("scenario = \"s\"\n"));
         assert!(!is_run_manifest("generator = \"gossip-sim\"\n[[[\n"));

@@ -164,7 +164,7 @@ impl Display for Scenario {
 }
 
 /// A latency distribution as the inside of an inline table.
-fn inline_latency(latency: &Latency) -> String {
+pub(super) fn inline_latency(latency: &Latency) -> String {
     match *latency {
         Latency::Constant { ms } => format!("dist = \"constant\", ms = {}", toml_float(ms)),
         Latency::Uniform { min_ms, max_ms } => format!(

@@ -143,6 +143,51 @@ impl fmt::Display for TableName<'_> {
     }
 }
 
+/// How a key is written in a TOML text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// `key = value`, or a part of a dotted key.
+    Key,
+    /// In a `[table]` header.
+    Table,
+    /// In an `[[array]]` header.
+    ArrayOfTables,
+}
+
+/// "key `protocol.fanout`", "table `[protocol]`" or "table `[[crashes]]`".
+pub(crate) struct DuplicateName<'a> {
+    pub key: &'a KeyPath,
+    pub written: Written,
+}
+
+impl DuplicateName<'_> {
+    fn new(key: &KeyPath, written: Written) -> DuplicateName<'_> {
+        DuplicateName { key, written }
+    }
+}
+
+impl fmt::Display for DuplicateName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.written {
+            Written::Key => write!(f, "key `{}`", self.key),
+            Written::Table => write!(f, "table `[{}]`", self.key),
+            Written::ArrayOfTables => write!(f, "table `[[{}]]`", self.key),
+        }
+    }
+}
+
+/// " (first written at line 3, column 1)", or nothing.
+struct FirstAt(Option<(usize, usize)>);
+
+impl fmt::Display for FirstAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some((line, column)) => write!(f, " (first written at line {line}, column {column})"),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// `error` is not exposed as the `source()`: its text is already in the message, and
@@ -191,6 +236,16 @@ pub enum ScenarioError {
     #[error("{at}{problem}")]
     Override { at: Location, problem: String },
 
+    /// A key, or a table, written twice in the file; `written` is how the second one is
+    /// written, `first` the line and column of the first one, when there is one.
+    #[error("{at}duplicate {}{}", DuplicateName::new(.key, *.written), FirstAt(*.first))]
+    Duplicate {
+        at: Location,
+        key: KeyPath,
+        written: Written,
+        first: Option<(usize, usize)>,
+    },
+
     #[error("{at}no price updates: add [[updates]] or set workload.updates")]
     NoUpdates { at: Location },
 
@@ -217,6 +272,7 @@ impl ScenarioError {
             | ScenarioError::MissingOneOf { at, .. }
             | ScenarioError::Invalid { at, .. }
             | ScenarioError::Override { at, .. }
+            | ScenarioError::Duplicate { at, .. }
             | ScenarioError::NoUpdates { at }
             | ScenarioError::SweepPoint { at, .. } => Some(at),
         }
@@ -232,6 +288,7 @@ impl ScenarioError {
             | ScenarioError::MissingOneOf { at, .. }
             | ScenarioError::Invalid { at, .. }
             | ScenarioError::Override { at, .. }
+            | ScenarioError::Duplicate { at, .. }
             | ScenarioError::NoUpdates { at }
             | ScenarioError::SweepPoint { at, .. } => Some(at),
         }
@@ -240,7 +297,9 @@ impl ScenarioError {
     /// The key the problem is about, if there is one.
     pub fn key(&self) -> Option<&KeyPath> {
         match self {
-            ScenarioError::MissingKey { key, .. } | ScenarioError::Invalid { key, .. } => Some(key),
+            ScenarioError::MissingKey { key, .. }
+            | ScenarioError::Invalid { key, .. }
+            | ScenarioError::Duplicate { key, .. } => Some(key),
             ScenarioError::MissingOneOf { table, .. } => Some(table),
             ScenarioError::SweepPoint { error, .. } => error.key(),
             _ => None,
@@ -265,6 +324,57 @@ impl ScenarioError {
             at: Location::default(),
             key: key.into(),
         }
+    }
+}
+
+/// A value that is valid but has no effect, or less than it seems to have: the run goes ahead,
+/// and `gossip-sim` says so on stderr (and in the results folder's `run.toml`), since the user
+/// believes the value matters. Displays like an error: `x.toml:17:11: KEY = VALUE: why`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub at: Location,
+    pub key: KeyPath,
+    /// As TOML, cut like an error's value.
+    pub value: String,
+    pub why: String,
+    /// For a sweep, the points it applies to when that is not all of them, else empty.
+    pub points: Vec<usize>,
+}
+
+impl Warning {
+    pub(crate) fn new(
+        key: impl Into<KeyPath>,
+        value: impl fmt::Display,
+        why: impl Into<String>,
+    ) -> Warning {
+        Warning {
+            at: Location::default(),
+            key: key.into(),
+            value: shorten(value.to_string()),
+            why: why.into(),
+            points: Vec::new(),
+        }
+    }
+
+    /// The warning without its place (which names the scenario file by the path it was given
+    /// as): what `run.toml` records, the same on every machine.
+    pub fn message(&self) -> String {
+        let mut text = format!("{} = {}: {}", self.key, self.value, self.why);
+        match self.points.as_slice() {
+            [] => {}
+            [point] => text.push_str(&format!(" (sweep point {point})")),
+            points => {
+                let list: Vec<String> = points.iter().map(usize::to_string).collect();
+                text.push_str(&format!(" (sweep points {})", list.join(", ")));
+            }
+        }
+        text
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.at, self.message())
     }
 }
 

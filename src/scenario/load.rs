@@ -18,10 +18,13 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue, ValueDeserializer};
 
 use super::display::toml_string;
-use super::error::{KeyPath, KeySegment, Location, Origin, ScenarioError, shorten};
+use super::error::{
+    DuplicateName, KeyPath, KeySegment, Location, Origin, ScenarioError, Warning, shorten,
+};
 use super::model::Scenario;
 use super::raw::RawScenario;
-use super::validate::validate;
+use super::toml_keys;
+use super::validate::validate_with_warnings;
 use crate::protocol::registry::{self, Refusal};
 
 /// Reads and resolves the scenario file at `path`, with `overrides` (`KEY=VALUE`, from `--set`)
@@ -99,6 +102,16 @@ pub fn parse(
     source_name: &str,
     overrides: &[String],
 ) -> Result<Scenario, ScenarioError> {
+    parse_with_warnings(text, source_name, overrides).map(|(scenario, _)| scenario)
+}
+
+/// [`parse`], and the values that are valid but have no effect, each placed like an error (see
+/// [`validate_with_warnings`]).
+pub fn parse_with_warnings(
+    text: &str,
+    source_name: &str,
+    overrides: &[String],
+) -> Result<(Scenario, Vec<Warning>), ScenarioError> {
     let document = Document::parse(text, source_name, overrides)?;
     if let DeValue::Table(table) = document.root.get_ref()
         && let Some(sweep) = table.get("sweep")
@@ -110,7 +123,7 @@ pub fn parse(
             problem: "a sweep is a grid of scenarios: load the file with load_sweep".to_owned(),
         });
     }
-    document.resolve(&document.root)
+    document.resolve_with_warnings(&document.root)
 }
 
 /// A scenario file with its `--set` flags spliced in, before deserialization: what both a
@@ -132,16 +145,7 @@ impl<'a> Document<'a> {
             text,
             flags: Vec::new(),
         };
-        let document = DeTable::parse(text).map_err(|error| {
-            let at = match error.span() {
-                Some(span) => sources.location(span),
-                None => Location::file(source_name),
-            };
-            ScenarioError::Syntax {
-                at,
-                message: one_line(error.message()),
-            }
-        })?;
+        let document = DeTable::parse(text).map_err(|error| sources.syntax_error(&error))?;
         let mut root = Spanned::new(document.span(), DeValue::Table(document.into_inner()));
 
         // Flag `i` occupies the virtual text right after flag `i - 1`, one separator byte apart,
@@ -159,17 +163,29 @@ impl<'a> Document<'a> {
     }
 
     /// Deserializes and validates `root`: this document's root, or a copy of it with values
-    /// spliced in.
-    pub(super) fn resolve(&self, root: &Spanned<DeValue<'_>>) -> Result<Scenario, ScenarioError> {
+    /// spliced in. The warnings come with the place of their key and its value as written.
+    pub(super) fn resolve_with_warnings(
+        &self,
+        root: &Spanned<DeValue<'_>>,
+    ) -> Result<(Scenario, Vec<Warning>), ScenarioError> {
         if let Some(error) = self.sources.table_as_array(root) {
             return Err(error);
         }
         let (engine_root, own) = split_protocol_keys(root);
         let raw = RawScenario::deserialize(ValueDeserializer::from(engine_root))
             .map_err(|error| self.sources.serde_error(root, error))?;
-        let mut scenario = validate(raw).map_err(|error| self.sources.place(root, error))?;
+        let (mut scenario, mut warnings) =
+            validate_with_warnings(raw).map_err(|error| self.sources.place(root, error))?;
+        for warning in &mut warnings {
+            if let Some(value) = value_at(root, &warning.key) {
+                warning.at = self.location(value.span());
+                warning.value = render(value.get_ref());
+            } else {
+                warning.at = self.file();
+            }
+        }
         scenario.protocol.config = self.protocol_config(root, own, &scenario)?;
-        Ok(scenario)
+        Ok((scenario, warnings))
     }
 
     /// The protocol's own keys of `[protocol]`, checked and resolved by the protocol
@@ -249,6 +265,44 @@ struct Sources<'a> {
 }
 
 impl Sources<'_> {
+    /// Words the TOML reader's error. Two of its messages are made whole here: "duplicate key"
+    /// names no key, and "recursion limit" (a dotted key of too many parts) has no position;
+    /// both get the key's path and place from a walk over the text's keys.
+    fn syntax_error(&self, error: &toml::de::Error) -> ScenarioError {
+        let message = one_line(error.message());
+        match (message.as_str(), error.span()) {
+            ("duplicate key", Some(span)) => {
+                let tokens = toml_keys::key_tokens(self.text, None);
+                if let Some((duplicate, first)) = toml_keys::duplicate_at(&tokens, span.start) {
+                    return ScenarioError::Duplicate {
+                        at: self.location(span),
+                        key: duplicate.path.clone(),
+                        written: duplicate.written,
+                        first: first.map(|first| line_col(self.text, first.span.start)),
+                    };
+                }
+            }
+            ("recursion limit", None) => {
+                let tokens = toml_keys::key_tokens(self.text, None);
+                if let Some(deepest) = toml_keys::deepest_key(&tokens) {
+                    return ScenarioError::Syntax {
+                        at: self.location(deepest.span.clone()),
+                        message: format!(
+                            "a dotted key of {} parts is nested too deeply",
+                            deepest.parts
+                        ),
+                    };
+                }
+            }
+            _ => {}
+        }
+        let at = match error.span() {
+            Some(span) => self.location(span),
+            None => Location::file(self.name),
+        };
+        ScenarioError::Syntax { at, message }
+    }
+
     fn location(&self, span: Range<usize>) -> Location {
         let flag = self
             .flags
@@ -381,7 +435,7 @@ fn apply_override<'a>(
         offset += segment.len() + 1;
     }
     let value_start = start + flag.len() - value.trim_start().len();
-    let value = override_value(value.trim(), value_start);
+    let value = override_value(&KeyPath::from(key), value.trim(), value_start)?;
     set_path(root.get_mut(), &KeyPath::root(), &segments, value)
 }
 
@@ -395,14 +449,34 @@ const EXCLUSIVE: &[&[&str]] = &[
     &["fraction", "nodes"],
 ];
 
-/// VALUE as TOML if it is TOML, else as a bare string, so `--set protocol.kind=push` works.
-fn override_value(text: &str, start: usize) -> Spanned<DeValue<'_>> {
+/// VALUE as TOML if it is TOML, else as a bare string, so `--set protocol.kind=push` works. A
+/// value that writes a key twice (`{ loss = 0.1, loss = 0.2 }`) is an error naming the key:
+/// read as a string, it would only be "expected a table". `key` is the flag's KEY.
+fn override_value<'a>(
+    key: &KeyPath,
+    text: &'a str,
+    start: usize,
+) -> Result<Spanned<DeValue<'a>>, String> {
     match DeValue::parse(text) {
-        Ok(value) => shift(value, start),
-        Err(_) => Spanned::new(
-            start..start + text.len(),
-            DeValue::String(Cow::Borrowed(text)),
-        ),
+        Ok(value) => Ok(shift(value, start)),
+        Err(error) => {
+            if error.message() == "duplicate key"
+                && let Some(span) = error.span()
+            {
+                let tokens = toml_keys::key_tokens(text, Some(key));
+                if let Some((duplicate, _)) = toml_keys::duplicate_at(&tokens, span.start) {
+                    let name = DuplicateName {
+                        key: &duplicate.path,
+                        written: duplicate.written,
+                    };
+                    return Err(format!("duplicate {name} in the value"));
+                }
+            }
+            Ok(Spanned::new(
+                start..start + text.len(),
+                DeValue::String(Cow::Borrowed(text)),
+            ))
+        }
     }
 }
 
@@ -1077,7 +1151,9 @@ mod tests {
             (doc("", "", "[churn]\ncrash_rate = 0.1"), vec![], vec!["churn: missing one of mean_downtime_rounds, mean_downtime_ms"]),
             (doc("", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_ms = 0"), vec![], vec!["churn.mean_downtime_ms = 0: must be greater than 0"]),
             (doc("", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 5\nstop_round = 2"), vec![], vec!["churn.stop_round = 2: must not be before the churn start (5000 ms)"]),
-            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 20"), vec![], vec!["churn.start_round = 20: must not be after the churn stop"]),
+            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 20"), vec![], vec!["churn.start_round = 20: must be less than max_rounds (10)"]),
+            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 20\nstop_round = 30"), vec![], vec!["x.toml:", "churn.start_round = 20: must be less than max_rounds (10)"]),
+            (doc("max_rounds = 10", "", "[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_ms = 10000"), vec![], vec!["churn.start_ms = 10000: must be before the end of the run at 10000 ms"]),
             // Explicit updates.
             (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = 10"), vec![], vec!["updates[1].origin = 10: is not a node id"]),
             (doc("", "", "[[updates]]\nproduct = \"Q\"\nprice = 1\norigin = -1"), vec![], vec!["updates[1].origin = -1: is not a node id"]),
@@ -1339,6 +1415,61 @@ mod tests {
             message.contains("must be at most 64 characters"),
             "{message}"
         );
+    }
+
+    /// Each case: the file, the whole message. The TOML reader said only "duplicate key".
+    #[rustfmt::skip]
+    #[test]
+    fn a_duplicate_names_the_key_and_both_places() {
+        let cases = [
+            ("name = \"a\"\nname = \"b\"\n", "x.toml:2:1: duplicate key `name` (first written at line 1, column 1)"),
+            ("[protocol]\nfanout = 2\nkind = \"push\"\nfanout = 3\n", "x.toml:4:1: duplicate key `protocol.fanout` (first written at line 2, column 1)"),
+            ("[protocol]\nkind = \"push\"\n[network]\n[protocol]\n", "x.toml:4:2: duplicate table `[protocol]` (first written at line 1, column 2)"),
+            ("protocol.kind = \"push\"\n[protocol]\n", "x.toml:2:2: duplicate table `[protocol]` (first written at line 1, column 1)"),
+            ("[network]\nlatency = { dist = \"constant\", ms = 1, ms = 2 }\n", "x.toml:2:40: duplicate key `network.latency.ms` (first written at line 2, column 32)"),
+            ("[network.latency]\ndist = \"constant\"\n[network.latency]\n", "x.toml:3:10: duplicate table `[network.latency]` (first written at line 1, column 10)"),
+            ("[[crashes]]\nat_round = 1\n[[crashes]]\nat_round = 2\nat_round = 3\n", "x.toml:5:1: duplicate key `crashes[1].at_round` (first written at line 4, column 1)"),
+            ("crashes = []\n[[crashes]]\n", "x.toml:2:3: duplicate table `[[crashes]]` (first written at line 1, column 1)"),
+            ("[region_latency]\n\"eu-us\" = 1\n'eu-us' = 2\n", "x.toml:3:1: duplicate key `region_latency.eu-us` (first written at line 2, column 1)"),
+            ("[sweep]\nnodes = [10]\n\"nodes\" = [20]\n", "x.toml:3:1: duplicate key `sweep.nodes` (first written at line 2, column 1)"),
+        ];
+        for (text, wanted) in cases {
+            assert_eq!(error(text, &[]), format!("scenarios/{wanted}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_in_a_set_value_names_the_key() {
+        assert_eq!(
+            error(&doc("", "", ""), &["network={ loss = 0.1, loss = 0.2 }"]),
+            "scenarios/x.toml: --set network={ loss = 0.1, loss = 0.2 }: duplicate key \
+             `network.loss` in the value"
+        );
+        assert_eq!(
+            error(
+                &doc("", "", ""),
+                &["updates=[{ product = \"a\" }, { price = 1, price = 2 }]"]
+            ),
+            "scenarios/x.toml: --set updates=[{ product = \"a\" }, { price = 1, price = 2 }]: \
+             duplicate key `updates[1].price` in the value"
+        );
+    }
+
+    /// The TOML reader's "recursion limit" for a dotted key of too many parts had no position.
+    #[test]
+    fn a_dotted_key_too_deep_names_its_place() {
+        let key = vec!["a"; 100].join(".");
+        assert_eq!(
+            error(&format!("name = \"t\"\n{key} = 1\n"), &[]),
+            "scenarios/x.toml:2:1: invalid TOML: a dotted key of 100 parts is nested too deeply"
+        );
+        assert_eq!(
+            error(&format!("name = \"t\"\n [{key}]\n"), &[]),
+            "scenarios/x.toml:2:3: invalid TOML: a dotted key of 100 parts is nested too deeply"
+        );
+        let inline = format!("name = {}1{}", "{ a = ".repeat(100), " }".repeat(100));
+        let message = error(&inline, &[]);
+        assert!(message.starts_with("scenarios/x.toml:1:"), "{message}");
     }
 
     #[test]

@@ -14,16 +14,20 @@ mod load;
 mod model;
 mod raw;
 mod sweep;
+mod toml_keys;
 mod validate;
 
 pub use catalog::Catalog;
 pub(crate) use display::{toml_float, toml_string};
-pub use error::{KeyPath, KeySegment, Location, Origin, ScenarioError};
-pub use load::{load, parse};
+pub use error::{KeyPath, KeySegment, Location, Origin, ScenarioError, Warning, Written};
+pub use load::{load, parse, parse_with_warnings};
 pub use model::*;
 pub use raw::{
     RawChurn, RawCrash, RawLatency, RawNetwork, RawOutput, RawOverlay, RawProtocol, RawRegion,
     RawScenario, RawSizes, RawUpdate, RawWorkload,
 };
-pub use sweep::{MAX_POINTS, Point, Sweep, load_sweep, parse_sweep};
-pub use validate::{is_valid_name, product_name_problem, validate};
+pub use sweep::{
+    MAX_POINTS, Point, Sweep, load_sweep, load_sweep_with_warnings, parse_sweep,
+    parse_sweep_with_warnings,
+};
+pub use validate::{is_valid_name, product_name_problem, validate, validate_with_warnings};

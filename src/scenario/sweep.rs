@@ -34,7 +34,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::display::toml_float;
-use super::error::{KeyPath, KeySegment, Location, ScenarioError};
+use super::error::{KeyPath, KeySegment, Location, ScenarioError, Warning};
 use super::load::{Document, read_text, render, render_full, set_path};
 use super::model::Scenario;
 
@@ -73,11 +73,19 @@ pub struct Point {
 
 /// Reads the scenario file at `path`, applies `overrides` and expands its `[sweep]`.
 pub fn load_sweep(path: &Path, overrides: &[String]) -> Result<Sweep, ScenarioError> {
+    load_sweep_with_warnings(path, overrides).map(|(sweep, _)| sweep)
+}
+
+/// [`load_sweep`], and the warnings of its points (see [`parse_sweep_with_warnings`]).
+pub fn load_sweep_with_warnings(
+    path: &Path,
+    overrides: &[String],
+) -> Result<(Sweep, Vec<Warning>), ScenarioError> {
     let text = read_text(path).map_err(|error| ScenarioError::Read {
         path: path.to_owned(),
         error,
     })?;
-    parse_sweep(&text, &path.display().to_string(), overrides)
+    parse_sweep_with_warnings(&text, &path.display().to_string(), overrides)
 }
 
 /// Expands the sweep of the scenario in `text`; `source_name` names it in error messages.
@@ -86,6 +94,16 @@ pub fn parse_sweep(
     source_name: &str,
     overrides: &[String],
 ) -> Result<Sweep, ScenarioError> {
+    parse_sweep_with_warnings(text, source_name, overrides).map(|(sweep, _)| sweep)
+}
+
+/// [`parse_sweep`], and the warnings of its points: each once, in the order first met, with the
+/// points it applies to when that is not all of them.
+pub fn parse_sweep_with_warnings(
+    text: &str,
+    source_name: &str,
+    overrides: &[String],
+) -> Result<(Sweep, Vec<Warning>), ScenarioError> {
     let mut document = Document::parse(text, source_name, overrides)?;
     let sweep = match document.root.get_mut() {
         DeValue::Table(table) => table.remove("sweep"),
@@ -113,6 +131,7 @@ pub fn parse_sweep(
     }
 
     let mut points = Vec::with_capacity(total);
+    let mut warnings: Vec<Warning> = Vec::new();
     let mut choice = vec![0; axes.len()];
     for index in 0..total {
         // Mixed radix, the last key fastest.
@@ -121,12 +140,33 @@ pub fn parse_sweep(
             choice[k] = rest % axis.values.len();
             rest /= axis.values.len();
         }
-        points.push(point(&document, &axes, &choice, index)?);
+        let (point, point_warnings) = point(&document, &axes, &choice, index)?;
+        points.push(point);
+        for warning in point_warnings {
+            let same = |seen: &&mut Warning| {
+                (&seen.at, &seen.key, &seen.value, &seen.why)
+                    == (&warning.at, &warning.key, &warning.value, &warning.why)
+            };
+            match warnings.iter_mut().find(same) {
+                Some(seen) => seen.points.push(index),
+                None => warnings.push(Warning {
+                    points: vec![index],
+                    ..warning
+                }),
+            }
+        }
     }
-    Ok(Sweep {
+    // A warning of every point is the scenario's, not a point's.
+    for warning in &mut warnings {
+        if warning.points.len() == total {
+            warning.points.clear();
+        }
+    }
+    let sweep = Sweep {
         keys: axes.iter().map(|axis| axis.key.clone()).collect(),
         points,
-    })
+    };
+    Ok((sweep, warnings))
 }
 
 /// One swept key and its values.
@@ -150,7 +190,7 @@ fn point(
     axes: &[Axis<'_>],
     choice: &[usize],
     index: usize,
-) -> Result<Point, ScenarioError> {
+) -> Result<(Point, Vec<Warning>), ScenarioError> {
     let mut root = document.root.clone();
     let mut params = Vec::with_capacity(axes.len());
     // Generated values are parsed into here first, so that they outlive `root`.
@@ -182,12 +222,15 @@ fn point(
             }
         })?;
     }
-    match document.resolve(&root) {
-        Ok(scenario) => Ok(Point {
-            index,
-            params,
-            scenario,
-        }),
+    match document.resolve_with_warnings(&root) {
+        Ok((scenario, warnings)) => Ok((
+            Point {
+                index,
+                params,
+                scenario,
+            },
+            warnings,
+        )),
         Err(error) => Err(point_error(document, axes, error, index, &params)),
     }
 }

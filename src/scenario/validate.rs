@@ -4,8 +4,8 @@
 //! Errors name the dotted key and the value as written; [`super::load`] adds the file and the
 //! line, which this module does not know.
 
-use super::display::{toml_float, toml_string};
-use super::error::{KeyPath, ScenarioError};
+use super::display::{inline_latency, toml_float, toml_string};
+use super::error::{KeyPath, ScenarioError, Warning};
 use std::collections::BTreeMap;
 
 use super::model::{
@@ -44,6 +44,65 @@ const DEFAULT_LATENCY_MS: f64 = 50.0;
 
 /// Most rows `tables.csv` may have per trial.
 const TABLES_LIMIT: u64 = 10_000_000;
+
+/// [`validate`], and the values that are valid but have no effect (see [`Warning`]):
+/// - `network.latency` other than the default in rounds timing, where a message arrives within
+///   the round it is sent and no latency is drawn. Not an error: one file may be run in both
+///   timings (`--set protocol.timing=async`, a sweep over `protocol.timing`), and the shipped
+///   `push-pull-1k-loss.toml` keeps its latency for async runs. The default itself, which
+///   `gossip-sim check` prints back for every scenario, is no warning.
+/// - `churn.stop_round` or `stop_ms` after the end of the run: churn then lasts until the end.
+///   Not an error: a sweep or `--set` over `max_rounds` shortens the run under a fixed stop, and
+///   the meaning is plain. (A churn *start* at or after the end is an error: that churn would
+///   never happen.)
+pub fn validate_with_warnings(raw: RawScenario) -> Result<(Scenario, Vec<Warning>)> {
+    let latency_written = raw.network.as_ref().is_some_and(|n| n.latency.is_some());
+    let stop_written =
+        raw.churn
+            .as_ref()
+            .and_then(|churn| match (churn.stop_round, churn.stop_ms) {
+                (Some(rounds), _) => Some(("stop_round", rounds)),
+                (None, Some(ms)) => Some(("stop_ms", ms)),
+                (None, None) => None,
+            });
+    let scenario = validate(raw)?;
+    let mut warnings = Vec::new();
+    let default_latency = Latency::Constant {
+        ms: DEFAULT_LATENCY_MS,
+    };
+    if latency_written
+        && scenario.timing == Timing::Rounds
+        && scenario.network.latency != default_latency
+    {
+        warnings.push(Warning::new(
+            KeyPath::from("network").key("latency"),
+            format!("{{ {} }}", inline_latency(&scenario.network.latency)),
+            "has no effect in rounds timing, where a message arrives within the round it is \
+             sent (it applies with protocol.timing = \"async\")",
+        ));
+    }
+    let end = Time::from_micros(scenario.period.micros() * u64::from(scenario.max_rounds));
+    if let (Some(churn), Some((key, value))) = (&scenario.churn, stop_written)
+        && churn.stop > end
+    {
+        let why = if key == "stop_round" {
+            format!(
+                "is after the end of the run (max_rounds = {}); churn lasts until the end",
+                scenario.max_rounds
+            )
+        } else {
+            format!(
+                "is after the end of the run at {} ms (max_rounds {} x period_ms {}); churn \
+                 lasts until the end",
+                end.micros() / 1000,
+                scenario.max_rounds,
+                scenario.period.micros() / 1000
+            )
+        };
+        warnings.push(Warning::new(KeyPath::from("churn").key(key), value, why));
+    }
+    Ok((scenario, warnings))
+}
 
 pub fn validate(raw: RawScenario) -> Result<Scenario> {
     let name = name(raw.name)?;
@@ -820,21 +879,19 @@ fn churn_of(raw: RawChurn, clock: &Clock) -> Result<Churn> {
         ("stop_round", raw.stop_round),
         ("stop_ms", raw.stop_ms),
     )?;
+    // Churn that starts when the run is over would silently never happen. A stop after the
+    // end is only a warning (see `validate_with_warnings`): churn lasts until the end.
+    if let Some(start) = &start {
+        clock.before_end(start)?;
+    }
     let start_ms = start.as_ref().map_or(0, |start| start.ms);
     let stop_ms = stop.as_ref().map_or(clock.end_ms, |stop| stop.ms);
-    // Blame whichever of the two the user wrote; with both written, the stop.
-    match (&stop, &start) {
-        (Some(stop), _) if stop.ms < start_ms => {
-            return Err(stop.invalid(format!(
-                "must not be before the churn start ({start_ms} ms)"
-            )));
-        }
-        (None, Some(start)) if start.ms > stop_ms => {
-            return Err(start.invalid(format!(
-                "must not be after the churn stop, by default the end of the run ({stop_ms} ms)"
-            )));
-        }
-        _ => {}
+    if let Some(stop) = &stop
+        && stop.ms < start_ms
+    {
+        return Err(stop.invalid(format!(
+            "must not be before the churn start ({start_ms} ms)"
+        )));
     }
     Ok(Churn {
         crash_rate,

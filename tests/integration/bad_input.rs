@@ -122,8 +122,8 @@ fn rows() -> Vec<Row> {
         row(Both, replace(2, "nodes = = 10"), &[], Fresh, &["s.toml:2:9: invalid TOML"]),
         row(Both, replace(1, "name = \"bad"), &[], Fresh, &["s.toml:1:", "invalid TOML"]),
         row(Both, replace(4, "[protocol"), &[], Fresh, &["s.toml:4:", "invalid TOML"]),
-        row(Both, replace(3, "max_rounds = 50\nnodes = 11"), &[], Fresh, &["s.toml:4:", "invalid TOML", "duplicate key"]),
-        row(Both, tail("[protocol]\nfanout = 2"), &[], Fresh, &["s.toml:10:", "invalid TOML"]),
+        row(Both, replace(3, "max_rounds = 50\nnodes = 11"), &[], Fresh, &["s.toml:4:1: duplicate key `nodes` (first written at line 2, column 1)"]),
+        row(Both, tail("[protocol]\nfanout = 2"), &[], Fresh, &["s.toml:10:2: duplicate table `[protocol]` (first written at line 4, column 2)"]),
         row(Both, replace(8, "price = 1.5.5"), &[], Fresh, &["s.toml:8:", "invalid TOML"]),
         row(Both, replace(3, "max_rounds = 50\r# a lone carriage return"), &[], Fresh, &["s.toml:3:", "invalid TOML", "carriage return"]),
         row(Both, File::Bytes(b"name = \"\xff\"\n"), &[], Fresh, &["cannot read s.toml: not UTF-8 text: invalid byte at line 1, column 9"]),
@@ -213,7 +213,10 @@ fn rows() -> Vec<Row> {
         // The output folder.
         row(Run, base(), &[], UnderFile, &["cannot create output folder {out}"]),
         row(Run, base(), &[], IsFile, &["cannot create output folder {out}"]),
-        row(Run, base(), &[], Proc, &["output folder {out} is not writable"]),
+        // With --force: without it, the folder is refused as not gossip-sim's before its
+        // writability is tried (no lock file goes into a foreign folder).
+        row(Run, base(), &["--force"], Proc, &["output folder {out} is not writable"]),
+        row(Run, base(), &[], Proc, &["output folder {out} holds files gossip-sim did not write"]),
         row(Run, base(), &[], Foreign, &["output folder {out} holds files gossip-sim did not write (runs.csv; updates.csv) and no gossip-sim run.toml", "--force"]),
         row(Run, base(), &[], AlienCsv, &["output folder {out} holds files gossip-sim did not write (runs.csv)", "--force"]),
         row(Run, base(), &["--set", "output.tables=true"], FolderInTheWay, &["cannot write {out}/tables.csv: it is not a regular file"]),
@@ -225,6 +228,7 @@ fn rows() -> Vec<Row> {
         row(Both, replace(1, "name = \".\""), &[], Fresh, &["name = \".\": may only contain"]),
         row(Both, base(), &["--set", "name=.."], Fresh, &["--set name=..: name = \"..\": may only contain"]),
         row(Both, replace(1, "name = \"-rf\""), &[], Fresh, &["name = \"-rf\": may only contain"]),
+        row(Run, base(), &["--out", "/"], Fresh, &["output folder / holds files gossip-sim did not write (", "--force"]),
         // Issue 12, class 4: strings that would become formulas or terminal escapes.
         row(Both, replace(7, "product = \"=HYPERLINK(1)\""), &[], Fresh, &["updates[0].product = \"=HYPERLINK(1)\": must not start with '=', '+', '-' or '@'"]),
         row(Both, replace(7, "product = \"+1+cmd|x\""), &[], Fresh, &["updates[0].product = \"+1+cmd|x\": must not start with"]),
@@ -236,6 +240,23 @@ fn rows() -> Vec<Row> {
         row(Both, replace(7, "product = \"a\\rb\""), &[], Fresh, &["must not contain control characters"]),
         // Issue 12, class 5.
         row(Run, base(), &["--max-memory-mb", "0"], Fresh, &["invalid value '0' for '--max-memory-mb <N>': must be at least 1", "--no-memory-guard"]),
+        // A duplicate names the key (the TOML reader said only "duplicate key"), where it is
+        // and where it was first written.
+        row(Both, replace(5, "kind = \"push-pull\"\nfanout = 1\nfanout = 2"), &[], Fresh, &["s.toml:7:1: duplicate key `protocol.fanout` (first written at line 6, column 1)"]),
+        row(Both, latency("{ dist = \"constant\", ms = 1, ms = 2 }"), &[], Fresh, &["s.toml:11:40: duplicate key `network.latency.ms` (first written at line 11, column 32)"]),
+        row(Both, tail("[[updates]]\nproduct = \"P2\"\nproduct = \"P3\""), &[], Fresh, &["s.toml:12:1: duplicate key `updates[1].product` (first written at line 11, column 1)"]),
+        row(Both, tail("[network]\nloss = 0.1\n[network]"), &[], Fresh, &["s.toml:12:2: duplicate table `[network]` (first written at line 10, column 2)"]),
+        row(Both, tail("[sweep]\nnodes = [10]\n\"nodes\" = [20]"), &[], Fresh, &["s.toml:12:1: duplicate key `sweep.nodes` (first written at line 11, column 1)"]),
+        row(Both, base(), &["--set", "network={ loss = 0.1, loss = 0.2 }"], Fresh, &["s.toml: --set network={ loss = 0.1, loss = 0.2 }: duplicate key `network.loss` in the value"]),
+        // Nesting past the TOML reader's recursion limit, with the place.
+        row(Both, tail(&format!("{} = 1", vec!["a"; 100].join("."))), &[], Fresh, &["s.toml:10:1: invalid TOML: a dotted key of 100 parts is nested too deeply"]),
+        row(Both, tail(&format!("[{}]", vec!["a"; 100].join("."))), &[], Fresh, &["s.toml:10:2: invalid TOML: a dotted key of 100 parts is nested too deeply"]),
+        row(Both, tail(&format!("x = {}{}", "[".repeat(1000), "]".repeat(1000))), &[], Fresh, &["s.toml:10:", "invalid TOML: cannot recurse further"]),
+        row(Both, tail(&format!("x = {}1{}", "{ a = ".repeat(1000), " }".repeat(1000))), &[], Fresh, &["s.toml:10:", "invalid TOML: cannot recurse further"]),
+        // Churn that would start after the run is over (a stop after the end only warns: see
+        // values_that_have_no_effect_warn).
+        row(Both, tail("[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_round = 60\nstop_round = 70"), &[], Fresh, &["s.toml:13:15: churn.start_round = 60: must be less than max_rounds (50)"]),
+        row(Both, tail("[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nstart_ms = 50000"), &[], Fresh, &["churn.start_ms = 50000: must be before the end of the run at 50000 ms"]),
     ]
 }
 
@@ -430,4 +451,145 @@ fn a_read_only_output_folder_is_refused_when_permissions_apply() {
         "{stderr}"
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+}
+
+/// What `gossip-sim` prints and records for a scenario: exit code, stdout, stderr, and the
+/// `warnings` of `run.toml` after `run --quiet` (each run in a fresh folder).
+struct Told {
+    check_code: Option<i32>,
+    check_stdout: String,
+    check_stderr: String,
+    quiet_stderr: String,
+    run_stderr: String,
+    recorded: Vec<String>,
+}
+
+fn told(text: &str, args: &[&str]) -> Told {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("s.toml"), text).unwrap();
+    let check = |quiet: bool| {
+        let mut cmd = gossip_sim();
+        cmd.current_dir(root).arg("check").arg("s.toml").args(args);
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        cmd.output().unwrap()
+    };
+    let (loud, quiet) = (check(false), check(true));
+    assert!(quiet.stdout.is_empty());
+    let run = gossip_sim()
+        .current_dir(root)
+        .args(["run", "s.toml", "--quiet", "--out", "out"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let manifest: toml::Table = std::fs::read_to_string(root.join("out/run.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let recorded = manifest["warnings"]
+        .as_array()
+        .expect("run.toml has a warnings list")
+        .iter()
+        .map(|warning| warning.as_str().unwrap().to_owned())
+        .collect();
+    Told {
+        check_code: loud.status.code(),
+        check_stdout: text(&loud.stdout),
+        check_stderr: text(&loud.stderr),
+        quiet_stderr: text(&quiet.stderr),
+        run_stderr: text(&run.stderr),
+        recorded,
+    }
+}
+
+/// The scenario, its flags, and the warning's place and message (`None`: no warning).
+type WarnCase<'a> = (String, Vec<&'a str>, Option<(&'a str, &'a str)>);
+
+/// Issue 12, class 5: values that are valid but have no effect are not accepted silently. They
+/// are warnings, not errors, because a shipped scenario (push-pull-1k-loss.toml) and the
+/// determinism test run one file in both timings; see the README, "Errors and exit codes".
+/// Each case: the scenario, the flags, and the whole warning (without the `s.toml:L:C: ` place
+/// for run.toml), or `None` for no warning at all.
+#[rustfmt::skip]
+#[test]
+fn values_that_have_no_effect_warn() {
+    let latency = "[network]\nlatency = { dist = \"uniform\", min_ms = 5, max_ms = 80 }";
+    let churn = |stop: &str| format!("[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\n{stop}");
+    let latency_warning = "network.latency = { dist = \"uniform\", max_ms = 80, min_ms = 5 }: has no effect in rounds timing, where a message arrives within the round it is sent (it applies with protocol.timing = \"async\")";
+    let sweep_warning = format!("{latency_warning} (sweep points 0, 2)");
+    let cases: Vec<WarnCase> = vec![
+        (format!("{BASE}{latency}\n"), vec![], Some(("s.toml:11:11: ", latency_warning))),
+        (format!("{BASE}{latency}\n"), vec!["--set", "protocol.timing=async"], None),
+        // The default latency is what `check` prints back for every scenario: no warning.
+        (format!("{BASE}[network]\nlatency = {{ dist = \"constant\", ms = 50 }}\n"), vec![], None),
+        (BASE.to_owned(), vec!["--set", "network.latency={ dist = \"exponential\", mean_ms = 9 }"], Some(("s.toml: --set network.latency={ dist = \"exponential\", mean_ms = 9 }: ", "network.latency = { dist = \"exponential\", mean_ms = 9 }: has no effect in rounds timing, where a message arrives within the round it is sent (it applies with protocol.timing = \"async\")"))),
+        (format!("{BASE}{}\n", churn("stop_round = 60")), vec![], Some(("s.toml:13:14: ", "churn.stop_round = 60: is after the end of the run (max_rounds = 50); churn lasts until the end"))),
+        (format!("{BASE}{}\n", churn("stop_ms = 50001")), vec![], Some(("s.toml:13:11: ", "churn.stop_ms = 50001: is after the end of the run at 50000 ms (max_rounds 50 x period_ms 1000); churn lasts until the end"))),
+        (format!("{BASE}{}\n", churn("stop_round = 50")), vec![], None),
+        (format!("{BASE}{}\n", churn("stop_round = 60")), vec!["--set", "max_rounds=60"], None),
+        // In a sweep: once, naming the points it applies to.
+        (format!("{BASE}{latency}\n[sweep]\n\"protocol.timing\" = [\"rounds\", \"async\", \"rounds\"]\n"), vec![], Some(("s.toml:11:11: ", &sweep_warning))),
+    ];
+    let mut failures = Vec::new();
+    for (i, (text, args, wanted)) in cases.iter().enumerate() {
+        let told = told(text, args);
+        let (stderr, recorded) = match wanted {
+            Some((place, message)) => (format!("warning: {place}{message}\n"), vec![message.to_string()]),
+            None => (String::new(), vec![]),
+        };
+        let mut problems = Vec::new();
+        if told.check_code != Some(0) || !told.check_stdout.contains("name = \"bad\"\n") {
+            problems.push(format!("check exit {:?}, stdout {:?}", told.check_code, told.check_stdout));
+        }
+        for (what, found) in [("check", &told.check_stderr), ("check --quiet", &told.quiet_stderr), ("run --quiet", &told.run_stderr)] {
+            if *found != stderr {
+                problems.push(format!("{what} stderr {found:?}, not {stderr:?}"));
+            }
+        }
+        if told.recorded != recorded {
+            problems.push(format!("run.toml warnings {:?}, not {recorded:?}", told.recorded));
+        }
+        if !problems.is_empty() {
+            failures.push(format!("case {i} {args:?}: {}", problems.join("; ")));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The shipped scenario that keeps a latency for async runs says, in rounds timing, that it
+/// has no effect; in async timing it says nothing.
+#[test]
+fn the_shipped_scenario_with_latency_in_rounds_timing_warns() {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/push-pull-1k-loss.toml"
+    );
+    for (args, warns) in [
+        (&[][..], true),
+        (&["--set", "protocol.timing=async"][..], false),
+    ] {
+        let output = gossip_sim()
+            .args(["check", scenario, "--quiet"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        if warns {
+            assert_eq!(
+                stderr,
+                format!(
+                    "warning: {scenario}:17:11: network.latency = {{ dist = \"uniform\", max_ms = 80, \
+                     min_ms = 5 }}: has no effect in rounds timing, where a message arrives within \
+                     the round it is sent (it applies with protocol.timing = \"async\")\n"
+                )
+            );
+        } else {
+            assert_eq!(stderr, "");
+        }
+    }
 }

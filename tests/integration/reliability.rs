@@ -247,21 +247,7 @@ fn merge_of_mutated_shards_never_panics_nor_succeeds_with_other_bytes() {
                     .unwrap(),
             );
             let mut bytes = fs::read(&victim).unwrap();
-            if !bytes.is_empty() {
-                let i = at.index(bytes.len());
-                match &mutation {
-                    Mutation::Set(byte) => bytes[i] = *byte,
-                    Mutation::Truncate => bytes.truncate(i),
-                    // A count replaced: the `points`, a section length, a shard number.
-                    Mutation::Number(digits) => {
-                        let end = bytes[i..]
-                            .iter()
-                            .position(|b| !b.is_ascii_digit())
-                            .map_or(bytes.len(), |n| i + n);
-                        bytes.splice(i..end, digits.bytes());
-                    }
-                }
-            }
+            mutation.apply(&mut bytes, at);
             fs::write(&victim, &bytes).unwrap();
             let out = case.path().join("merged");
             let result = std::panic::catch_unwind(|| {
@@ -285,11 +271,138 @@ fn merge_of_mutated_shards_never_panics_nor_succeeds_with_other_bytes() {
         .unwrap();
 }
 
+/// `--resume`'s readers (issue 12, class 6): a shard's point store as an interrupted run leaves
+/// it, with one of its files mutated (manifest, kept point file, provenance files). Resuming
+/// never panics; it either fails with an input error and writes no shard folder, or succeeds
+/// with the bytes of the clean shard (a manifest it cannot read is a store to start over).
+#[test]
+fn resume_over_a_mutated_store_never_panics_nor_succeeds_with_other_bytes() {
+    use gossip_sim::runner::{RunOptions, run_sweep};
+    use gossip_sim::store::Shard;
+
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = gossip_sim::scenario::load_sweep(&write_sweep(dir.path()), &[]).unwrap();
+    let shard = Shard { index: 0, count: 2 };
+    let options = |out: &Path, resume: bool| RunOptions {
+        shard,
+        resume,
+        jobs: std::num::NonZeroUsize::new(1),
+        ..RunOptions::new(out)
+    };
+    let clean_out = dir.path().join("clean");
+    run_sweep(&sweep, &options(&clean_out, false)).unwrap();
+    let clean_store = clean_out.join(shard.dir_name());
+    let clean = files(&clean_store);
+    // What a run of the shard interrupted after point 0 leaves: its store, without point 2.
+    let names: Vec<String> = clean
+        .iter()
+        .map(|(name, _)| name.clone())
+        .filter(|name| name != "point-000002.rows")
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "manifest.txt",
+            "point-000000.rows",
+            "run.toml",
+            "scenario.resolved.toml"
+        ]
+    );
+    let store_name = format!(".partial-{}", shard.dir_name());
+    let kept_store = |out: &Path| {
+        let store = out.join(&store_name);
+        fs::create_dir_all(&store).unwrap();
+        for name in &names {
+            fs::copy(clean_store.join(name), store.join(name)).unwrap();
+        }
+        store
+    };
+    // The controls: the store as it is resumes (computing point 2 only) to the clean bytes,
+    // and its point 0 emptied is refused, so the store is resumed, not started over.
+    let control = dir.path().join("control");
+    kept_store(&control);
+    run_sweep(&sweep, &options(&control, true)).unwrap();
+    assert_eq!(files(&control.join(shard.dir_name())), clean);
+    let control = dir.path().join("control-damaged");
+    fs::write(kept_store(&control).join("point-000000.rows"), "").unwrap();
+    let err = run_sweep(&sweep, &options(&control, true)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("point-000000.rows: not a complete point file"),
+        "{err}"
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        ..Config::default()
+    });
+    let mutation = (
+        0..names.len(),
+        any::<prop::sample::Index>(),
+        prop_oneof![
+            any::<u8>().prop_map(Mutation::Set),
+            Just(Mutation::Truncate),
+            "[0-9]{1,20}".prop_map(Mutation::Number),
+        ],
+    );
+    runner
+        .run(&mutation, |(target, at, mutation)| {
+            let case = tempfile::tempdir().unwrap();
+            let out = case.path().join("out");
+            let victim = kept_store(&out).join(&names[target]);
+            let mut bytes = fs::read(&victim).unwrap();
+            mutation.apply(&mut bytes, at);
+            fs::write(&victim, &bytes).unwrap();
+            let result = std::panic::catch_unwind(|| run_sweep(&sweep, &options(&out, true)));
+            let Ok(result) = result else {
+                return Err(TestCaseError::fail(format!(
+                    "resume panicked on {} mutated by {mutation:?}",
+                    victim.display()
+                )));
+            };
+            let finished = out.join(shard.dir_name());
+            match result {
+                Ok(_) => prop_assert_eq!(files(&finished), clean.clone(), "exit 0, other bytes"),
+                Err(err) => {
+                    prop_assert!(err.is_input_error(), "{}", err);
+                    prop_assert!(
+                        !finished.exists(),
+                        "a refused resume wrote {}",
+                        finished.display()
+                    );
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[derive(Clone, Debug)]
 enum Mutation {
     Set(u8),
     Truncate,
     Number(String),
+}
+
+impl Mutation {
+    /// Applies the mutation to `bytes` at `at`.
+    fn apply(&self, bytes: &mut Vec<u8>, at: prop::sample::Index) {
+        if bytes.is_empty() {
+            return;
+        }
+        let i = at.index(bytes.len());
+        match self {
+            Mutation::Set(byte) => bytes[i] = *byte,
+            Mutation::Truncate => bytes.truncate(i),
+            // A count replaced: the `points`, a section length, a shard number.
+            Mutation::Number(digits) => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_digit())
+                    .map_or(bytes.len(), |n| i + n);
+                bytes.splice(i..end, digits.bytes());
+            }
+        }
+    }
 }
 
 /// Shards of one sweep started at the same moment into one folder (a Slurm array) all run:
