@@ -6,8 +6,8 @@
 //! node acts. Nodes act in id order (see [`Protocol::round`]); each draws its partners from the
 //! peer-choice stream, and every message is delivered within the round it is sent in.
 //!
-//! The built-in anti-entropy has engine specialisations here ([`Kernel`]): the staged contacts
-//! of [`World`] and the batched contacts of `world::batch`, which compute exactly what the
+//! The built-in anti-entropy has engine specialisations ([`Kernel`]): the staged and batched
+//! contacts of `kernel::lockstep` and `kernel::batch`, which compute exactly what the
 //! protocol's own handlers compute (the tests compare whole reports with and without them).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,11 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::protocol::Protocol;
 use crate::time::Time;
 
-use super::Kernel;
 use super::context::{Context, Mode, Outbox, RoundTimers, Status};
-use super::peers::PeerSampler;
 use super::trial::Trial;
-use super::world::World;
 
 /// What a rounds run keeps between rounds besides the trial and the protocol.
 pub(crate) struct Rounds<B> {
@@ -101,7 +98,7 @@ pub(crate) fn round<P: Protocol>(
         world,
         peers,
         transport,
-        batch,
+        contacts,
         ..
     } = trial;
     world.begin_round();
@@ -132,15 +129,7 @@ pub(crate) fn round<P: Protocol>(
                     transport,
                     ..
                 } = cx;
-                let lossy = transport.lossy();
-                let mut lost = || transport.lost();
-                if world.batchable() && !peers.is_hyparview() {
-                    world.batched_contacts(batch, peers, kernel, at, lossy, &mut lost);
-                } else if world.one_word_rows() {
-                    contacts::<false>(world, peers, kernel, at, &mut lost);
-                } else {
-                    contacts::<true>(world, peers, kernel, at, &mut lost);
-                }
+                contacts.round(world, peers, transport, kernel, at);
             }
             None => protocol.round(&mut cx),
         }
@@ -164,7 +153,7 @@ pub(crate) fn round<P: Protocol>(
         cx.flush(protocol);
     }
     if let Some(overlay) = peers.hyparview() {
-        world.count_membership(overlay.take_messages());
+        world.metrics.count_membership(overlay.take_messages());
     }
     world.close_period(at);
 }
@@ -188,43 +177,6 @@ fn fire_timers<P: Protocol>(protocol: &mut P, cx: &mut Context<'_, P::Body>, r: 
         if cx.is_up(node) {
             protocol.on_timer(node, tag, cx);
             cx.flush(protocol);
-        }
-    }
-}
-
-/// Every live node's contacts of one round by the engine's staged kernel, in id order.
-/// `WIDE`: rows span more than one word (more than 64 updates in flight); the one-word case is
-/// compiled separately because it is the common one and its word loops disappear.
-fn contacts<const WIDE: bool>(
-    world: &mut World,
-    peers: &mut PeerSampler,
-    kernel: Kernel,
-    at: Time,
-    lost: &mut impl FnMut() -> bool,
-) {
-    for node in 0..world.nodes {
-        if !world.is_up(node) {
-            continue;
-        }
-        match kernel {
-            Kernel::Push => {
-                // A node with nothing in flight has nothing to push and draws no partner.
-                if world.holds_any_in::<WIDE>(node) {
-                    for &partner in peers.choose(node) {
-                        world.push_contact::<WIDE>(node, partner, at, lost);
-                    }
-                }
-            }
-            Kernel::Pull => {
-                for &partner in peers.choose(node) {
-                    world.pull_contact::<WIDE>(node, partner, at, lost);
-                }
-            }
-            Kernel::PushPull { full_table } => {
-                for &partner in peers.choose(node) {
-                    world.exchange_contact::<WIDE>(node, partner, full_table, at, lost);
-                }
-            }
         }
     }
 }
