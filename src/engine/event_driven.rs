@@ -1,11 +1,13 @@
 //! `async` timing: every node gossips on its own timer; every message takes a sampled latency;
 //! what a node learns it can forward at once.
 //!
-//! Each node's first timer fires at a uniform random phase in `[0, period)`, then every
-//! `period ± jitter`. Every `period` a tick ends the protocol's period ([`Protocol::end_round`]),
-//! samples coverage, counts stale nodes and retires updates that everyone holds. Messages in
-//! flight live in a table whose payload buffers are reused, so steady-state gossip allocates
-//! nothing.
+//! This is the generic driver: each event goes to the protocol's handlers through a
+//! [`Context`]. The loop itself - node timers (`period ± jitter`, in a ring without jitter),
+//! the period's tick, the end of the run - is [`event_loop`]'s, shared with the built-in
+//! anti-entropy's kernel. Every `period` the tick ends the protocol's period
+//! ([`Protocol::end_round`]), then samples coverage, counts stale nodes and retires updates
+//! that everyone holds. Messages in flight live in a table whose payload buffers are reused, so
+//! steady-state gossip allocates nothing.
 //!
 //! A protocol without timers ([`Protocol::has_timers`], flooding) acts only on injections and
 //! receipts; a run ends when the protocol is settled (for flooding: nothing left on the wire).

@@ -18,7 +18,10 @@ use crate::protocol::Protocol;
 use crate::time::Time;
 
 use super::context::{Context, Mode, Outbox, RoundTimers, Status};
+use super::network::Transport;
+use super::peers::PeerSampler;
 use super::trial::Trial;
+use super::world::World;
 
 /// What a rounds run keeps between rounds besides the trial and the protocol.
 pub(crate) struct Rounds<B> {
@@ -29,7 +32,7 @@ pub(crate) struct Rounds<B> {
     injected: Vec<(u32, usize)>,
 }
 
-impl<B: Default> Rounds<B> {
+impl<B: Copy + Default> Rounds<B> {
     pub(crate) fn new(trial: &Trial) -> Rounds<B> {
         Rounds {
             outbox: Outbox::default(),
@@ -37,6 +40,32 @@ impl<B: Default> Rounds<B> {
             timers: Vec::new(),
             injected: Vec::new(),
         }
+    }
+
+    /// A handler's context in round `r`, which ends at `at`.
+    fn context<'a>(
+        &'a mut self,
+        world: &'a mut World,
+        peers: &'a mut PeerSampler,
+        transport: &'a mut Transport,
+        at: Time,
+        r: u64,
+        period: Time,
+    ) -> Context<'a, B> {
+        let mode = Mode::Rounds {
+            timers: &mut self.timers,
+        };
+        Context::new(
+            world,
+            peers,
+            transport,
+            &mut self.rng,
+            &mut self.outbox,
+            at,
+            r,
+            period,
+            mode,
+        )
     }
 }
 
@@ -102,21 +131,11 @@ pub(crate) fn round<P: Protocol>(
         ..
     } = trial;
     world.begin_round();
+    // Out of `state` while its context borrows it; its buffer comes back for the next round.
+    let injected = std::mem::take(&mut state.injected);
     {
-        let mut cx = Context::new(
-            world,
-            peers,
-            transport,
-            &mut state.rng,
-            &mut state.outbox,
-            at,
-            r,
-            period,
-            Mode::Rounds {
-                timers: &mut state.timers,
-            },
-        );
-        for &(origin, slot) in &state.injected {
+        let mut cx = state.context(world, peers, transport, at, r, period);
+        for &(origin, slot) in &injected {
             protocol.on_inject(origin, slot, &mut cx);
             cx.flush(protocol);
         }
@@ -134,21 +153,10 @@ pub(crate) fn round<P: Protocol>(
             None => protocol.round(&mut cx),
         }
     }
+    state.injected = injected;
     world.end_round();
     {
-        let mut cx = Context::new(
-            world,
-            peers,
-            transport,
-            &mut state.rng,
-            &mut state.outbox,
-            at,
-            r,
-            period,
-            Mode::Rounds {
-                timers: &mut state.timers,
-            },
-        );
+        let mut cx = state.context(world, peers, transport, at, r, period);
         protocol.end_round(&mut cx);
         cx.flush(protocol);
     }

@@ -21,6 +21,9 @@
 //! crash loses the baseline too and must fetch it whole from a peer by pull or anti-entropy.
 //! Retirement waits while any up node lacks the baseline, so that a retiring update is never
 //! silently granted to a node that does not hold it.
+//!
+//! Crashes and recoveries are in `faults`, the end of a round or period (milestones, staleness,
+//! retirement) in `period`, and what the engine's kernels reach beyond this face in `staged`.
 
 use crate::report::{CoverageSample, RunReport, TableEntry, UpdateReport};
 use crate::scenario::{NodeId, Scenario};
@@ -32,6 +35,10 @@ use super::rows::{RowMatrix, entry_count, for_each_bit};
 use super::spreaders::Spreaders;
 use super::words::Words;
 use super::workload::PlannedUpdate;
+
+mod faults;
+mod period;
+mod staged;
 
 pub const NONE: u32 = u32::MAX;
 
@@ -492,91 +499,6 @@ impl World {
         }
     }
 
-    // ---- for the engine's kernels: the parts of a staged round they read and write ---------
-
-    /// Inside a staged round (between `begin_round` and `end_round`).
-    #[inline(always)]
-    pub(super) fn in_round(&self) -> bool {
-        self.in_round
-    }
-
-    /// Whether every up node holds the baseline (no contact has a baseline to grant).
-    #[inline(always)]
-    pub(super) fn baseline_everywhere(&self) -> bool {
-        self.up_without_baseline == 0
-    }
-
-    /// Word `w` of `node`'s row, as of the start of the round when staged.
-    #[inline(always)]
-    pub(super) fn row_word(&self, node: NodeId, w: usize) -> u64 {
-        self.rows.word(node, w)
-    }
-
-    /// Word `w` of `node`'s row including what it learnt earlier in this round.
-    #[inline(always)]
-    pub(super) fn row_word_now(&self, node: NodeId, w: usize) -> u64 {
-        if self.in_round {
-            self.next.word(node, w)
-        } else {
-            self.rows.word(node, w)
-        }
-    }
-
-    /// Word `w` of the slots in flight.
-    #[inline(always)]
-    pub(super) fn active_word(&self, w: usize) -> u64 {
-        self.slots.active[w]
-    }
-
-    /// Word `w` of the slots whose product has a newer version in flight.
-    #[inline(always)]
-    pub(super) fn chained_word(&self, w: usize) -> u64 {
-        self.slots.chained[w]
-    }
-
-    /// The slot of the next newer version of `slot`'s product (valid for a chained slot).
-    #[inline(always)]
-    pub(super) fn newer_slot(&self, slot: usize) -> usize {
-        self.slots.newer[slot] as usize
-    }
-
-    /// Takes the start-of-round rows out of a staged round, so that a kernel can keep their
-    /// geometry in registers while it changes the world; [`World::restore_rows`] puts them
-    /// back. Nothing reads them through the world meanwhile: contacts read start-of-round rows
-    /// from what was taken and write `next`.
-    pub(super) fn take_rows(&mut self) -> RowMatrix {
-        debug_assert!(self.in_round);
-        std::mem::replace(&mut self.rows, RowMatrix::new(0, 1))
-    }
-
-    pub(super) fn restore_rows(&mut self, rows: RowMatrix) {
-        self.rows = rows;
-    }
-
-    /// Asks the processor for `node`'s row of the round's write target (a hint).
-    #[inline(always)]
-    pub(super) fn prefetch_next_row(&self, node: NodeId) {
-        self.next.prefetch(node);
-    }
-
-    /// Rows of one bit in a staged round: `node` learns slot 0 unless it holds it already;
-    /// returns whether it learnt. What [`World::learn`] counts besides the bit - holders, hop
-    /// count, the update's report - the caller adds itself ([`World::add_holders`]).
-    #[inline(always)]
-    pub(super) fn learn_one_bit(&mut self, node: NodeId) -> bool {
-        if self.next.bit(node) {
-            return false;
-        }
-        self.next.set_bit(node);
-        true
-    }
-
-    /// `count` more nodes hold `slot`, all of them up and keeping their table.
-    pub(super) fn add_holders(&mut self, slot: usize, count: u64) {
-        self.slots.informed_live[slot] += count;
-        self.slots.informed_all[slot] += count;
-    }
-
     // ---- for protocols that stop spreading (rumor mongering, median-counter) ------------------
 
     pub(crate) fn words(&self) -> usize {
@@ -633,240 +555,7 @@ impl World {
         self.spreaders.as_ref().is_some_and(Spreaders::any)
     }
 
-    // ---- faults ----------------------------------------------------------------------------
-
-    /// Crashes `node` at `at`. `returns_with_state`: it will recover and keep its table.
-    /// Returns false if it was already down.
-    pub fn crash(&mut self, node: NodeId, at: Time, recovers: bool, keep_state: bool) -> bool {
-        if !self.up.contains(node) {
-            return false;
-        }
-        self.up.remove(node);
-        self.alive -= 1;
-        self.metrics.crashed(node);
-        if !self.has_baseline.contains(node) {
-            self.up_without_baseline -= 1;
-        }
-        let keeps_table = recovers && keep_state;
-        let words = self.rows.words_per_row();
-        for w in 0..words {
-            let bits = self.rows.word(node, w) & self.slots.active[w];
-            for_each_bit(bits, |b| {
-                let slot = w * 64 + b;
-                self.slots.informed_live[slot] -= 1;
-                self.metrics.holder_lost(node, slot);
-                if !keeps_table {
-                    self.slots.informed_all[slot] -= 1;
-                }
-            });
-            if !keeps_table {
-                self.rows.clear_bits(node, w, u64::MAX);
-                if self.staged {
-                    self.next.clear_bits(node, w, u64::MAX);
-                }
-            }
-        }
-        if let Some(spreaders) = &mut self.spreaders {
-            spreaders.stop_all(node);
-        }
-        if keeps_table {
-            self.returns_with_state.insert(node);
-        } else {
-            self.tables -= 1;
-            self.has_baseline.remove(node);
-        }
-        // The last node lacking an update may just have crashed.
-        self.check_all_milestones(at);
-        true
-    }
-
-    pub fn recover(&mut self, node: NodeId) {
-        if self.up.contains(node) {
-            return;
-        }
-        self.up.insert(node);
-        self.alive += 1;
-        self.metrics.recovered(node);
-        if self.returns_with_state.contains(node) {
-            self.returns_with_state.remove(node);
-            for w in 0..self.rows.words_per_row() {
-                let bits = self.rows.word(node, w) & self.slots.active[w];
-                for_each_bit(bits, |b| {
-                    self.slots.informed_live[w * 64 + b] += 1;
-                    self.metrics.holder_back(node, w * 64 + b);
-                });
-            }
-        } else {
-            // Back with an empty table.
-            self.tables += 1;
-        }
-        if !self.has_baseline.contains(node) {
-            self.up_without_baseline += 1;
-        }
-    }
-
-    // ---- end of a round / period -------------------------------------------------------------
-
-    /// Makes what was learnt during the round visible (rounds timing).
-    pub fn end_round(&mut self) {
-        debug_assert!(self.in_round);
-        std::mem::swap(&mut self.rows, &mut self.next);
-        if let Some(spreaders) = &mut self.spreaders {
-            std::mem::swap(&mut spreaders.now, &mut spreaders.next);
-        }
-        self.in_round = false;
-    }
-
-    /// Starts a round (rounds timing): the write target begins as the start-of-round state.
-    pub fn begin_round(&mut self) {
-        debug_assert!(self.staged);
-        self.next.copy_from(&self.rows);
-        if let Some(spreaders) = &mut self.spreaders {
-            spreaders.next.copy_from(&spreaders.now);
-        }
-        self.in_round = true;
-    }
-
-    /// Milestones, coverage samples, stale count and retirement at the end of a round or period.
-    pub fn close_period(&mut self, at: Time) {
-        self.check_all_milestones(at);
-        if self.metrics.keeps_coverage() {
-            self.for_each_active(|world, slot| world.sample(slot, at));
-        }
-        let stale = self.stale_nodes();
-        self.metrics.stale(stale);
-        self.retire_eligible();
-    }
-
-    fn for_each_active(&mut self, mut f: impl FnMut(&mut World, usize)) {
-        for w in 0..self.slots.active.len() {
-            let mut bits = self.slots.active[w];
-            while bits != 0 {
-                let b = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                f(self, w * 64 + b);
-            }
-        }
-    }
-
-    fn check_all_milestones(&mut self, at: Time) {
-        self.for_each_active(|world, slot| world.check_milestones(slot, at));
-    }
-
-    fn check_milestones(&mut self, slot: usize, at: Time) {
-        let u = self.slots.update[slot] as usize;
-        let informed = self.slots.informed_live[slot];
-        self.metrics.milestones(slot, u, informed, self.alive, at);
-    }
-
-    fn sample(&mut self, slot: usize, at: Time) {
-        let informed = self.slots.informed_live[slot];
-        self.metrics
-            .sample(self.slots.update[slot], informed, self.alive, at);
-    }
-
-    /// Live nodes serving an outdated price: missing the newest version of some product in
-    /// flight, or missing the baseline.
-    fn stale_nodes(&self) -> u64 {
-        let latest_count: u32 = self.slots.latest.iter().map(|w| w.count_ones()).sum();
-        if latest_count == 0 {
-            return self.up_without_baseline;
-        }
-        if latest_count == 1 && self.up_without_baseline == 0 {
-            let slot = self
-                .slots
-                .latest
-                .iter()
-                .enumerate()
-                .find(|(_, w)| **w != 0)
-                .map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
-                .expect("one latest slot");
-            return self.alive - self.slots.informed_live[slot];
-        }
-        let words = self.rows.words_per_row();
-        let mut stale = 0;
-        for node in 0..self.nodes {
-            if !self.up.contains(node) {
-                continue;
-            }
-            let outdated = !self.has_baseline.contains(node)
-                || (0..words).any(|w| {
-                    let latest = self.slots.latest.get(w).copied().unwrap_or(0);
-                    self.rows.word(node, w) & latest != latest
-                });
-            stale += u64::from(outdated);
-        }
-        stale
-    }
-
-    fn retire_eligible(&mut self) {
-        if self.up_without_baseline > 0 {
-            return;
-        }
-        // A rumor keeps spreading (and costing traffic) after everyone has it, until its
-        // spreaders lose interest: retiring it earlier would cut that traffic short.
-        if self.spreading() || self.hold_retirement {
-            return;
-        }
-        let mut retiring = std::mem::take(&mut self.scratch);
-        retiring.clear();
-        let mut any = false;
-        for (w, &active) in self.slots.active.iter().enumerate() {
-            let mut word = 0;
-            for_each_bit(active, |b| {
-                if self.slots.informed_all[w * 64 + b] >= self.tables {
-                    word |= 1 << b;
-                }
-            });
-            any |= word != 0;
-            retiring.push(word);
-        }
-        if !any {
-            self.scratch = retiring;
-            return;
-        }
-        self.slot_epoch += 1;
-        for (w, &bits) in retiring.iter().enumerate() {
-            for_each_bit(bits, |b| self.retire(w * 64 + b));
-        }
-        // One pass clears every retired column, ready for reuse.
-        self.rows.clear_slots(&retiring);
-        if self.staged {
-            self.next.clear_slots(&retiring);
-        }
-        if let Some(spreaders) = &mut self.spreaders {
-            spreaders.now.clear_slots(&retiring);
-            spreaders.next.clear_slots(&retiring);
-        }
-        self.scratch = retiring;
-        // Free slots are reused lowest first.
-        self.slots.free.sort_unstable_by(|a, b| b.cmp(a));
-    }
-
-    fn retire(&mut self, slot: usize) {
-        let u = self.slots.update[slot] as usize;
-        self.retired[u] = true;
-        let s = &mut self.slots;
-        clear_bit(&mut s.active, slot);
-        clear_bit(&mut s.latest, slot);
-        clear_bit(&mut s.chained, slot);
-        let newer = s.newer[slot];
-        if newer != NONE {
-            s.older[newer as usize] = NONE;
-        }
-        // Older versions are at least as widespread, so they retire in the same batch.
-        let updates = &self.metrics.updates;
-        let product = updates[u].product as usize;
-        if self.product_latest[product] == slot as u32 {
-            self.product_latest[product] = NONE;
-        }
-        let baseline = &mut self.product_baseline[product];
-        if *baseline == NONE || updates[*baseline as usize].version < updates[u].version {
-            *baseline = u as u32;
-        }
-        self.slots.update[slot] = NONE;
-        self.slots.free.push(slot as u32);
-    }
+    // ---- the end -----------------------------------------------------------------------------
 
     /// Final coverage of every update; the world is consumed into its reports.
     pub fn finish(mut self, end: Time) -> (Vec<UpdateReport>, RunReport, Vec<CoverageSample>) {
