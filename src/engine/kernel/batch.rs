@@ -217,8 +217,9 @@ fn lossy_or_not<const MODE: u8>(
 
 /// The three-stage pipeline: draw the partners of one batch (prefetching their rows), look
 /// at the rows of the batch drawn before (prefetching what its contacts will touch beyond
-/// them), run the batch before that.
-#[inline(always)]
+/// them), run the batch before that. Never inlined: each variant is its own function, so the
+/// register allocation of the common one (lossless) does not depend on the code of the others.
+#[inline(never)]
 fn pipeline<const MODE: u8, const LOSSY: bool, const ONE_BIT: bool>(
     world: &mut World,
     batches: &mut ContactBatches,

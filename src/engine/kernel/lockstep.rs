@@ -310,13 +310,14 @@ impl RoundContacts {
         // sender's hop counts of every word with a fresh bit are read in a first pass of
         // independent loads, so their cache misses overlap instead of stalling one learnt bit
         // at a time (storefront benchmark: most of its time was that stall).
-        let words = &mut self.payload_words;
+        let mut words = std::mem::take(&mut self.payload_words);
         words.clear();
+        let target = world.rows_now();
         let mut touched = 0u16;
         for w in 0..world.words() {
             let bits = payload.word(world, w);
             words.push(bits);
-            let fresh = bits & !world.row_word_now(to, w);
+            let fresh = bits & !target.word(to, w);
             if fresh != 0 {
                 let slot = w * 64 + fresh.trailing_zeros() as usize;
                 touched ^= world.metrics.hop(payload.sender, slot);
@@ -326,6 +327,7 @@ impl RoundContacts {
         for (w, &bits) in words.iter().enumerate() {
             world.deliver_word(to, payload.sender, w, bits, at);
         }
+        self.payload_words = words;
     }
 }
 

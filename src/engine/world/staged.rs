@@ -27,13 +27,13 @@ impl World {
         self.rows.word(node, w)
     }
 
-    /// Word `w` of `node`'s row including what it learnt earlier in this round.
+    /// The rows as they are now, including what nodes learnt earlier in this round.
     #[inline(always)]
-    pub(in crate::engine) fn row_word_now(&self, node: NodeId, w: usize) -> u64 {
+    pub(in crate::engine) fn rows_now(&self) -> &RowMatrix {
         if self.in_round {
-            self.next.word(node, w)
+            &self.next
         } else {
-            self.rows.word(node, w)
+            &self.rows
         }
     }
 
