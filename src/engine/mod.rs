@@ -1,9 +1,9 @@
 //! The simulation engine: runs one trial of a resolved scenario.
 //!
-//! `rounds` timing is driven by [`lockstep`], `async` timing by [`event_driven`] (over the
-//! [`event_loop`] it shares with the async kernel); both share the [`world`] (who holds what),
-//! its [`metrics`] tracker (every counter the reports need) and the scheduled happenings of
-//! [`trial`]. The built-in anti-entropy has fast paths of its own, the [`kernel`]s.
+//! `rounds` timing is driven by `lockstep`, `async` timing by `event_driven` (over the
+//! `event_loop` it shares with the async kernel); both share the `world` (who holds what),
+//! its `metrics` tracker (every counter the reports need) and the scheduled happenings of
+//! `trial`. The built-in anti-entropy has fast paths of its own, the `kernel`s.
 
 #[doc(hidden)]
 pub mod bench;

@@ -14,7 +14,8 @@ mod lockstep;
 
 pub use lockstep::RoundContacts;
 
-/// The built-in anti-entropy exchange a kernel runs.
+/// The built-in anti-entropy exchange the kernels run, as the protocol names it through
+/// `Protocol::kernel`: push, pull, or push-pull with digests or whole tables.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
