@@ -51,15 +51,18 @@ impl<'s, P: Protocol<Body = ()>> Rounds<'s, P> {
     pub fn exchange_contacts(&mut self, pairs: &[(u32, u32)]) {
         let at = Time((self.round + 1) * self.trial.scenario.period.0);
         let Trial {
-            world, transport, ..
+            world,
+            transport,
+            contacts,
+            ..
         } = &mut self.trial;
         let mut lost = || transport.lost();
         world.begin_round();
         for &(from, to) in pairs {
             if world.one_word_rows() {
-                world.exchange_contact::<false>(from, to, false, at, &mut lost);
+                contacts.exchange::<false>(world, from, to, false, at, &mut lost);
             } else {
-                world.exchange_contact::<true>(from, to, false, at, &mut lost);
+                contacts.exchange::<true>(world, from, to, false, at, &mut lost);
             }
         }
         world.end_round();

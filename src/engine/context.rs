@@ -367,7 +367,7 @@ impl<'a, B: Copy + Default> Context<'a, B> {
 
     /// The planned updates, by update index (origin, product, version, ...).
     pub fn updates(&self) -> &[UpdateReport] {
-        &self.world.updates
+        &self.world.metrics.updates
     }
 
     // ---- what nodes hold (as of the start of the round in `rounds` timing) -------------------
@@ -632,6 +632,7 @@ impl<'a, B: Copy + Default> Context<'a, B> {
     fn deliver_now<P: Protocol<Body = B>>(&mut self, protocol: &mut P, out: &Outgoing<B>) {
         let m = &out.message;
         self.world
+            .metrics
             .send(m.kind, out.size.entries, out.size.digest_entries);
         self.world.count_carried(&m.payload);
         if self.world.arrives(m.to, self.transport.lost()) {
@@ -655,10 +656,12 @@ impl<'a, B: Copy + Default> Context<'a, B> {
         };
         for &(i, size) in &self.outbox.pending {
             let m = &parts.wire.messages[i as usize].message;
-            self.world.send(m.kind, size.entries, size.digest_entries);
+            self.world
+                .metrics
+                .send(m.kind, size.entries, size.digest_entries);
             self.world.count_carried(&m.payload);
             if self.transport.lost() {
-                self.world.run.lost += 1;
+                self.world.metrics.lost();
                 parts.wire.release(i, false);
             } else {
                 let (from, to) = (m.from, m.to);

@@ -14,7 +14,7 @@ use crate::scenario::{CrashPlan, Overlay, Scenario, Timing};
 
 use super::{bitset, overlay, rows};
 
-/// Slots per block of hop counts once there are more than this many slots (`world/hops.rs`).
+/// Slots per block of hop counts once there are more than this many slots (`metrics/hops.rs`).
 const HOP_BLOCK: u64 = 512;
 
 /// Bytes the engine allocates for one trial of `scenario` at its peak (per worker thread), so

@@ -6,8 +6,8 @@
 //! node acts. Nodes act in id order (see [`Protocol::round`]); each draws its partners from the
 //! peer-choice stream, and every message is delivered within the round it is sent in.
 //!
-//! The built-in anti-entropy has engine specialisations here ([`Kernel`]): the staged contacts
-//! of [`World`] and the batched contacts of `world::batch`, which compute exactly what the
+//! The built-in anti-entropy has engine specialisations ([`Kernel`]): the staged and batched
+//! contacts of `kernel::lockstep` and `kernel::batch`, which compute exactly what the
 //! protocol's own handlers compute (the tests compare whole reports with and without them).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,8 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::protocol::Protocol;
 use crate::time::Time;
 
-use super::Kernel;
 use super::context::{Context, Mode, Outbox, RoundTimers, Status};
+use super::network::Transport;
 use super::peers::PeerSampler;
 use super::trial::Trial;
 use super::world::World;
@@ -32,7 +32,7 @@ pub(crate) struct Rounds<B> {
     injected: Vec<(u32, usize)>,
 }
 
-impl<B: Default> Rounds<B> {
+impl<B: Copy + Default> Rounds<B> {
     pub(crate) fn new(trial: &Trial) -> Rounds<B> {
         Rounds {
             outbox: Outbox::default(),
@@ -40,6 +40,32 @@ impl<B: Default> Rounds<B> {
             timers: Vec::new(),
             injected: Vec::new(),
         }
+    }
+
+    /// A handler's context in round `r`, which ends at `at`.
+    fn context<'a>(
+        &'a mut self,
+        world: &'a mut World,
+        peers: &'a mut PeerSampler,
+        transport: &'a mut Transport,
+        at: Time,
+        r: u64,
+        period: Time,
+    ) -> Context<'a, B> {
+        let mode = Mode::Rounds {
+            timers: &mut self.timers,
+        };
+        Context::new(
+            world,
+            peers,
+            transport,
+            &mut self.rng,
+            &mut self.outbox,
+            at,
+            r,
+            period,
+            mode,
+        )
     }
 }
 
@@ -101,25 +127,15 @@ pub(crate) fn round<P: Protocol>(
         world,
         peers,
         transport,
-        batch,
+        contacts,
         ..
     } = trial;
     world.begin_round();
+    // Out of `state` while its context borrows it; its buffer comes back for the next round.
+    let injected = std::mem::take(&mut state.injected);
     {
-        let mut cx = Context::new(
-            world,
-            peers,
-            transport,
-            &mut state.rng,
-            &mut state.outbox,
-            at,
-            r,
-            period,
-            Mode::Rounds {
-                timers: &mut state.timers,
-            },
-        );
-        for &(origin, slot) in &state.injected {
+        let mut cx = state.context(world, peers, transport, at, r, period);
+        for &(origin, slot) in &injected {
             protocol.on_inject(origin, slot, &mut cx);
             cx.flush(protocol);
         }
@@ -132,39 +148,20 @@ pub(crate) fn round<P: Protocol>(
                     transport,
                     ..
                 } = cx;
-                let lossy = transport.lossy();
-                let mut lost = || transport.lost();
-                if world.batchable() && !peers.is_hyparview() {
-                    world.batched_contacts(batch, peers, kernel, at, lossy, &mut lost);
-                } else if world.one_word_rows() {
-                    contacts::<false>(world, peers, kernel, at, &mut lost);
-                } else {
-                    contacts::<true>(world, peers, kernel, at, &mut lost);
-                }
+                contacts.round(world, peers, transport, kernel, at);
             }
             None => protocol.round(&mut cx),
         }
     }
+    state.injected = injected;
     world.end_round();
     {
-        let mut cx = Context::new(
-            world,
-            peers,
-            transport,
-            &mut state.rng,
-            &mut state.outbox,
-            at,
-            r,
-            period,
-            Mode::Rounds {
-                timers: &mut state.timers,
-            },
-        );
+        let mut cx = state.context(world, peers, transport, at, r, period);
         protocol.end_round(&mut cx);
         cx.flush(protocol);
     }
     if let Some(overlay) = peers.hyparview() {
-        world.count_membership(overlay.take_messages());
+        world.metrics.count_membership(overlay.take_messages());
     }
     world.close_period(at);
 }
@@ -188,43 +185,6 @@ fn fire_timers<P: Protocol>(protocol: &mut P, cx: &mut Context<'_, P::Body>, r: 
         if cx.is_up(node) {
             protocol.on_timer(node, tag, cx);
             cx.flush(protocol);
-        }
-    }
-}
-
-/// Every live node's contacts of one round by the engine's staged kernel, in id order.
-/// `WIDE`: rows span more than one word (more than 64 updates in flight); the one-word case is
-/// compiled separately because it is the common one and its word loops disappear.
-fn contacts<const WIDE: bool>(
-    world: &mut World,
-    peers: &mut PeerSampler,
-    kernel: Kernel,
-    at: Time,
-    lost: &mut impl FnMut() -> bool,
-) {
-    for node in 0..world.nodes {
-        if !world.is_up(node) {
-            continue;
-        }
-        match kernel {
-            Kernel::Push => {
-                // A node with nothing in flight has nothing to push and draws no partner.
-                if world.holds_any_in::<WIDE>(node) {
-                    for &partner in peers.choose(node) {
-                        world.push_contact::<WIDE>(node, partner, at, lost);
-                    }
-                }
-            }
-            Kernel::Pull => {
-                for &partner in peers.choose(node) {
-                    world.pull_contact::<WIDE>(node, partner, at, lost);
-                }
-            }
-            Kernel::PushPull { full_table } => {
-                for &partner in peers.choose(node) {
-                    world.exchange_contact::<WIDE>(node, partner, full_table, at, lost);
-                }
-            }
         }
     }
 }

@@ -1,18 +1,22 @@
 //! The simulation engine: runs one trial of a resolved scenario.
 //!
-//! `rounds` timing is driven by [`lockstep`], `async` timing by [`event_driven`]; both share the
-//! [`world`] (who holds what, every counter) and the scheduled happenings of [`trial`].
+//! `rounds` timing is driven by `lockstep`, `async` timing by `event_driven` (over the
+//! `event_loop` it shares with the async kernel); both share the `world` (who holds what),
+//! its `metrics` tracker (every counter the reports need) and the scheduled happenings of
+//! `trial`. The built-in anti-entropy has fast paths of its own, the `kernel`s.
 
-mod async_kernel;
 #[doc(hidden)]
 pub mod bench;
 mod bitset;
 pub(crate) mod context;
 mod estimate;
 mod event_driven;
+mod event_loop;
 mod hyparview;
+mod kernel;
 mod lockstep;
 mod memory;
+mod metrics;
 mod network;
 pub mod overlay;
 mod peers;
@@ -34,20 +38,10 @@ use crate::seed;
 
 pub use estimate::{estimate_memory, expected_active_rounds, expected_rounds, point_bytes};
 pub(crate) use hyparview::HyParView;
+pub use kernel::Kernel;
 pub(crate) use rows::for_each_bit;
 pub use trial::Setup;
 pub use workload::{PlannedUpdate, plan};
-
-/// The engine's own specialised contacts of the built-in anti-entropy in `rounds` timing (the
-/// staged and batched contacts of `world`), selected by [`Protocol::kernel`]. They compute
-/// exactly what the protocol's handlers compute; the tests compare whole reports.
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kernel {
-    Push,
-    Pull,
-    PushPull { full_table: bool },
-}
 
 /// Runs trial `trial` of `scenario` with the protocol `make` builds. Adds one to `progress`
 /// per simulated round (gossip period). Deterministic: the result depends only on the scenario,

@@ -112,6 +112,9 @@ impl Transport {
         self.loss > 0.0
     }
 
+    /// Whether the next message is lost. Inlined into the kernels' contact loops (another
+    /// codegen unit), where a disabled loss is one comparison.
+    #[inline]
     pub fn lost(&mut self) -> bool {
         self.loss > 0.0 && self.rng.random_bool(self.loss)
     }

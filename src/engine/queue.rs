@@ -122,7 +122,7 @@ impl EventQueue {
     }
 
     /// Takes the next insertion counter for an event kept outside the queue (see
-    /// `event_driven::TimerRing`), exactly as a push would.
+    /// `event_loop::TimerRing`), exactly as a push would.
     #[inline(always)]
     pub fn reserve_seq(&mut self) -> u64 {
         self.next_seq += 1;
@@ -131,7 +131,7 @@ impl EventQueue {
 
     /// `(time, seq)` of the next event if it comes no later than the bucket holding `limit`,
     /// else `None`: to merge the queue with events kept outside it (see
-    /// `event_driven::TimerRing`), whose next one is at `limit`. Unlike `pop`, this never moves
+    /// `event_loop::TimerRing`), whose next one is at `limit`. Unlike `pop`, this never moves
     /// the cursor past `limit`'s bucket, so what the outside event pushes (at `limit` or later)
     /// still finds its bucket instead of the `late` heap.
     #[inline]
@@ -409,7 +409,7 @@ mod tests {
         matches_reference(4, 8, 100, 12);
     }
 
-    /// Periodic events kept outside the queue (as `event_driven::TimerRing` keeps timers),
+    /// Periodic events kept outside the queue (as `event_loop::TimerRing` keeps timers),
     /// merged with it through `reserve_seq` and `peek_key_before`, come out in the order of a
     /// reference that holds every event in one heap - ties at equal times included - and the
     /// queue's cursor never runs ahead of them (messages they send land in buckets, not `late`).

@@ -1,8 +1,8 @@
 //! Completion by region: for every update in flight and every region, how many live nodes of
 //! the region hold it, and when all of them first did.
 //!
-//! The world keeps one counter per slot and region beside its global counters and updates them
-//! at the same moments (learning, crash, recovery), so a region's milestone follows the same
+//! The metrics tracker keeps one counter per slot and region beside the world's global counters
+//! and updates them at the same moments (learning, crash, recovery), so a region's milestone follows the same
 //! rules as the global one: in `rounds` timing it is taken at the end of the round, in `async`
 //! timing at the moment of the delivery (or crash) that completes it. A region with no live
 //! node never completes.
@@ -94,7 +94,7 @@ impl RegionTally {
 
 /// The per-region rows of a finished trial, in (update, region) order.
 pub fn reports(world: &World) -> Vec<RegionReport> {
-    let Some(tally) = world.regions.as_deref() else {
+    let Some(tally) = world.metrics.regions.as_deref() else {
         return Vec::new();
     };
     let r = tally.regions;
@@ -105,8 +105,9 @@ pub fn reports(world: &World) -> Vec<RegionReport> {
             with_baseline[region_of(&tally.starts, node)] += 1;
         }
     }
-    let mut rows = Vec::with_capacity(world.updates.len() * r);
-    for (u, update) in world.updates.iter().enumerate() {
+    let updates = &world.metrics.updates;
+    let mut rows = Vec::with_capacity(updates.len() * r);
+    for (u, update) in updates.iter().enumerate() {
         let slot = world.slot_of(u);
         for (region, &retired_holders) in with_baseline.iter().enumerate() {
             let final_informed = if !update.injected {

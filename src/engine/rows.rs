@@ -268,6 +268,17 @@ pub fn for_each_bit(mut word: u64, mut f: impl FnMut(usize)) {
     }
 }
 
+/// Entries in a payload word. Without a `popcnt` target feature `count_ones` is a dozen
+/// instructions, and in the common case a word holds no bit or one (one update in flight).
+#[inline(always)]
+pub fn entry_count(bits: u64) -> u64 {
+    if bits & bits.wrapping_sub(1) == 0 {
+        u64::from(bits != 0)
+    } else {
+        u64::from(bits.count_ones())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -380,7 +380,7 @@ fn timing_probe() {
     );
 }
 
-/// Batched lock-step contacts (`world::batch`) give the one-by-one result bit for bit, across
+/// Batched lock-step contacts (`kernel::batch`) give the one-by-one result bit for bit, across
 /// protocols, exchange modes, loss, crashes with and without state, churn, fanout, static
 /// overlays, regions with a local bias, several updates in flight (products with two versions
 /// in flight) and more than 64 (rows wider than a word, where the batch stands aside).
@@ -431,7 +431,7 @@ fn batched_contacts_equal_one_by_one() {
     assert_fast_paths_agree(&cases);
 }
 
-/// The timer ring of async timing without jitter (`event_driven::TimerRing`) gives the result
+/// The timer ring of async timing without jitter (`event_loop::TimerRing`) gives the result
 /// of timers in the event queue bit for bit.
 #[test]
 fn timer_ring_equals_queued_timers() {

@@ -11,12 +11,13 @@ use crate::seed::{self, Purpose};
 use crate::time::Time;
 
 use super::hyparview::HyParView;
+use super::kernel::RoundContacts;
 use super::network::Transport;
 use super::overlay::Graph;
 use super::peers::PeerSampler;
 use super::queue::{Event, EventQueue};
 use super::workload::{self, PlannedUpdate};
-use super::world::{ContactBatches, World};
+use super::world::World;
 
 /// What a protocol is built from, per trial.
 pub struct Setup<'s> {
@@ -51,8 +52,8 @@ pub struct Trial<'s> {
     /// When the next churn crash happens, before `schedule` moves it to a round start in rounds
     /// timing: the churn process runs on this clock, so its rate does not depend on the timing.
     churn_clock: u64,
-    /// Buffers of batched lock-step contacts.
-    pub batch: ContactBatches,
+    /// The lock-step kernel's contacts and their reused buffers.
+    pub contacts: RoundContacts,
     /// Whether the engine may take its fast paths - batched lock-step contacts, the timer
     /// ring of async timing - (always, but for the tests that compare them with the plain ones).
     pub fast_paths: bool,
@@ -106,11 +107,11 @@ impl<'s> Trial<'s> {
             pending: 0,
             lock_step,
             scratch_up: Vec::new(),
-            batch: ContactBatches::default(),
+            contacts: RoundContacts::default(),
             fast_paths: true,
             churn_clock: 0,
         };
-        trial.world.run.warmup_messages = warmup_messages;
+        trial.world.metrics.run.warmup_messages = warmup_messages;
         for i in 0..trial.planned.len() {
             let at = trial.planned[i].at;
             trial.schedule(at, Event::Inject(i as u32));

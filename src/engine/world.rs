@@ -1,4 +1,6 @@
-//! The state of one trial: who is up, who holds which update, and every counter the reports need.
+//! The state of one trial: who is up, who holds which update in which slot, and which updates
+//! have retired into the baseline. What the reports count is the [`Metrics`] tracker's, which
+//! the world owns and tells what happens.
 //!
 //! Both timings share it. In `rounds` timing the world is *staged*: contacts read the rows as they
 //! were at the start of the round (`rows`) and write what nodes learn into `next`, which becomes
@@ -19,22 +21,24 @@
 //! crash loses the baseline too and must fetch it whole from a peer by pull or anti-entropy.
 //! Retirement waits while any up node lacks the baseline, so that a retiring update is never
 //! silently granted to a node that does not hold it.
+//!
+//! Crashes and recoveries are in `faults`, the end of a round or period (milestones, staleness,
+//! retirement) in `period`, and what the engine's kernels reach beyond this face in `staged`.
 
-use crate::report::{CoverageSample, MessageKind, RunReport, TableEntry, UpdateReport};
-use crate::scenario::{NodeId, Scenario, SizeModel};
+use crate::report::{CoverageSample, RunReport, TableEntry, UpdateReport};
+use crate::scenario::{NodeId, Scenario};
 use crate::time::Time;
 
 use super::bitset::NodeSet;
-use super::regions::RegionTally;
-use super::rows::{RowMatrix, for_each_bit};
+use super::metrics::Metrics;
+use super::rows::{RowMatrix, entry_count, for_each_bit};
 use super::spreaders::Spreaders;
 use super::words::Words;
 use super::workload::PlannedUpdate;
 
-mod batch;
-mod hops;
-pub use batch::ContactBatches;
-use hops::Hops;
+mod faults;
+mod period;
+mod staged;
 
 pub const NONE: u32 = u32::MAX;
 
@@ -58,9 +62,7 @@ struct Slots {
 
 pub struct World {
     pub nodes: u32,
-    sizes: SizeModel,
     catalog_len: u64,
-    keep_coverage: bool,
 
     up: NodeSet,
     has_baseline: NodeSet,
@@ -78,32 +80,26 @@ pub struct World {
     /// Inside a staged round (between `begin_round` and `end_round`).
     in_round: bool,
     slots: Slots,
-    hops: Hops,
     /// Newest slot in flight per product, or NONE.
     product_latest: Vec<u32>,
     /// Per product, the newest retired update (every table holder has it), or NONE.
     product_baseline: Vec<u32>,
 
-    pub updates: Vec<UpdateReport>,
+    /// Per update: it has retired into the baseline.
     retired: Vec<bool>,
-    messages_at_injection: Vec<u64>,
-    pub run: RunReport,
-    pub coverage: Vec<CoverageSample>,
 
     /// Bumped whenever a slot is born or retires: a message sent at the current epoch needs no
     /// masking on delivery (see [`World::mask_stale`]).
     slot_epoch: u64,
     /// Reused buffer for retirement.
     scratch: Vec<u64>,
-    /// Reused buffer for the words of a payload delivered in a wide-row contact.
-    payload_words: Vec<u64>,
     /// Who still spreads what, for protocols that stop by themselves.
     pub(crate) spreaders: Option<Spreaders>,
     /// Set by a protocol with sends still due (Plumtree's pushes of the next round): no update
     /// retires meanwhile, so the redundant messages of the last round are still sent and counted.
     pub(crate) hold_retirement: bool,
-    /// Live holders and completion per region, when the scenario has regions.
-    pub(super) regions: Option<Box<RegionTally>>,
+    /// What the reports count: told of every message, learning, crash and period's end.
+    pub(crate) metrics: Metrics,
 }
 
 impl World {
@@ -121,37 +117,9 @@ impl World {
         } else {
             RowMatrix::new(0, 1)
         };
-        let updates = planned
-            .iter()
-            .enumerate()
-            .map(|(i, p)| UpdateReport {
-                update: i as u32,
-                product: p.product,
-                version: p.version,
-                price: p.price,
-                origin: p.origin.unwrap_or(0),
-                injected_at: p.at,
-                injected: false,
-                reached_50: None,
-                reached_90: None,
-                reached_99: None,
-                reached_all: None,
-                final_informed: 0,
-                final_alive: 0,
-                update_messages: 0,
-                messages_to_all: None,
-                duplicates: 0,
-                deliveries: 0,
-                delivery_delay_sum: 0,
-                last_delivery: None,
-                max_hops: 0,
-            })
-            .collect();
         World {
             nodes: scenario.nodes,
-            sizes: scenario.sizes,
             catalog_len: u64::from(catalog_len),
-            keep_coverage: scenario.output.coverage,
             up: NodeSet::new(n, true),
             has_baseline: NodeSet::new(n, true),
             returns_with_state: NodeSet::new(n, false),
@@ -170,26 +138,14 @@ impl World {
                 chained: vec![0],
                 ..Slots::default()
             },
-            hops: Hops::default(),
             product_latest: vec![NONE; catalog_len as usize],
             product_baseline: vec![NONE; catalog_len as usize],
-            updates,
             retired: vec![false; planned.len()],
-            messages_at_injection: vec![0; planned.len()],
-            run: RunReport {
-                nodes: scenario.nodes,
-                ..RunReport::default()
-            },
-            coverage: Vec::new(),
             slot_epoch: 0,
             scratch: Vec::new(),
-            payload_words: Vec::new(),
             spreaders: spreading.map(|initial| Spreaders::new(n, initial)),
             hold_retirement: false,
-            regions: scenario
-                .regions
-                .as_ref()
-                .map(|regions| Box::new(RegionTally::new(regions, planned.len()))),
+            metrics: Metrics::new(scenario, planned),
         }
     }
 
@@ -238,7 +194,7 @@ impl World {
     /// Words per row as the compiler sees them: the constant 1 when not `WIDE`, so the word
     /// loops of the one-word specialisation vanish.
     #[inline(always)]
-    fn row_words<const WIDE: bool>(&self) -> usize {
+    pub(super) fn row_words<const WIDE: bool>(&self) -> usize {
         if WIDE {
             self.rows.words_per_row()
         } else {
@@ -274,24 +230,19 @@ impl World {
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.add_slot(slot, self.nodes as usize);
         }
-        if let Some(regions) = &mut self.regions {
-            regions.add_slot(slot);
-        }
         slot
     }
 
     /// Injects planned update `index` at its origin; returns its slot, or `None` when the
     /// origin is down: the update never enters the system.
     pub fn inject(&mut self, index: usize, origin: NodeId, at: Time, seq: u64) -> Option<usize> {
-        self.updates[index].origin = origin;
-        self.updates[index].injected_at = at;
-        self.messages_at_injection[index] = self.run.messages;
-        if !self.up.contains(origin) {
+        let entered = self.up.contains(origin);
+        self.metrics.injection(index, origin, at, entered);
+        if !entered {
             return None;
         }
-        self.updates[index].injected = true;
         self.slot_epoch += 1;
-        let product = self.updates[index].product as usize;
+        let product = self.metrics.updates[index].product as usize;
         let slot = self.allocate_slot();
         let nodes = self.nodes as usize;
         let s = &mut self.slots;
@@ -300,7 +251,7 @@ impl World {
         s.informed_all[slot] = 0;
         s.born_seq[slot] = seq;
         s.newer[slot] = NONE;
-        self.hops.make_room(nodes, slot + 1);
+        self.metrics.slot_born(nodes, slot);
         set_bit(&mut s.active, slot);
         set_bit(&mut s.latest, slot);
         let previous = self.product_latest[product];
@@ -311,13 +262,10 @@ impl World {
             set_bit(&mut s.chained, previous as usize);
         }
         self.product_latest[product] = slot as u32;
-        if let Some(regions) = &mut self.regions {
-            regions.reset_slot(slot);
-        }
         // The column is empty (cleared when its previous update retired): nobody can hold a
         // newer version, since versions are assigned in injection order.
         self.learn(origin, slot, 0, at);
-        if self.keep_coverage {
+        if self.metrics.keeps_coverage() {
             self.sample(slot, at);
         }
         self.check_milestones(slot, at);
@@ -346,17 +294,7 @@ impl World {
             let u = self.slots.update[s] as usize;
             self.slots.informed_live[s] += 1;
             self.slots.informed_all[s] += 1;
-            if let Some(regions) = &mut self.regions {
-                regions.gained(node, s);
-            }
-            self.hops.set(node, s, hop);
-            let report = &mut self.updates[u];
-            if node != report.origin {
-                report.deliveries += 1;
-                report.delivery_delay_sum += u128::from((at - report.injected_at).0);
-                report.last_delivery = Some(report.last_delivery.map_or(at, |t| t.max(at)));
-                report.max_hops = report.max_hops.max(u32::from(hop));
-            }
+            self.metrics.learnt(node, s, u, hop, at);
             if !in_round && s != slot {
                 self.check_milestones(s, at);
             }
@@ -400,14 +338,14 @@ impl World {
         let held = target.word(recipient, w);
         for_each_bit(bits & held, |b| {
             let u = self.slots.update[w * 64 + b] as usize;
-            self.updates[u].duplicates += 1;
+            self.metrics.duplicate(u);
         });
         let mut fresh = bits & !held;
         while fresh != 0 {
             let b = fresh.trailing_zeros() as usize;
             fresh &= fresh - 1;
             let slot = w * 64 + b;
-            let hop = self.hops.get(sender, slot).saturating_add(1);
+            let hop = self.metrics.hop(sender, slot).saturating_add(1);
             self.learn(recipient, slot, hop, at);
         }
     }
@@ -505,7 +443,7 @@ impl World {
     pub(super) fn count_carried_word(&mut self, w: usize, bits: u64) {
         for_each_bit(bits, |b| {
             let u = self.slots.update[w * 64 + b] as usize;
-            self.updates[u].update_messages += 1;
+            self.metrics.carried(u);
         });
     }
 
@@ -516,7 +454,7 @@ impl World {
     }
 
     #[inline(always)]
-    fn table_entries_in<const WIDE: bool>(&self, node: NodeId) -> u64 {
+    pub(super) fn table_entries_in<const WIDE: bool>(&self, node: NodeId) -> u64 {
         if self.has_baseline.contains(node) {
             self.catalog_len
         } else {
@@ -544,265 +482,21 @@ impl World {
         }
     }
 
-    // ---- message accounting -------------------------------------------------------------------
-
-    /// Counts a message sent: `entries` price entries and `digest_entries` digest entries.
-    pub fn send(&mut self, kind: MessageKind, entries: u64, digest_entries: u64) {
-        self.run.messages += 1;
-        self.run.messages_by_kind[kind as usize] += 1;
-        self.run.bytes += self.sizes.header
-            + entries * self.sizes.entry
-            + digest_entries * self.sizes.digest_entry;
-    }
+    // ---- a message's fate ----------------------------------------------------------------------
 
     /// Counts a message's fate: lost, dropped because `to` is down, or delivered (true).
+    #[inline(always)]
     pub fn arrives(&mut self, to: NodeId, lost: bool) -> bool {
         if lost {
-            self.run.lost += 1;
+            self.metrics.lost();
             false
         } else if !self.up.contains(to) {
-            self.run.dropped_at_crashed += 1;
+            self.metrics.dropped();
             false
         } else {
-            self.run.delivered += 1;
+            self.metrics.delivered();
             true
         }
-    }
-
-    // ---- contacts in rounds timing: every message of a contact happens within the round -------
-    //
-    // A message's payload is never materialised in a buffer: within a staged round `rows` does
-    // not change, so "the newest versions `sender` holds, minus what `minus_of` held at the start
-    // of the round" can be recomputed word by word when it is counted and again when it is
-    // delivered. Word 0 is computed once and kept in the `Staged` value, so with one word per
-    // row (up to 64 updates in flight, the common case, compiled with `WIDE = false`) a message
-    // is one word computed once and no loop at all.
-
-    /// The payload `sender` sends to `minus_of` (to anyone, when `None`).
-    #[inline(always)]
-    fn staged(&self, sender: NodeId, minus_of: Option<NodeId>) -> Staged {
-        Staged {
-            sender,
-            minus_of,
-            first: self.staged_word_at(sender, minus_of, 0),
-        }
-    }
-
-    #[inline(always)]
-    fn staged_word_at(&self, sender: NodeId, minus_of: Option<NodeId>, w: usize) -> u64 {
-        let minus = minus_of.map_or(0, |other| self.rows.word(other, w));
-        self.top_word(sender, w, minus)
-    }
-
-    #[inline(always)]
-    fn staged_word(&self, payload: &Staged, w: usize) -> u64 {
-        if w == 0 {
-            payload.first
-        } else {
-            self.staged_word_at(payload.sender, payload.minus_of, w)
-        }
-    }
-
-    /// Entries the payload carries.
-    #[inline(always)]
-    fn staged_entries<const WIDE: bool>(&self, payload: &Staged) -> u64 {
-        let mut entries = entry_count(payload.first);
-        for w in 1..self.row_words::<WIDE>() {
-            entries += entry_count(self.staged_word(payload, w));
-        }
-        entries
-    }
-
-    /// Counts one message carrying `payload` against every update in it.
-    #[inline(always)]
-    fn carry_staged<const WIDE: bool>(&mut self, payload: &Staged) {
-        for w in 0..self.row_words::<WIDE>() {
-            let bits = self.staged_word(payload, w);
-            self.count_carried_word(w, bits);
-        }
-    }
-
-    /// Delivers `payload` to `to` (see [`World::deliver`]).
-    #[inline(always)]
-    fn deliver_staged<const WIDE: bool>(&mut self, to: NodeId, payload: &Staged, at: Time) {
-        if !WIDE {
-            self.deliver_word(to, payload.sender, 0, payload.first, at);
-            return;
-        }
-        // Wide rows (many updates in flight): the payload words are computed once, and the
-        // sender's hop counts of every word with a fresh bit are read in a first pass of
-        // independent loads, so their cache misses overlap instead of stalling one learnt bit
-        // at a time (storefront benchmark: most of its time was that stall).
-        let mut words = std::mem::take(&mut self.payload_words);
-        words.clear();
-        let target = if self.in_round {
-            &self.next
-        } else {
-            &self.rows
-        };
-        let mut touched = 0u16;
-        for w in 0..self.rows.words_per_row() {
-            let bits = self.staged_word(payload, w);
-            words.push(bits);
-            let fresh = bits & !target.word(to, w);
-            if fresh != 0 {
-                let slot = w * 64 + fresh.trailing_zeros() as usize;
-                touched ^= self.hops.get(payload.sender, slot);
-            }
-        }
-        std::hint::black_box(touched);
-        for (w, &bits) in words.iter().enumerate() {
-            self.deliver_word(to, payload.sender, w, bits, at);
-        }
-        self.payload_words = words;
-    }
-
-    /// Push: `from` sends the newest versions it holds to `to`.
-    #[inline]
-    pub fn push_contact<const WIDE: bool>(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        at: Time,
-        lost: &mut impl FnMut() -> bool,
-    ) {
-        let payload = self.staged(from, None);
-        let entries = self.staged_entries::<WIDE>(&payload);
-        if entries > 0 {
-            self.send(MessageKind::Push, entries, 0);
-            self.carry_staged::<WIDE>(&payload);
-            if self.arrives(to, lost()) {
-                self.deliver_staged::<WIDE>(to, &payload, at);
-            }
-        }
-    }
-
-    /// Pull: `from` sends its digest to `to`, which replies with what `from` lacks.
-    #[inline]
-    pub fn pull_contact<const WIDE: bool>(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        at: Time,
-        lost: &mut impl FnMut() -> bool,
-    ) {
-        self.send(
-            MessageKind::PullRequest,
-            0,
-            self.table_entries_in::<WIDE>(from),
-        );
-        if self.arrives(to, lost()) {
-            self.reply_with_missing::<WIDE>(to, from, MessageKind::PullReply, 0, at, lost);
-        }
-    }
-
-    /// `responder` sends `requester` the entries it lacks (per the requester's start-of-round
-    /// digest), plus the baseline if the requester lost it. Returns whether the reply arrived.
-    #[inline(always)]
-    fn reply_with_missing<const WIDE: bool>(
-        &mut self,
-        responder: NodeId,
-        requester: NodeId,
-        kind: MessageKind,
-        digest_entries: u64,
-        at: Time,
-        lost: &mut impl FnMut() -> bool,
-    ) -> bool {
-        let payload = self.staged(responder, Some(requester));
-        let mut entries = self.staged_entries::<WIDE>(&payload);
-        let baseline = !self.has_baseline(requester) && self.has_baseline(responder);
-        if baseline {
-            entries += self.catalog_len;
-        }
-        self.send(kind, entries, digest_entries);
-        self.carry_staged::<WIDE>(&payload);
-        let arrived = self.arrives(requester, lost());
-        if arrived {
-            if baseline {
-                self.grant_baseline(requester);
-            }
-            self.deliver_staged::<WIDE>(requester, &payload, at);
-        }
-        arrived
-    }
-
-    /// Anti-entropy between `from` (initiator) and `to`.
-    #[inline]
-    pub fn exchange_contact<const WIDE: bool>(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        full_table: bool,
-        at: Time,
-        lost: &mut impl FnMut() -> bool,
-    ) {
-        if full_table {
-            // Each side ships its whole table; the receiver keeps what is newer.
-            if self.ship_table::<WIDE>(from, to, MessageKind::ExchangeOpen, at, lost) {
-                self.ship_table::<WIDE>(to, from, MessageKind::ExchangeReply, at, lost);
-            }
-            return;
-        }
-        // Digest mode: open with a digest, reply with the initiator's missing entries and the
-        // responder's digest, close with the responder's missing entries (only if any).
-        self.send(
-            MessageKind::ExchangeOpen,
-            0,
-            self.table_entries_in::<WIDE>(from),
-        );
-        if !self.arrives(to, lost()) {
-            return;
-        }
-        let to_digest = self.table_entries_in::<WIDE>(to);
-        if !self.reply_with_missing::<WIDE>(
-            to,
-            from,
-            MessageKind::ExchangeReply,
-            to_digest,
-            at,
-            lost,
-        ) {
-            return;
-        }
-        let payload = self.staged(from, Some(to));
-        let mut entries = self.staged_entries::<WIDE>(&payload);
-        let baseline = !self.has_baseline(to) && self.has_baseline(from);
-        if baseline {
-            entries += self.catalog_len;
-        }
-        if entries > 0 {
-            self.send(MessageKind::ExchangeClose, entries, 0);
-            self.carry_staged::<WIDE>(&payload);
-            if self.arrives(to, lost()) {
-                if baseline {
-                    self.grant_baseline(to);
-                }
-                self.deliver_staged::<WIDE>(to, &payload, at);
-            }
-        }
-    }
-
-    /// `from` ships its whole table to `to`. Returns whether it arrived.
-    #[inline(always)]
-    fn ship_table<const WIDE: bool>(
-        &mut self,
-        from: NodeId,
-        to: NodeId,
-        kind: MessageKind,
-        at: Time,
-        lost: &mut impl FnMut() -> bool,
-    ) -> bool {
-        let payload = self.staged(from, None);
-        self.send(kind, self.table_entries_in::<WIDE>(from), 0);
-        self.carry_staged::<WIDE>(&payload);
-        let arrived = self.arrives(to, lost());
-        if arrived {
-            if self.has_baseline(from) {
-                self.grant_baseline(to);
-            }
-            self.deliver_staged::<WIDE>(to, &payload, at);
-        }
-        arrived
     }
 
     // ---- for protocols that stop spreading (rumor mongering, median-counter) ------------------
@@ -856,293 +550,18 @@ impl World {
         }
     }
 
-    /// Counts `count` HyParView membership messages of `header` bytes each (their node lists
-    /// are not modelled in `bytes`).
-    pub(crate) fn count_membership(&mut self, count: u64) {
-        self.run.messages += count;
-        self.run.messages_by_kind[MessageKind::Membership as usize] += count;
-        self.run.bytes += count * self.sizes.header;
-    }
-
     /// Whether anyone still spreads anything (at the start of the next round).
     pub fn spreading(&self) -> bool {
         self.spreaders.as_ref().is_some_and(Spreaders::any)
     }
 
-    // ---- faults ----------------------------------------------------------------------------
-
-    /// Crashes `node` at `at`. `returns_with_state`: it will recover and keep its table.
-    /// Returns false if it was already down.
-    pub fn crash(&mut self, node: NodeId, at: Time, recovers: bool, keep_state: bool) -> bool {
-        if !self.up.contains(node) {
-            return false;
-        }
-        self.up.remove(node);
-        self.alive -= 1;
-        self.run.crashes += 1;
-        if !self.has_baseline.contains(node) {
-            self.up_without_baseline -= 1;
-        }
-        let keeps_table = recovers && keep_state;
-        let words = self.rows.words_per_row();
-        for w in 0..words {
-            let bits = self.rows.word(node, w) & self.slots.active[w];
-            for_each_bit(bits, |b| {
-                let slot = w * 64 + b;
-                self.slots.informed_live[slot] -= 1;
-                if let Some(regions) = &mut self.regions {
-                    regions.lost(node, slot);
-                }
-                if !keeps_table {
-                    self.slots.informed_all[slot] -= 1;
-                }
-            });
-            if !keeps_table {
-                self.rows.clear_bits(node, w, u64::MAX);
-                if self.staged {
-                    self.next.clear_bits(node, w, u64::MAX);
-                }
-            }
-        }
-        if let Some(spreaders) = &mut self.spreaders {
-            spreaders.stop_all(node);
-        }
-        if let Some(regions) = &mut self.regions {
-            regions.crashed(node);
-        }
-        if keeps_table {
-            self.returns_with_state.insert(node);
-        } else {
-            self.tables -= 1;
-            self.has_baseline.remove(node);
-        }
-        // The last node lacking an update may just have crashed.
-        self.check_all_milestones(at);
-        true
-    }
-
-    pub fn recover(&mut self, node: NodeId) {
-        if self.up.contains(node) {
-            return;
-        }
-        self.up.insert(node);
-        self.alive += 1;
-        self.run.recoveries += 1;
-        if let Some(regions) = &mut self.regions {
-            regions.recovered(node);
-        }
-        if self.returns_with_state.contains(node) {
-            self.returns_with_state.remove(node);
-            for w in 0..self.rows.words_per_row() {
-                let bits = self.rows.word(node, w) & self.slots.active[w];
-                for_each_bit(bits, |b| {
-                    self.slots.informed_live[w * 64 + b] += 1;
-                    if let Some(regions) = &mut self.regions {
-                        regions.gained(node, w * 64 + b);
-                    }
-                });
-            }
-        } else {
-            // Back with an empty table.
-            self.tables += 1;
-        }
-        if !self.has_baseline.contains(node) {
-            self.up_without_baseline += 1;
-        }
-    }
-
-    // ---- end of a round / period -------------------------------------------------------------
-
-    /// Makes what was learnt during the round visible (rounds timing).
-    pub fn end_round(&mut self) {
-        debug_assert!(self.in_round);
-        std::mem::swap(&mut self.rows, &mut self.next);
-        if let Some(spreaders) = &mut self.spreaders {
-            std::mem::swap(&mut spreaders.now, &mut spreaders.next);
-        }
-        self.in_round = false;
-    }
-
-    /// Starts a round (rounds timing): the write target begins as the start-of-round state.
-    pub fn begin_round(&mut self) {
-        debug_assert!(self.staged);
-        self.next.copy_from(&self.rows);
-        if let Some(spreaders) = &mut self.spreaders {
-            spreaders.next.copy_from(&spreaders.now);
-        }
-        self.in_round = true;
-    }
-
-    /// Milestones, coverage samples, stale count and retirement at the end of a round or period.
-    pub fn close_period(&mut self, at: Time) {
-        self.check_all_milestones(at);
-        if self.keep_coverage {
-            self.for_each_active(|world, slot| world.sample(slot, at));
-        }
-        self.run.stale_node_rounds += self.stale_nodes();
-        self.retire_eligible();
-    }
-
-    fn for_each_active(&mut self, mut f: impl FnMut(&mut World, usize)) {
-        for w in 0..self.slots.active.len() {
-            let mut bits = self.slots.active[w];
-            while bits != 0 {
-                let b = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                f(self, w * 64 + b);
-            }
-        }
-    }
-
-    fn check_all_milestones(&mut self, at: Time) {
-        self.for_each_active(|world, slot| world.check_milestones(slot, at));
-    }
-
-    fn check_milestones(&mut self, slot: usize, at: Time) {
-        let informed = self.slots.informed_live[slot];
-        let alive = self.alive;
-        if alive == 0 {
-            return;
-        }
-        let u = self.slots.update[slot] as usize;
-        if let Some(regions) = &mut self.regions {
-            regions.check(slot, u, at);
-        }
-        let report = &mut self.updates[u];
-        if report.reached_all.is_some() {
-            return;
-        }
-        for (pct, field) in [
-            (50, &mut report.reached_50),
-            (90, &mut report.reached_90),
-            (99, &mut report.reached_99),
-        ] {
-            if field.is_none() && informed * 100 >= pct * alive {
-                *field = Some(at);
-            }
-        }
-        if informed >= alive {
-            report.reached_all = Some(at);
-            report.messages_to_all = Some(self.run.messages - self.messages_at_injection[u]);
-        }
-    }
-
-    fn sample(&mut self, slot: usize, at: Time) {
-        self.coverage.push(CoverageSample {
-            update: self.slots.update[slot],
-            at,
-            informed: self.slots.informed_live[slot],
-            alive: self.alive,
-        });
-    }
-
-    /// Live nodes serving an outdated price: missing the newest version of some product in
-    /// flight, or missing the baseline.
-    fn stale_nodes(&self) -> u64 {
-        let latest_count: u32 = self.slots.latest.iter().map(|w| w.count_ones()).sum();
-        if latest_count == 0 {
-            return self.up_without_baseline;
-        }
-        if latest_count == 1 && self.up_without_baseline == 0 {
-            let slot = self
-                .slots
-                .latest
-                .iter()
-                .enumerate()
-                .find(|(_, w)| **w != 0)
-                .map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
-                .expect("one latest slot");
-            return self.alive - self.slots.informed_live[slot];
-        }
-        let words = self.rows.words_per_row();
-        let mut stale = 0;
-        for node in 0..self.nodes {
-            if !self.up.contains(node) {
-                continue;
-            }
-            let outdated = !self.has_baseline.contains(node)
-                || (0..words).any(|w| {
-                    let latest = self.slots.latest.get(w).copied().unwrap_or(0);
-                    self.rows.word(node, w) & latest != latest
-                });
-            stale += u64::from(outdated);
-        }
-        stale
-    }
-
-    fn retire_eligible(&mut self) {
-        if self.up_without_baseline > 0 {
-            return;
-        }
-        // A rumor keeps spreading (and costing traffic) after everyone has it, until its
-        // spreaders lose interest: retiring it earlier would cut that traffic short.
-        if self.spreading() || self.hold_retirement {
-            return;
-        }
-        let mut retiring = std::mem::take(&mut self.scratch);
-        retiring.clear();
-        let mut any = false;
-        for (w, &active) in self.slots.active.iter().enumerate() {
-            let mut word = 0;
-            for_each_bit(active, |b| {
-                if self.slots.informed_all[w * 64 + b] >= self.tables {
-                    word |= 1 << b;
-                }
-            });
-            any |= word != 0;
-            retiring.push(word);
-        }
-        if !any {
-            self.scratch = retiring;
-            return;
-        }
-        self.slot_epoch += 1;
-        for (w, &bits) in retiring.iter().enumerate() {
-            for_each_bit(bits, |b| self.retire(w * 64 + b));
-        }
-        // One pass clears every retired column, ready for reuse.
-        self.rows.clear_slots(&retiring);
-        if self.staged {
-            self.next.clear_slots(&retiring);
-        }
-        if let Some(spreaders) = &mut self.spreaders {
-            spreaders.now.clear_slots(&retiring);
-            spreaders.next.clear_slots(&retiring);
-        }
-        self.scratch = retiring;
-        // Free slots are reused lowest first.
-        self.slots.free.sort_unstable_by(|a, b| b.cmp(a));
-    }
-
-    fn retire(&mut self, slot: usize) {
-        let u = self.slots.update[slot] as usize;
-        self.retired[u] = true;
-        let s = &mut self.slots;
-        clear_bit(&mut s.active, slot);
-        clear_bit(&mut s.latest, slot);
-        clear_bit(&mut s.chained, slot);
-        let newer = s.newer[slot];
-        if newer != NONE {
-            s.older[newer as usize] = NONE;
-        }
-        // Older versions are at least as widespread, so they retire in the same batch.
-        let product = self.updates[u].product as usize;
-        if self.product_latest[product] == slot as u32 {
-            self.product_latest[product] = NONE;
-        }
-        let baseline = &mut self.product_baseline[product];
-        if *baseline == NONE || self.updates[*baseline as usize].version < self.updates[u].version {
-            *baseline = u as u32;
-        }
-        self.slots.update[slot] = NONE;
-        self.slots.free.push(slot as u32);
-    }
+    // ---- the end -----------------------------------------------------------------------------
 
     /// Final coverage of every update; the world is consumed into its reports.
     pub fn finish(mut self, end: Time) -> (Vec<UpdateReport>, RunReport, Vec<CoverageSample>) {
         let alive = self.alive;
-        for u in 0..self.updates.len() {
-            let informed = if !self.updates[u].injected {
+        for u in 0..self.metrics.updates.len() {
+            let informed = if !self.metrics.updates[u].injected {
                 0
             } else if self.retired[u] {
                 alive - self.up_without_baseline
@@ -1150,19 +569,16 @@ impl World {
                 self.active_slot_of(u)
                     .map_or(0, |slot| self.slots.informed_live[slot])
             };
-            self.updates[u].final_informed = informed;
-            self.updates[u].final_alive = alive;
+            self.metrics.final_coverage(u, informed, alive);
         }
-        self.run.end = end;
-        self.run.alive_at_end = alive;
-        (self.updates, self.run, self.coverage)
+        self.metrics.finish(end, alive)
     }
 
     /// Every node's version of every product that changed during the trial, in (node, product)
     /// order.
     pub fn final_tables(&self) -> Vec<TableEntry> {
-        let mut touched: Vec<u32> = self
-            .updates
+        let updates = &self.metrics.updates;
+        let mut touched: Vec<u32> = updates
             .iter()
             .filter(|u| u.injected)
             .map(|u| u.product)
@@ -1187,8 +603,8 @@ impl World {
                 let (version, price) = match update {
                     Some(NONE) => (Some(0), None),
                     Some(u) => (
-                        Some(self.updates[u as usize].version),
-                        Some(self.updates[u as usize].price),
+                        Some(updates[u as usize].version),
+                        Some(updates[u as usize].price),
                     ),
                     None => (None, None),
                 };
@@ -1217,26 +633,6 @@ impl World {
     fn active_slot_of(&self, update: usize) -> Option<usize> {
         (0..self.slots.update.len())
             .find(|&s| self.slots.update[s] == update as u32 && get_bit(&self.slots.active, s))
-    }
-}
-
-/// The payload of one message of a rounds contact (see "contacts in rounds timing").
-#[derive(Clone, Copy)]
-struct Staged {
-    sender: NodeId,
-    minus_of: Option<NodeId>,
-    /// Word 0 of the payload, computed once.
-    first: u64,
-}
-
-/// Entries in a payload word. Without a `popcnt` target feature `count_ones` is a dozen
-/// instructions, and in the common case a word holds no bit or one (one update in flight).
-#[inline(always)]
-fn entry_count(bits: u64) -> u64 {
-    if bits & bits.wrapping_sub(1) == 0 {
-        u64::from(bits != 0)
-    } else {
-        u64::from(bits.count_ones())
     }
 }
 

@@ -25,7 +25,7 @@ const OVERFLOW: u8 = u8::MAX;
 const BLOCK: usize = 512;
 
 #[derive(Default)]
-pub(super) struct Hops {
+pub(in crate::engine) struct Hops {
     /// log2 of the slots per block.
     width_log2: u32,
     blocks: Vec<Vec<u8>>,
@@ -35,7 +35,7 @@ pub(super) struct Hops {
 
 impl Hops {
     /// Room for slots `0..slots` of `nodes` nodes, keeping every value.
-    pub(super) fn make_room(&mut self, nodes: usize, slots: usize) {
+    pub(in crate::engine) fn make_room(&mut self, nodes: usize, slots: usize) {
         let width = 1usize << self.width_log2;
         if slots <= width * self.blocks.len() {
             return;
@@ -43,7 +43,7 @@ impl Hops {
         if width < BLOCK {
             let new_log2 = slots.next_power_of_two().min(BLOCK).trailing_zeros();
             let new_width = 1usize << new_log2;
-            let mut wider = super::super::memory::filled(nodes * new_width, 0u8);
+            let mut wider = crate::engine::memory::filled(nodes * new_width, 0u8);
             if let Some(old) = self.blocks.first() {
                 for (node, row) in old.chunks_exact(width).enumerate() {
                     wider[node * new_width..node * new_width + width].copy_from_slice(row);
@@ -57,7 +57,7 @@ impl Hops {
         }
         while self.blocks.len() << self.width_log2 < slots {
             self.blocks
-                .push(super::super::memory::filled(nodes << self.width_log2, 0));
+                .push(crate::engine::memory::filled(nodes << self.width_log2, 0));
         }
     }
 
@@ -72,15 +72,15 @@ impl Hops {
 
     /// Asks the processor for the cache line of `node`'s hop count of `slot` (a hint).
     #[inline(always)]
-    pub(super) fn prefetch(&self, node: NodeId, slot: usize) {
+    pub(in crate::engine) fn prefetch(&self, node: NodeId, slot: usize) {
         let (block, i) = self.index(node, slot);
         if let Some(block) = self.blocks.get(block) {
-            super::super::memory::prefetch(block.as_ptr().wrapping_add(i));
+            crate::engine::memory::prefetch(block.as_ptr().wrapping_add(i));
         }
     }
 
     #[inline(always)]
-    pub(super) fn get(&self, node: NodeId, slot: usize) -> u16 {
+    pub(in crate::engine) fn get(&self, node: NodeId, slot: usize) -> u16 {
         let (block, i) = self.index(node, slot);
         match self.blocks[block][i] {
             OVERFLOW => self.overflow_of(node, slot),
@@ -96,7 +96,7 @@ impl Hops {
     }
 
     #[inline(always)]
-    pub(super) fn set(&mut self, node: NodeId, slot: usize, hop: u16) {
+    pub(in crate::engine) fn set(&mut self, node: NodeId, slot: usize, hop: u16) {
         let (block, i) = self.index(node, slot);
         if hop < u16::from(OVERFLOW) {
             self.blocks[block][i] = hop as u8;

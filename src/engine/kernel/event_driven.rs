@@ -5,21 +5,18 @@
 //! handlers - the tests compare whole reports with the fast paths on and off - and is what
 //! `scripts/bench.sh` measures.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
+use std::sync::atomic::AtomicU64;
 
 use crate::report::MessageKind;
-use crate::scenario::{NodeId, Timing};
-use crate::seed::{self, Purpose};
+use crate::scenario::NodeId;
 use crate::time::Time;
 
+use super::super::event_loop::{self, Handlers};
+use super::super::memory;
+use super::super::queue::Event;
+use super::super::trial::Trial;
+use super::super::words::Words;
 use super::Kernel;
-use super::event_driven::{MESSAGE_AHEAD, NODE_AHEAD, TimerRing};
-use super::queue::Event;
-use super::trial::Trial;
-use super::words::Words;
 
 /// A message on the wire: one cache line (a test checks), since at 10^7 nodes reading it is a
 /// cache miss per event.
@@ -70,7 +67,7 @@ impl Wire {
             m.digest.clear();
             return i;
         }
-        super::memory::push(
+        memory::push(
             &mut self.messages,
             InFlight {
                 kind,
@@ -93,11 +90,10 @@ impl Wire {
     }
 }
 
+/// The kernel's driver: events go straight to the exchanges below.
 struct Driver<'t, 's> {
     trial: &'t mut Trial<'s>,
     wire: Wire,
-    timers: ChaCha8Rng,
-    jitter: u64,
     kernel: Kernel,
     /// Scratch buffers for building messages.
     buf: Words,
@@ -107,122 +103,43 @@ struct Driver<'t, 's> {
 
 /// Runs events until nothing is left to happen or `max_rounds` periods. Returns the end time.
 pub fn run(trial: &mut Trial, kernel: Kernel, progress: &AtomicU64) -> Time {
-    let scenario = trial.scenario;
-    let period = scenario.period;
-    let jitter = match scenario.timing {
-        Timing::Async { jitter } => jitter.0,
-        Timing::Rounds => 0,
-    };
-    let horizon = trial.horizon();
-    let mut timers = seed::stream(trial.trial_seed, Purpose::Timers);
-    let mut ring = None;
-    if jitter == 0 && scenario.nodes > 0 {
-        let first = (0..scenario.nodes)
-            .map(|node| {
-                let phase = timers.random_range(0..period.0);
-                (phase, trial.queue.reserve_seq(), node)
-            })
-            .collect();
-        ring = Some(TimerRing::new(first, period.0));
-    } else {
-        for node in 0..scenario.nodes {
-            let phase = timers.random_range(0..period.0);
-            trial.queue.push(Time(phase), Event::Timer(node));
-        }
-    }
-    trial.queue.push(period, Event::Tick);
     let mut driver = Driver {
         trial,
         wire: Wire::default(),
-        timers,
-        jitter,
         kernel,
         buf: Words::default(),
         digest: Words::default(),
         partners: Vec::new(),
     };
-    let mut end = horizon;
-    loop {
-        if let Some(ring) = &mut ring {
-            let timer = ring.head();
-            let queued = driver.trial.queue.peek_key_before(timer.0);
-            if queued.is_none_or(|key| key > timer) {
-                driver.trial.world.run.events += 1;
-                driver.trial.world.prefetch_node(ring.upcoming());
-                driver.prefetch_ahead();
-                let node = ring.fire(driver.trial.queue.reserve_seq());
-                driver.act(node, Time(timer.0));
-                continue;
-            }
-        }
-        let Some((at, event)) = driver.trial.queue.pop() else {
-            break;
-        };
-        driver.trial.world.run.events += 1;
-        driver.prefetch_ahead();
-        match event {
-            Event::Timer(node) => driver.timer(node, at),
-            Event::Deliver(m) => driver.deliver(m, at),
-            Event::Tick => {
-                super::event_driven::maintain_overlay(driver.trial, at);
-                driver.trial.world.close_period(at);
-                progress.fetch_add(1, Ordering::Relaxed);
-                let world = &driver.trial.world;
-                let done = driver.trial.pending == 0 && (world.quiescent() || world.alive == 0);
-                if done || at >= horizon {
-                    end = at;
-                    break;
-                }
-                driver.trial.queue.push(at + period, Event::Tick);
-            }
-            other => {
-                driver.trial.handle_scheduled(other, at);
-            }
-        }
-    }
-    driver.trial.world.run.in_flight_at_end = driver.wire.in_flight;
-    end
+    event_loop::run(&mut driver, true, progress)
 }
 
-impl Driver<'_, '_> {
-    /// Prefetches what upcoming events will read (a hint: results do not depend on it).
+impl<'s> Handlers<'s> for Driver<'_, 's> {
     #[inline(always)]
-    fn prefetch_ahead(&self) {
-        let queue = &self.trial.queue;
-        if let Some(Event::Deliver(m)) = queue.upcoming(MESSAGE_AHEAD)
-            && let Some(message) = self.wire.messages.get(m as usize)
-        {
-            super::memory::prefetch(message as *const InFlight);
-        }
-        match queue.upcoming(NODE_AHEAD) {
-            Some(Event::Deliver(m)) => {
-                if let Some(message) = self.wire.messages.get(m as usize) {
-                    self.trial.world.prefetch_node(message.to);
-                    self.trial.world.prefetch_node(message.from);
-                }
-            }
-            Some(Event::Timer(node)) => self.trial.world.prefetch_node(node),
-            _ => {}
+    fn trial(&mut self) -> &mut Trial<'s> {
+        self.trial
+    }
+
+    #[inline(always)]
+    fn trial_ref(&self) -> &Trial<'s> {
+        self.trial
+    }
+
+    #[inline(always)]
+    fn prefetch_message(&self, m: u32) {
+        if let Some(message) = self.wire.messages.get(m as usize) {
+            memory::prefetch(message as *const InFlight);
         }
     }
 
-    fn next_timer(&mut self, at: Time) -> Time {
-        let period = self.trial.scenario.period.0;
-        let interval = if self.jitter == 0 {
-            period
-        } else {
-            period - self.jitter + self.timers.random_range(0..=2 * self.jitter)
-        };
-        at + Time(interval.max(1))
-    }
-
-    fn timer(&mut self, node: NodeId, at: Time) {
-        let next = self.next_timer(at);
-        self.trial.queue.push(next, Event::Timer(node));
-        self.act(node, at);
+    #[inline(always)]
+    fn message_ends(&self, m: u32) -> Option<(NodeId, NodeId)> {
+        let message = self.wire.messages.get(m as usize)?;
+        Some((message.from, message.to))
     }
 
     /// `node`'s timer fires at `at` (its next firing is scheduled already).
+    #[inline(always)]
     fn act(&mut self, node: NodeId, at: Time) {
         if !self.trial.world.is_up(node) {
             return;
@@ -241,7 +158,7 @@ impl Driver<'_, '_> {
                     let partner = self.partners[i];
                     let m = self.open(MessageKind::Push, node, partner);
                     self.wire.messages[m as usize].payload.copy_from(&self.buf);
-                    self.trial.world.send(MessageKind::Push, entries, 0);
+                    self.trial.world.metrics.send(MessageKind::Push, entries, 0);
                     self.trial.world.count_carried(&self.buf);
                     self.transmit(m, at);
                 }
@@ -270,10 +187,10 @@ impl Driver<'_, '_> {
                     if full {
                         msg.payload.copy_from(&self.buf);
                         msg.carries_baseline = has_baseline;
-                        self.trial.world.send(opening, table, 0);
+                        self.trial.world.metrics.send(opening, table, 0);
                         self.trial.world.count_carried(&self.buf);
                     } else {
-                        self.trial.world.send(opening, 0, table);
+                        self.trial.world.metrics.send(opening, 0, table);
                     }
                     self.transmit(m, at);
                 }
@@ -281,6 +198,29 @@ impl Driver<'_, '_> {
         }
     }
 
+    /// A delivery, or a scheduled happening (the kernel sets no protocol timers).
+    #[inline(always)]
+    fn handle(&mut self, event: Event, at: Time) {
+        match event {
+            Event::Deliver(m) => self.deliver(m, at),
+            other => {
+                self.trial.handle_scheduled(other, at);
+            }
+        }
+    }
+
+    fn end_period(&mut self, _at: Time) {}
+
+    fn settled(&self) -> bool {
+        self.trial.world.quiescent()
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.wire.in_flight
+    }
+}
+
+impl Driver<'_, '_> {
     fn full_table(&self) -> bool {
         self.kernel == (Kernel::PushPull { full_table: true })
     }
@@ -300,7 +240,7 @@ impl Driver<'_, '_> {
     /// Puts message `m` on the wire: lost at once, or delivered after a latency.
     fn transmit(&mut self, m: u32, at: Time) {
         if self.trial.transport.lost() {
-            self.trial.world.run.lost += 1;
+            self.trial.world.metrics.lost();
             self.wire.release(m);
         } else {
             let (from, to) = {
@@ -312,6 +252,7 @@ impl Driver<'_, '_> {
         }
     }
 
+    #[inline(always)]
     fn deliver(&mut self, m: u32, at: Time) {
         let (kind, from, to, sent_seq, sent_epoch) = {
             let msg = &self.wire.messages[m as usize];
@@ -355,7 +296,7 @@ impl Driver<'_, '_> {
                 if full {
                     world.top(to, |_| 0, &mut reply.payload);
                     reply.carries_baseline = has_baseline;
-                    world.send(reply_kind, table, 0);
+                    world.metrics.send(reply_kind, table, 0);
                 } else {
                     let mut entries = world.top(to, |w| digest.get(w), &mut reply.payload);
                     reply.carries_baseline = has_baseline && !sender_has_baseline;
@@ -368,7 +309,7 @@ impl Driver<'_, '_> {
                     } else {
                         0
                     };
-                    world.send(reply_kind, entries, digest_entries);
+                    world.metrics.send(reply_kind, entries, digest_entries);
                 }
                 world.count_carried(&reply.payload);
                 self.transmit(r, at);
@@ -396,7 +337,7 @@ impl Driver<'_, '_> {
                         let close = &mut self.wire.messages[c as usize];
                         close.payload.copy_from(&self.buf);
                         close.carries_baseline = baseline;
-                        world.send(MessageKind::ExchangeClose, entries, 0);
+                        world.metrics.send(MessageKind::ExchangeClose, entries, 0);
                         world.count_carried(&self.buf);
                         self.transmit(c, at);
                     }

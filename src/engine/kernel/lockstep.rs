@@ -1,0 +1,341 @@
+//! The built-in anti-entropy's contacts in `rounds` timing, one contact at a time: push, pull
+//! and push-pull (digest or full table), written against the staged world.
+//!
+//! Every message of a contact happens within the round. A message's payload is never
+//! materialised in a buffer: within a staged round the start-of-round rows do not change, so
+//! "the newest versions `sender` holds, minus what `minus_of` held at the start of the round"
+//! can be recomputed word by word when it is counted and again when it is delivered. Word 0 is
+//! computed once and kept in the [`Payload`], so with one word per row (up to 64 updates in
+//! flight, the common case, compiled with `WIDE = false`) a message is one word computed once and
+//! no loop at all.
+//!
+//! When a round may run batched ([`batch::batchable`]), [`RoundContacts::round`] hands it to the
+//! batched contacts of [`batch`], which give the same result.
+
+use super::super::peers::PeerSampler;
+use crate::report::MessageKind;
+use crate::scenario::NodeId;
+use crate::time::Time;
+
+use super::super::network::Transport;
+use super::super::rows::entry_count;
+use super::super::world::World;
+use super::Kernel;
+use super::batch::{self, ContactBatches};
+
+/// The payload of one message of a staged contact: what `sender` holds newest, minus what
+/// `minus_of` held at the start of the round (nothing, when `None`).
+#[derive(Clone, Copy)]
+struct Payload {
+    sender: NodeId,
+    minus_of: Option<NodeId>,
+    /// Word 0 of the payload, computed once.
+    first: u64,
+}
+
+impl Payload {
+    #[inline(always)]
+    fn of(world: &World, sender: NodeId, minus_of: Option<NodeId>) -> Payload {
+        Payload {
+            sender,
+            minus_of,
+            first: word_at(world, sender, minus_of, 0),
+        }
+    }
+
+    #[inline(always)]
+    fn word(&self, world: &World, w: usize) -> u64 {
+        if w == 0 {
+            self.first
+        } else {
+            word_at(world, self.sender, self.minus_of, w)
+        }
+    }
+
+    /// Entries the payload carries.
+    #[inline(always)]
+    fn entries<const WIDE: bool>(&self, world: &World) -> u64 {
+        let mut entries = entry_count(self.first);
+        for w in 1..world.row_words::<WIDE>() {
+            entries += entry_count(self.word(world, w));
+        }
+        entries
+    }
+}
+
+#[inline(always)]
+fn word_at(world: &World, sender: NodeId, minus_of: Option<NodeId>, w: usize) -> u64 {
+    let minus = minus_of.map_or(0, |other| world.row_word(other, w));
+    world.top_word(sender, w, minus)
+}
+
+/// The lock-step contacts of the built-in anti-entropy, with the buffers they reuse round after
+/// round (kept by the trial; nothing in them outlives a contact's result).
+#[derive(Default)]
+pub struct RoundContacts {
+    batches: ContactBatches,
+    /// The words of a payload delivered in a wide-row contact.
+    payload_words: Vec<u64>,
+}
+
+impl RoundContacts {
+    /// Every live node's contacts of one round by `kernel`, in id order: batched when the round
+    /// allows it (not over HyParView, whose partner choice the batch does not model), else one
+    /// by one.
+    pub fn round(
+        &mut self,
+        world: &mut World,
+        peers: &mut PeerSampler,
+        transport: &mut Transport,
+        kernel: Kernel,
+        at: Time,
+    ) {
+        let lossy = transport.lossy();
+        let mut lost = || transport.lost();
+        if batch::batchable(world) && !peers.is_hyparview() {
+            self.batches
+                .contacts(world, peers, kernel, at, lossy, &mut lost);
+        } else if world.one_word_rows() {
+            self.one_by_one::<false>(world, peers, kernel, at, &mut lost);
+        } else {
+            self.one_by_one::<true>(world, peers, kernel, at, &mut lost);
+        }
+    }
+
+    /// `WIDE`: rows span more than one word (more than 64 updates in flight); the one-word case
+    /// is compiled separately because it is the common one and its word loops disappear.
+    fn one_by_one<const WIDE: bool>(
+        &mut self,
+        world: &mut World,
+        peers: &mut PeerSampler,
+        kernel: Kernel,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        for node in 0..world.nodes {
+            if !world.is_up(node) {
+                continue;
+            }
+            match kernel {
+                Kernel::Push => {
+                    // A node with nothing in flight has nothing to push and draws no partner.
+                    if world.holds_any_in::<WIDE>(node) {
+                        for &partner in peers.choose(node) {
+                            self.push::<WIDE>(world, node, partner, at, lost);
+                        }
+                    }
+                }
+                Kernel::Pull => {
+                    for &partner in peers.choose(node) {
+                        self.pull::<WIDE>(world, node, partner, at, lost);
+                    }
+                }
+                Kernel::PushPull { full_table } => {
+                    for &partner in peers.choose(node) {
+                        self.exchange::<WIDE>(world, node, partner, full_table, at, lost);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Push: `from` sends the newest versions it holds to `to`.
+    #[inline]
+    pub fn push<const WIDE: bool>(
+        &mut self,
+        world: &mut World,
+        from: NodeId,
+        to: NodeId,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        let payload = Payload::of(world, from, None);
+        let entries = payload.entries::<WIDE>(world);
+        if entries > 0 {
+            world.metrics.send(MessageKind::Push, entries, 0);
+            carry::<WIDE>(world, &payload);
+            if world.arrives(to, lost()) {
+                self.deliver::<WIDE>(world, to, &payload, at);
+            }
+        }
+    }
+
+    /// Pull: `from` sends its digest to `to`, which replies with what `from` lacks.
+    #[inline]
+    pub fn pull<const WIDE: bool>(
+        &mut self,
+        world: &mut World,
+        from: NodeId,
+        to: NodeId,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        let digest = world.table_entries_in::<WIDE>(from);
+        world.metrics.send(MessageKind::PullRequest, 0, digest);
+        if world.arrives(to, lost()) {
+            self.reply_with_missing::<WIDE>(world, to, from, MessageKind::PullReply, 0, at, lost);
+        }
+    }
+
+    /// Anti-entropy between `from` (initiator) and `to`.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn exchange<const WIDE: bool>(
+        &mut self,
+        world: &mut World,
+        from: NodeId,
+        to: NodeId,
+        full_table: bool,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) {
+        if full_table {
+            // Each side ships its whole table; the receiver keeps what is newer.
+            if self.ship_table::<WIDE>(world, from, to, MessageKind::ExchangeOpen, at, lost) {
+                self.ship_table::<WIDE>(world, to, from, MessageKind::ExchangeReply, at, lost);
+            }
+            return;
+        }
+        // Digest mode: open with a digest, reply with the initiator's missing entries and the
+        // responder's digest, close with the responder's missing entries (only if any).
+        let from_digest = world.table_entries_in::<WIDE>(from);
+        world
+            .metrics
+            .send(MessageKind::ExchangeOpen, 0, from_digest);
+        if !world.arrives(to, lost()) {
+            return;
+        }
+        let to_digest = world.table_entries_in::<WIDE>(to);
+        if !self.reply_with_missing::<WIDE>(
+            world,
+            to,
+            from,
+            MessageKind::ExchangeReply,
+            to_digest,
+            at,
+            lost,
+        ) {
+            return;
+        }
+        let payload = Payload::of(world, from, Some(to));
+        let mut entries = payload.entries::<WIDE>(world);
+        let baseline = !world.has_baseline(to) && world.has_baseline(from);
+        if baseline {
+            entries += world.catalog_len();
+        }
+        if entries > 0 {
+            world.metrics.send(MessageKind::ExchangeClose, entries, 0);
+            carry::<WIDE>(world, &payload);
+            if world.arrives(to, lost()) {
+                if baseline {
+                    world.grant_baseline(to);
+                }
+                self.deliver::<WIDE>(world, to, &payload, at);
+            }
+        }
+    }
+
+    /// `responder` sends `requester` the entries it lacks (per the requester's start-of-round
+    /// digest), plus the baseline if the requester lost it. Returns whether the reply arrived.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn reply_with_missing<const WIDE: bool>(
+        &mut self,
+        world: &mut World,
+        responder: NodeId,
+        requester: NodeId,
+        kind: MessageKind,
+        digest_entries: u64,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) -> bool {
+        let payload = Payload::of(world, responder, Some(requester));
+        let mut entries = payload.entries::<WIDE>(world);
+        let baseline = !world.has_baseline(requester) && world.has_baseline(responder);
+        if baseline {
+            entries += world.catalog_len();
+        }
+        world.metrics.send(kind, entries, digest_entries);
+        carry::<WIDE>(world, &payload);
+        let arrived = world.arrives(requester, lost());
+        if arrived {
+            if baseline {
+                world.grant_baseline(requester);
+            }
+            self.deliver::<WIDE>(world, requester, &payload, at);
+        }
+        arrived
+    }
+
+    /// `from` ships its whole table to `to`. Returns whether it arrived.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn ship_table<const WIDE: bool>(
+        &mut self,
+        world: &mut World,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        at: Time,
+        lost: &mut impl FnMut() -> bool,
+    ) -> bool {
+        let payload = Payload::of(world, from, None);
+        let table = world.table_entries_in::<WIDE>(from);
+        world.metrics.send(kind, table, 0);
+        carry::<WIDE>(world, &payload);
+        let arrived = world.arrives(to, lost());
+        if arrived {
+            if world.has_baseline(from) {
+                world.grant_baseline(to);
+            }
+            self.deliver::<WIDE>(world, to, &payload, at);
+        }
+        arrived
+    }
+
+    /// Delivers `payload` to `to` (see [`World::deliver`]).
+    #[inline(always)]
+    fn deliver<const WIDE: bool>(
+        &mut self,
+        world: &mut World,
+        to: NodeId,
+        payload: &Payload,
+        at: Time,
+    ) {
+        if !WIDE {
+            world.deliver_word(to, payload.sender, 0, payload.first, at);
+            return;
+        }
+        // Wide rows (many updates in flight): the payload words are computed once, and the
+        // sender's hop counts of every word with a fresh bit are read in a first pass of
+        // independent loads, so their cache misses overlap instead of stalling one learnt bit
+        // at a time (storefront benchmark: most of its time was that stall).
+        let mut words = std::mem::take(&mut self.payload_words);
+        words.clear();
+        let target = world.rows_now();
+        let mut touched = 0u16;
+        for w in 0..world.words() {
+            let bits = payload.word(world, w);
+            words.push(bits);
+            let fresh = bits & !target.word(to, w);
+            if fresh != 0 {
+                let slot = w * 64 + fresh.trailing_zeros() as usize;
+                touched ^= world.metrics.hop(payload.sender, slot);
+            }
+        }
+        std::hint::black_box(touched);
+        for (w, &bits) in words.iter().enumerate() {
+            world.deliver_word(to, payload.sender, w, bits, at);
+        }
+        self.payload_words = words;
+    }
+}
+
+/// Counts one message carrying `payload` against every update in it.
+#[inline(always)]
+fn carry<const WIDE: bool>(world: &mut World, payload: &Payload) {
+    for w in 0..world.row_words::<WIDE>() {
+        let bits = payload.word(world, w);
+        world.count_carried_word(w, bits);
+    }
+}

@@ -1,0 +1,171 @@
+//! The end of a round (rounds timing) or period (async timing): what was learnt becomes
+//! visible, milestones and coverage are taken, stale nodes counted, and updates that every
+//! table holder has retire into the baseline (see "Retirement and the baseline" in `world`).
+
+use crate::time::Time;
+
+use super::super::rows::for_each_bit;
+use super::{NONE, World, clear_bit};
+
+impl World {
+    /// Makes what was learnt during the round visible (rounds timing).
+    pub fn end_round(&mut self) {
+        debug_assert!(self.in_round);
+        std::mem::swap(&mut self.rows, &mut self.next);
+        if let Some(spreaders) = &mut self.spreaders {
+            std::mem::swap(&mut spreaders.now, &mut spreaders.next);
+        }
+        self.in_round = false;
+    }
+
+    /// Starts a round (rounds timing): the write target begins as the start-of-round state.
+    pub fn begin_round(&mut self) {
+        debug_assert!(self.staged);
+        self.next.copy_from(&self.rows);
+        if let Some(spreaders) = &mut self.spreaders {
+            spreaders.next.copy_from(&spreaders.now);
+        }
+        self.in_round = true;
+    }
+
+    /// Milestones, coverage samples, stale count and retirement at the end of a round or period.
+    pub fn close_period(&mut self, at: Time) {
+        self.check_all_milestones(at);
+        if self.metrics.keeps_coverage() {
+            self.for_each_active(|world, slot| world.sample(slot, at));
+        }
+        let stale = self.stale_nodes();
+        self.metrics.stale(stale);
+        self.retire_eligible();
+    }
+
+    fn for_each_active(&mut self, mut f: impl FnMut(&mut World, usize)) {
+        for w in 0..self.slots.active.len() {
+            let mut bits = self.slots.active[w];
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                f(self, w * 64 + b);
+            }
+        }
+    }
+
+    pub(super) fn check_all_milestones(&mut self, at: Time) {
+        self.for_each_active(|world, slot| world.check_milestones(slot, at));
+    }
+
+    pub(super) fn check_milestones(&mut self, slot: usize, at: Time) {
+        let u = self.slots.update[slot] as usize;
+        let informed = self.slots.informed_live[slot];
+        self.metrics.milestones(slot, u, informed, self.alive, at);
+    }
+
+    pub(super) fn sample(&mut self, slot: usize, at: Time) {
+        let informed = self.slots.informed_live[slot];
+        self.metrics
+            .sample(self.slots.update[slot], informed, self.alive, at);
+    }
+
+    /// Live nodes serving an outdated price: missing the newest version of some product in
+    /// flight, or missing the baseline.
+    fn stale_nodes(&self) -> u64 {
+        let latest_count: u32 = self.slots.latest.iter().map(|w| w.count_ones()).sum();
+        if latest_count == 0 {
+            return self.up_without_baseline;
+        }
+        if latest_count == 1 && self.up_without_baseline == 0 {
+            let slot = self
+                .slots
+                .latest
+                .iter()
+                .enumerate()
+                .find(|(_, w)| **w != 0)
+                .map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
+                .expect("one latest slot");
+            return self.alive - self.slots.informed_live[slot];
+        }
+        let words = self.rows.words_per_row();
+        let mut stale = 0;
+        for node in 0..self.nodes {
+            if !self.up.contains(node) {
+                continue;
+            }
+            let outdated = !self.has_baseline.contains(node)
+                || (0..words).any(|w| {
+                    let latest = self.slots.latest.get(w).copied().unwrap_or(0);
+                    self.rows.word(node, w) & latest != latest
+                });
+            stale += u64::from(outdated);
+        }
+        stale
+    }
+
+    fn retire_eligible(&mut self) {
+        if self.up_without_baseline > 0 {
+            return;
+        }
+        // A rumor keeps spreading (and costing traffic) after everyone has it, until its
+        // spreaders lose interest: retiring it earlier would cut that traffic short.
+        if self.spreading() || self.hold_retirement {
+            return;
+        }
+        let mut retiring = std::mem::take(&mut self.scratch);
+        retiring.clear();
+        let mut any = false;
+        for (w, &active) in self.slots.active.iter().enumerate() {
+            let mut word = 0;
+            for_each_bit(active, |b| {
+                if self.slots.informed_all[w * 64 + b] >= self.tables {
+                    word |= 1 << b;
+                }
+            });
+            any |= word != 0;
+            retiring.push(word);
+        }
+        if !any {
+            self.scratch = retiring;
+            return;
+        }
+        self.slot_epoch += 1;
+        for (w, &bits) in retiring.iter().enumerate() {
+            for_each_bit(bits, |b| self.retire(w * 64 + b));
+        }
+        // One pass clears every retired column, ready for reuse.
+        self.rows.clear_slots(&retiring);
+        if self.staged {
+            self.next.clear_slots(&retiring);
+        }
+        if let Some(spreaders) = &mut self.spreaders {
+            spreaders.now.clear_slots(&retiring);
+            spreaders.next.clear_slots(&retiring);
+        }
+        self.scratch = retiring;
+        // Free slots are reused lowest first.
+        self.slots.free.sort_unstable_by(|a, b| b.cmp(a));
+    }
+
+    fn retire(&mut self, slot: usize) {
+        let u = self.slots.update[slot] as usize;
+        self.retired[u] = true;
+        let s = &mut self.slots;
+        clear_bit(&mut s.active, slot);
+        clear_bit(&mut s.latest, slot);
+        clear_bit(&mut s.chained, slot);
+        let newer = s.newer[slot];
+        if newer != NONE {
+            s.older[newer as usize] = NONE;
+        }
+        // Older versions are at least as widespread, so they retire in the same batch.
+        let updates = &self.metrics.updates;
+        let product = updates[u].product as usize;
+        if self.product_latest[product] == slot as u32 {
+            self.product_latest[product] = NONE;
+        }
+        let baseline = &mut self.product_baseline[product];
+        if *baseline == NONE || updates[*baseline as usize].version < updates[u].version {
+            *baseline = u as u32;
+        }
+        self.slots.update[slot] = NONE;
+        self.slots.free.push(slot as u32);
+    }
+}

@@ -1,0 +1,94 @@
+//! What the engine's kernels (`kernel::lockstep`, `kernel::batch`) read and write of a staged
+//! round beyond the world's public face: raw row words, the slot masks, the rows themselves
+//! (taken out so that their geometry can live in registers), and learning in bulk. The
+//! kernels compute what the world's own `learn` and `deliver` compute; the tests compare.
+
+use crate::scenario::NodeId;
+
+use super::super::rows::RowMatrix;
+use super::World;
+
+impl World {
+    /// Inside a staged round (between `begin_round` and `end_round`).
+    #[inline(always)]
+    pub(in crate::engine) fn in_round(&self) -> bool {
+        self.in_round
+    }
+
+    /// Whether every up node holds the baseline (no contact has a baseline to grant).
+    #[inline(always)]
+    pub(in crate::engine) fn baseline_everywhere(&self) -> bool {
+        self.up_without_baseline == 0
+    }
+
+    /// Word `w` of `node`'s row, as of the start of the round when staged.
+    #[inline(always)]
+    pub(in crate::engine) fn row_word(&self, node: NodeId, w: usize) -> u64 {
+        self.rows.word(node, w)
+    }
+
+    /// The rows as they are now, including what nodes learnt earlier in this round.
+    #[inline(always)]
+    pub(in crate::engine) fn rows_now(&self) -> &RowMatrix {
+        if self.in_round {
+            &self.next
+        } else {
+            &self.rows
+        }
+    }
+
+    /// Word `w` of the slots in flight.
+    #[inline(always)]
+    pub(in crate::engine) fn active_word(&self, w: usize) -> u64 {
+        self.slots.active[w]
+    }
+
+    /// Word `w` of the slots whose product has a newer version in flight.
+    #[inline(always)]
+    pub(in crate::engine) fn chained_word(&self, w: usize) -> u64 {
+        self.slots.chained[w]
+    }
+
+    /// The slot of the next newer version of `slot`'s product (valid for a chained slot).
+    #[inline(always)]
+    pub(in crate::engine) fn newer_slot(&self, slot: usize) -> usize {
+        self.slots.newer[slot] as usize
+    }
+
+    /// Takes the start-of-round rows out of a staged round, so that a kernel can keep their
+    /// geometry in registers while it changes the world; [`World::restore_rows`] puts them
+    /// back. Nothing reads them through the world meanwhile: contacts read start-of-round rows
+    /// from what was taken and write `next`.
+    pub(in crate::engine) fn take_rows(&mut self) -> RowMatrix {
+        debug_assert!(self.in_round);
+        std::mem::replace(&mut self.rows, RowMatrix::new(0, 1))
+    }
+
+    pub(in crate::engine) fn restore_rows(&mut self, rows: RowMatrix) {
+        self.rows = rows;
+    }
+
+    /// Asks the processor for `node`'s row of the round's write target (a hint).
+    #[inline(always)]
+    pub(in crate::engine) fn prefetch_next_row(&self, node: NodeId) {
+        self.next.prefetch(node);
+    }
+
+    /// Rows of one bit in a staged round: `node` learns slot 0 unless it holds it already;
+    /// returns whether it learnt. What [`World::learn`] counts besides the bit - holders, hop
+    /// count, the update's report - the caller adds itself ([`World::add_holders`]).
+    #[inline(always)]
+    pub(in crate::engine) fn learn_one_bit(&mut self, node: NodeId) -> bool {
+        if self.next.bit(node) {
+            return false;
+        }
+        self.next.set_bit(node);
+        true
+    }
+
+    /// `count` more nodes hold `slot`, all of them up and keeping their table.
+    pub(in crate::engine) fn add_holders(&mut self, slot: usize, count: u64) {
+        self.slots.informed_live[slot] += count;
+        self.slots.informed_all[slot] += count;
+    }
+}
