@@ -8,9 +8,9 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use gossip_sim::engine::Setup;
-use gossip_sim::engine::bench::Rounds;
-use gossip_sim::engine::queue::{Event, EventQueue};
+use gossip_sim::Setup;
+use gossip_sim::internals::bench::Rounds;
+use gossip_sim::internals::queue::{Event, EventQueue};
 use gossip_sim::protocol::{AntiEntropy, Exchange};
 use gossip_sim::scenario::*;
 use gossip_sim::time::Time;

@@ -82,7 +82,7 @@ pub struct PlotArgs {
     #[arg(value_name = "RESULTS_DIR")]
     pub dir: PathBuf,
 
-    /// Write the chart to this file instead of RESULTS_DIR/<chart>.svg (one chart only).
+    /// Write the chart to this file instead of RESULTS_DIR/CHART.svg (one chart only).
     #[arg(long, short, value_name = "FILE.svg")]
     pub out: Option<PathBuf>,
 
@@ -136,7 +136,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 
-    /// Output folder [default: results/<scenario name>/].
+    /// Output folder [default: results/NAME/, NAME the scenario's name].
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
 

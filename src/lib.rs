@@ -84,25 +84,29 @@
 //! ```
 
 pub mod cli;
-#[doc(hidden)]
-pub mod engine;
+mod engine;
 pub mod export;
 mod human;
 mod memory_limit;
 pub mod output;
-#[doc(hidden)]
-pub mod plot;
+mod plot;
 mod progress;
 pub mod protocol;
 pub mod report;
-#[doc(hidden)]
-pub mod runner;
+mod runner;
 pub mod scenario;
-#[doc(hidden)]
-pub mod seed;
-#[doc(hidden)]
-pub mod store;
+mod seed;
+mod store;
 pub mod time;
+
+/// The engine's and the runner's insides, for this crate's own tests and benchmarks: no
+/// stability promise, and hidden from the documentation.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::engine::{bench, estimate_memory, initial_active_views, overlay, queue};
+    pub use crate::runner::{RunOptions, merge, run_sweep};
+    pub use crate::store::Shard;
+}
 
 pub use engine::Setup;
 pub use protocol::{ConfigError, Context, Kind, Message, Protocol, Registry, Size, run_trial};

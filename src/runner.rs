@@ -195,13 +195,8 @@ impl RunError {
 }
 
 /// Loads a scenario file, applies `KEY=VALUE` overrides, expands its sweep and validates every
-/// point. The one place that calls the scenario loader.
-pub fn load(path: &Path, overrides: &[String]) -> Result<Sweep, RunError> {
-    Ok(load_with_warnings(path, overrides)?.0)
-}
-
-/// [`load`], and the values that are valid but have no effect, for the command line to print
-/// and `run.toml` to record.
+/// point, with the values that are valid but have no effect, for the command line to print and
+/// `run.toml` to record. The one place that calls the scenario loader.
 pub fn load_with_warnings(
     path: &Path,
     overrides: &[String],
@@ -455,11 +450,8 @@ fn final_tables(rows: &[u8], parameters: usize) -> Vec<String> {
     lines
 }
 
-/// Runs trials `0..scenario.trials` of one scenario, as a sweep of one point.
-pub fn run_scenario(scenario: &Scenario, opts: &RunOptions) -> Result<RunSummary, RunError> {
-    run_sweep(&single(scenario), opts)
-}
-
+/// One scenario as a sweep of one point.
+#[cfg(test)]
 fn single(scenario: &Scenario) -> Sweep {
     Sweep {
         keys: Vec::new(),

@@ -41,7 +41,6 @@ pub(crate) use hyparview::HyParView;
 pub use kernel::Kernel;
 pub(crate) use rows::for_each_bit;
 pub use trial::Setup;
-pub use workload::{PlannedUpdate, plan};
 
 /// Runs trial `trial` of `scenario` with the protocol `make` builds. Adds one to `progress`
 /// per simulated round (gossip period). Deterministic: the result depends only on the scenario,

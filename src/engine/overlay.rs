@@ -1,6 +1,6 @@
 //! Static overlays: the random graphs partners are drawn from when membership is not full.
 //!
-//! A graph is built once per trial from the trial's own overlay stream ([`Purpose::Overlay`]),
+//! A graph is built once per trial from the trial's own overlay stream (`Purpose::Overlay`),
 //! so adding an overlay never shifts the draws of peer choice, the network or the faults, and
 //! trial `t` gets the same graph however many trials run. It is stored flat (compressed sparse
 //! rows): node `v`'s neighbours are `neighbours[offsets[v]..offsets[v + 1]]`. Static overlays are

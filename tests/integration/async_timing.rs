@@ -9,7 +9,7 @@
 //!   senders', in any timing; with half the nodes crashed it still reaches every live node;
 //! - Karp et al. 2000: median-counter informs everyone with O(log log n) transmissions per node.
 
-use gossip_sim::engine::initial_active_views;
+use gossip_sim::internals::initial_active_views;
 use gossip_sim::protocol::default_ctr_max;
 use gossip_sim::report::TrialReport;
 use gossip_sim::scenario::Scenario;

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 
-use gossip_sim::engine::estimate_memory;
+use gossip_sim::internals::estimate_memory;
 use gossip_sim::output::{CoverageTable, RunsTable, TablesTable, UpdatesTable, write_table};
 use gossip_sim::protocol::run_trial;
 use gossip_sim::scenario::{Catalog, Scenario, parse};

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use gossip_sim::engine::overlay::Graph;
+use gossip_sim::internals::overlay::Graph;
 use gossip_sim::output::{RegionsTable, UpdatesTable, decimal, write_table};
 use gossip_sim::report::TrialReport;
 use gossip_sim::scenario::{Catalog, EdgeChance, Overlay, Scenario};

@@ -2,7 +2,7 @@
 //! "HyParView", DSN 2007): the first broadcast floods and prunes, later ones follow the tree,
 //! and the tree survives massive failures.
 
-use gossip_sim::engine::initial_active_views;
+use gossip_sim::internals::initial_active_views;
 use gossip_sim::report::TrialReport;
 
 use crate::support::{scenario, trials};

@@ -205,7 +205,7 @@ fn merge_of_mutated_shards_never_panics_nor_succeeds_with_other_bytes() {
     write_sweep(dir.path());
     shards(dir.path(), "clean", "1");
     let clean_out = dir.path().join("clean-merged");
-    gossip_sim::runner::merge(&[dir.path().join("clean")], &clean_out, false).unwrap();
+    gossip_sim::internals::merge(&[dir.path().join("clean")], &clean_out, false).unwrap();
     let clean = files(&clean_out);
     let targets: Vec<PathBuf> = ["shard-0-of-2", "shard-1-of-2"]
         .iter()
@@ -251,7 +251,7 @@ fn merge_of_mutated_shards_never_panics_nor_succeeds_with_other_bytes() {
             fs::write(&victim, &bytes).unwrap();
             let out = case.path().join("merged");
             let result = std::panic::catch_unwind(|| {
-                gossip_sim::runner::merge(std::slice::from_ref(&copy), &out, false)
+                gossip_sim::internals::merge(std::slice::from_ref(&copy), &out, false)
             });
             let Ok(result) = result else {
                 return Err(TestCaseError::fail(format!(
@@ -277,8 +277,8 @@ fn merge_of_mutated_shards_never_panics_nor_succeeds_with_other_bytes() {
 /// with the bytes of the clean shard (a manifest it cannot read is a store to start over).
 #[test]
 fn resume_over_a_mutated_store_never_panics_nor_succeeds_with_other_bytes() {
-    use gossip_sim::runner::{RunOptions, run_sweep};
-    use gossip_sim::store::Shard;
+    use gossip_sim::internals::Shard;
+    use gossip_sim::internals::{RunOptions, run_sweep};
 
     let dir = tempfile::tempdir().unwrap();
     let sweep = gossip_sim::scenario::load_sweep(&write_sweep(dir.path()), &[]).unwrap();
