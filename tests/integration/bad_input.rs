@@ -519,7 +519,7 @@ type WarnCase<'a> = (String, Vec<&'a str>, Option<(&'a str, &'a str)>);
 fn values_that_have_no_effect_warn() {
     let latency = "[network]\nlatency = { dist = \"uniform\", min_ms = 5, max_ms = 80 }";
     let churn = |stop: &str| format!("[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\n{stop}");
-    let latency_warning = "network.latency = { dist = \"uniform\", max_ms = 80, min_ms = 5 }: has no effect in rounds timing, where a message arrives within the round it is sent (it applies with protocol.timing = \"async\")";
+    let latency_warning = "network.latency = { dist = \"uniform\", min_ms = 5, max_ms = 80 }: has no effect in rounds timing, where a message arrives within the round it is sent (it applies with protocol.timing = \"async\")";
     let sweep_warning = format!("{latency_warning} (sweep points 0, 2)");
     let cases: Vec<WarnCase> = vec![
         (format!("{BASE}{latency}\n"), vec![], Some(("s.toml:11:11: ", latency_warning))),
@@ -583,8 +583,8 @@ fn the_shipped_scenario_with_latency_in_rounds_timing_warns() {
             assert_eq!(
                 stderr,
                 format!(
-                    "warning: {scenario}:17:11: network.latency = {{ dist = \"uniform\", max_ms = 80, \
-                     min_ms = 5 }}: has no effect in rounds timing, where a message arrives within \
+                    "warning: {scenario}:17:11: network.latency = {{ dist = \"uniform\", min_ms = 5, \
+                     max_ms = 80 }}: has no effect in rounds timing, where a message arrives within \
                      the round it is sent (it applies with protocol.timing = \"async\")\n"
                 )
             );
