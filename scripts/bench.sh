@@ -129,7 +129,7 @@ for entry in "${entries[@]}"; do
     rounds_of[$name]=$rounds
     events_of[$name]=$(awk -v n="$nodes" -v r="$rounds" -v m="$messages" 'BEGIN { printf "%.0f", n * r + m }')
     updates_of[$name]=$updates
-    per_delivery_of[$name]=$(awk -v w="$best" -v d="$deliveries" 'BEGIN { printf "%.1f", d > 0 ? w * 1e9 / d : 0 }')
+    per_delivery_of[$name]=$(awk -v w="$best" -v d="$deliveries" 'BEGIN { printf "%.1f", (d > 0 ? w * 1e9 / d : 0) }')
     rows+=("$name|$label|$timing|$nodes|ok|$rounds|$messages|$best|$rate|$mib|$target_s|$target_mib|$est")
     printf '%-16s %9s %7s %9s %12s %14s %9s %8s %8s\n' "$name" "$nodes" "$timing" "$rounds" "$messages" "$rate" "$best" "$mib" "$est"
 done
