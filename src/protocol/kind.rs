@@ -147,15 +147,16 @@ pub fn n_and_fanout(scenario: &Scenario) -> (f64, f64) {
 }
 
 /// The keys a configuration type declares, read off its serde `Deserialize` (which names its
-/// fields when it asks for a struct); empty for a type that is not a plain struct.
-pub(crate) fn declared_keys<C: DeserializeOwned>() -> &'static [&'static str] {
-    let mut probe = KeysProbe(&[]);
+/// fields when it asks for a struct); `None` for a type that is not a plain struct (a
+/// `toml::Table`, say), whose keys only its own deserializing can judge.
+pub(crate) fn declared_keys<C: DeserializeOwned>() -> Option<&'static [&'static str]> {
+    let mut probe = KeysProbe(None);
     let _ = C::deserialize(&mut probe);
     probe.0
 }
 
 /// A deserializer that answers nothing and notes the field names a struct asks for.
-struct KeysProbe(&'static [&'static str]);
+struct KeysProbe(Option<&'static [&'static str]>);
 
 #[derive(Debug)]
 struct Probed;
@@ -187,7 +188,7 @@ impl<'de> Deserializer<'de> for &mut KeysProbe {
         fields: &'static [&'static str],
         _: V,
     ) -> Result<V::Value, Probed> {
-        self.0 = fields;
+        self.0 = Some(fields);
         Err(Probed)
     }
 
@@ -217,9 +218,10 @@ mod tests {
 
     #[test]
     fn declared_keys_are_the_struct_fields() {
-        assert_eq!(declared_keys::<Example>(), &["p", "mode"]);
-        assert!(declared_keys::<NoKeys>().is_empty());
-        assert!(declared_keys::<u32>().is_empty());
+        assert_eq!(declared_keys::<Example>(), Some(&["p", "mode"][..]));
+        assert_eq!(declared_keys::<NoKeys>(), Some(&[][..]));
+        assert_eq!(declared_keys::<toml::Table>(), None);
+        assert_eq!(declared_keys::<u32>(), None);
     }
 
     #[test]

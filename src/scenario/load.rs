@@ -198,8 +198,9 @@ impl<'a> Document<'a> {
     ) -> Result<toml::Table, ScenarioError> {
         let kind = scenario.protocol.kind;
         let table = KeyPath::from("protocol");
-        if let DeValue::Table(keys) = own.get_ref() {
-            let takes = registry::keys_of(kind);
+        if let DeValue::Table(keys) = own.get_ref()
+            && let Some(takes) = registry::keys_of(kind)
+        {
             for (key, value) in keys.iter() {
                 let name = key.get_ref().as_ref();
                 if takes.contains(&name) {
