@@ -219,21 +219,8 @@ fn merge_of_mutated_shards_never_panics_nor_succeeds_with_other_bytes() {
             names
         })
         .collect();
-    let mut runner = TestRunner::new(Config {
-        cases: 64,
-        ..Config::default()
-    });
-    let mutation = (
-        0..targets.len(),
-        any::<prop::sample::Index>(),
-        prop_oneof![
-            any::<u8>().prop_map(Mutation::Set),
-            Just(Mutation::Truncate),
-            "[0-9]{1,20}".prop_map(Mutation::Number),
-        ],
-    );
-    runner
-        .run(&mutation, |(target, at, mutation)| {
+    fuzzer()
+        .run(&mutations(targets.len()), |(target, at, mutation)| {
             let case = tempfile::tempdir().unwrap();
             let copy = case.path().join("shards");
             for file in &targets {
@@ -331,21 +318,8 @@ fn resume_over_a_mutated_store_never_panics_nor_succeeds_with_other_bytes() {
             .contains("point-000000.rows: not a complete point file"),
         "{err}"
     );
-    let mut runner = TestRunner::new(Config {
-        cases: 64,
-        ..Config::default()
-    });
-    let mutation = (
-        0..names.len(),
-        any::<prop::sample::Index>(),
-        prop_oneof![
-            any::<u8>().prop_map(Mutation::Set),
-            Just(Mutation::Truncate),
-            "[0-9]{1,20}".prop_map(Mutation::Number),
-        ],
-    );
-    runner
-        .run(&mutation, |(target, at, mutation)| {
+    fuzzer()
+        .run(&mutations(names.len()), |(target, at, mutation)| {
             let case = tempfile::tempdir().unwrap();
             let out = case.path().join("out");
             let victim = kept_store(&out).join(&names[target]);
@@ -381,6 +355,27 @@ enum Mutation {
     Set(u8),
     Truncate,
     Number(String),
+}
+
+/// 64 cases a run: enough to hit every file and every kind of damage several times.
+fn fuzzer() -> TestRunner {
+    TestRunner::new(Config {
+        cases: 64,
+        ..Config::default()
+    })
+}
+
+/// A mutation of one of `files` files, at a position chosen by the index.
+fn mutations(files: usize) -> impl Strategy<Value = (usize, prop::sample::Index, Mutation)> {
+    (
+        0..files,
+        any::<prop::sample::Index>(),
+        prop_oneof![
+            any::<u8>().prop_map(Mutation::Set),
+            Just(Mutation::Truncate),
+            "[0-9]{1,20}".prop_map(Mutation::Number),
+        ],
+    )
 }
 
 impl Mutation {
