@@ -60,25 +60,23 @@ pub(super) fn residue_vs_traffic(dir: &Path) -> Result<Option<Chart>, PlotError>
         return Ok(None);
     };
     let params = updates.swept_before(dir, "update")?;
-    let mut groups: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    let mut any_residue = false;
-    for row in &updates.rows {
-        let (m, s) = (updates.number(row, traffic)?, updates.number(row, residue)?);
-        any_residue |= s > 0.0;
+    let label = |row: &csv::StringRecord| {
         let label: Vec<String> = params
             .iter()
             .map(|&c| row.get(c).unwrap_or("").to_owned())
             .collect();
-        let label = if label.is_empty() {
+        if label.is_empty() {
             row.get(0).unwrap_or("").to_owned()
         } else {
             label.join(", ")
-        };
-        match groups.iter_mut().find(|(name, _)| *name == label) {
-            Some((_, points)) => points.push((m, s)),
-            None => groups.push((label, vec![(m, s)])),
         }
-    }
+    };
+    let groups = grouped(&updates, label, |row| {
+        Ok((updates.number(row, traffic)?, updates.number(row, residue)?))
+    })?;
+    let any_residue = groups
+        .iter()
+        .any(|(_, points)| points.iter().any(|p| p.1 > 0.0));
     if !any_residue {
         return Ok(None);
     }
@@ -157,51 +155,92 @@ pub(super) fn regions_completion(dir: &Path) -> Result<Option<Chart>, PlotError>
         return Ok(None);
     }
     let (region, rounds) = (regions.column("region")?, regions.column("rounds_to_all")?);
-    let mut groups: Vec<(String, Vec<Option<f64>>)> = Vec::new();
-    for row in &regions.rows {
-        let name = row.get(region).unwrap_or("").to_owned();
-        let done = match row.get(rounds).unwrap_or("") {
-            "" => None,
-            _ => Some(regions.number(row, rounds)?),
-        };
+    let chart = completion_chart(
+        &regions,
+        rounds,
+        |row| row.get(region).unwrap_or("").to_owned(),
+        Completion {
+            title: "Completion per region",
+            note: "fraction of (trial, update) pairs in which every live node of the region had \
+                   the update, against rounds since injection",
+            y: "fraction of pairs complete in the region",
+            legend_title: "region".to_owned(),
+            whole_rounds: false,
+        },
+    )?;
+    Ok(Some(chart))
+}
+
+/// The rows of `csv` grouped by `label(row)`, groups in the order they first appear, each row
+/// giving `value(row)`.
+fn grouped<T>(
+    csv: &Csv,
+    label: impl Fn(&csv::StringRecord) -> String,
+    mut value: impl FnMut(&csv::StringRecord) -> Result<T, PlotError>,
+) -> Result<Vec<(String, Vec<T>)>, PlotError> {
+    let mut groups: Vec<(String, Vec<T>)> = Vec::new();
+    for row in &csv.rows {
+        let (name, v) = (label(row), value(row)?);
         match groups.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, values)) => values.push(done),
-            None => groups.push((name, vec![done])),
+            Some((_, values)) => values.push(v),
+            None => groups.push((name, vec![v])),
         }
     }
-    let end = groups
+    Ok(groups)
+}
+
+/// The words of a completion chart.
+struct Completion<'a> {
+    title: &'a str,
+    note: &'a str,
+    y: &'a str,
+    legend_title: String,
+    /// Whether the x axis ends at a whole round.
+    whole_rounds: bool,
+}
+
+/// A completion chart of `csv`: one step line per group of rows (`label` names a row's group),
+/// each the distribution of the `rounds` column, an empty cell meaning "never".
+fn completion_chart(
+    csv: &Csv,
+    rounds: usize,
+    label: impl Fn(&csv::StringRecord) -> String,
+    text: Completion<'_>,
+) -> Result<Chart, PlotError> {
+    let groups = grouped(csv, label, |row| match row.get(rounds).unwrap_or("") {
+        "" => Ok(None),
+        _ => csv.number(row, rounds).map(Some),
+    })?;
+    let mut end = groups
         .iter()
         .flat_map(|(_, v)| v.iter().flatten().copied())
         .fold(1.0, f64::max);
+    if text.whole_rounds {
+        end = end.ceil();
+    }
     let pairs: Vec<f64> = groups.iter().map(|(_, v)| v.len() as f64).collect();
     let series = groups
         .into_iter()
         .enumerate()
         .map(|(i, (name, values))| completion_series(i, name, values, end))
         .collect();
-    Ok(Some(Chart {
+    Ok(Chart {
         title: format!(
-            "Completion per region ({})",
+            "{} ({})",
+            text.title,
             samples_text(&pairs, "(trial, update) pairs")
         ),
-        note: "fraction of (trial, update) pairs in which every live node of the region had the \
-               update, against rounds since injection"
-            .to_owned(),
+        note: text.note.to_owned(),
         x: Axis::fit(
             "rounds since injection",
             [0.0, end].into_iter(),
             false,
             true,
         ),
-        y: Axis::fit(
-            "fraction of pairs complete in the region",
-            [0.0, 1.0].into_iter(),
-            false,
-            true,
-        ),
+        y: Axis::fit(text.y, [0.0, 1.0].into_iter(), false, true),
         series,
-        legend_title: "region".to_owned(),
-    }))
+        legend_title: text.legend_title,
+    })
 }
 
 /// An empirical distribution function as a step line: the fraction of `values` at or below x,
@@ -242,8 +281,7 @@ pub(super) fn completion(dir: &Path) -> Result<Option<Chart>, PlotError> {
         return Ok(None);
     }
     let params = updates.swept_before(dir, "update")?;
-    let mut groups: Vec<(String, Vec<Option<f64>>)> = Vec::new();
-    for row in &updates.rows {
+    let label = |row: &csv::StringRecord| {
         let label: Vec<String> = params
             .iter()
             .map(|&c| {
@@ -258,57 +296,29 @@ pub(super) fn completion(dir: &Path) -> Result<Option<Chart>, PlotError> {
                 }
             })
             .collect();
-        let label = if label.is_empty() {
+        if label.is_empty() {
             row.get(0).unwrap_or("").to_owned()
         } else {
             label.join(", ")
-        };
-        let done = match row.get(rounds).unwrap_or("") {
-            "" => None,
-            _ => Some(updates.number(row, rounds)?),
-        };
-        match groups.iter_mut().find(|(n, _)| *n == label) {
-            Some((_, values)) => values.push(done),
-            None => groups.push((label, vec![done])),
         }
-    }
-    let end = groups
-        .iter()
-        .flat_map(|(_, v)| v.iter().flatten().copied())
-        .fold(1.0, f64::max)
-        .ceil();
-    let pairs: Vec<f64> = groups.iter().map(|(_, v)| v.len() as f64).collect();
-    let series = groups
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, values))| completion_series(i, name, values, end))
-        .collect();
+    };
     let legend_title = params
         .iter()
         .map(|&c| short_key(&updates.header[c]))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(Some(Chart {
-        title: format!(
-            "Updates that reached every live node ({})",
-            samples_text(&pairs, "(trial, update) pairs")
-        ),
-        note: "fraction of (trial, update) pairs whose update had reached every live node, \
-               against rounds since its injection"
-            .to_owned(),
-        x: Axis::fit(
-            "rounds since injection",
-            [0.0, end].into_iter(),
-            false,
-            true,
-        ),
-        y: Axis::fit(
-            "fraction of (trial, update) pairs complete",
-            [0.0, 1.0].into_iter(),
-            false,
-            true,
-        ),
-        series,
-        legend_title,
-    }))
+    let chart = completion_chart(
+        &updates,
+        rounds,
+        label,
+        Completion {
+            title: "Updates that reached every live node",
+            note: "fraction of (trial, update) pairs whose update had reached every live node, \
+                   against rounds since its injection",
+            y: "fraction of (trial, update) pairs complete",
+            legend_title,
+            whole_rounds: true,
+        },
+    )?;
+    Ok(Some(chart))
 }
