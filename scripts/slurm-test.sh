@@ -184,6 +184,16 @@ done
 # All of one job's records, one line each; the state of every task.
 job_lines() { scontrol show job -o "$1"; }
 field() { grep -o "\b$1=[^ ]*" | cut -d= -f2-; }
+# Every task of array job $1 as "TASK STATE EXIT_CODE".
+tasks() {
+	job_lines "$1" | while read -r line; do
+		local task state code
+		task=$(field ArrayTaskId <<<"$line")
+		state=$(field JobState <<<"$line")
+		code=$(field ExitCode <<<"$line")
+		echo "$task $state $code"
+	done
+}
 
 # Waits until every record of the job is in a final state, at most wait_seconds.
 wait_done() {
@@ -219,10 +229,7 @@ gossip-sim run sweep.toml --out whole --quiet >whole.out
 wait_done "$array"
 wait_done "$merge"
 echo "array $array and merge $merge done after $((SECONDS - start)) s"
-job_lines "$array" | while read -r line; do
-	task=$(field ArrayTaskId <<<"$line")
-	state=$(field JobState <<<"$line")
-	code=$(field ExitCode <<<"$line")
+tasks "$array" | while read -r task state code; do
 	echo "  task $task: $state, exit code $code"
 	[ "$state" = COMPLETED ] && [ "$code" = 0:0 ] || {
 		cat gossip-sweep-"$array"_"$task".out >&2 || true
@@ -261,10 +268,7 @@ bad_merge=$(sbatch --parsable --dependency=afterok:"$bad" --output=merge-%j.out 
 	--wrap "gossip-sim merge results/bad --out results/bad")
 jobs_submitted+=("$bad_merge")
 wait_done "$bad"
-job_lines "$bad" | while read -r line; do
-	task=$(field ArrayTaskId <<<"$line")
-	state=$(field JobState <<<"$line")
-	code=$(field ExitCode <<<"$line")
+tasks "$bad" | while read -r task state code; do
 	echo "  task $task: $state, exit code $code"
 	[ "$state" = FAILED ] && [ "$code" = 2:0 ] || fail "bad task $task is $state, $code (expected FAILED, 2:0)"
 	grep -q '^error: ' gossip-sweep-"$bad"_"$task".out ||
@@ -290,10 +294,7 @@ scontrol requeue "$bad"
 # A requeued job becomes eligible two minutes later (its BeginTime); no need to wait here.
 scontrol update JobId="$bad" StartTime=now
 wait_done "$bad"
-job_lines "$bad" | while read -r line; do
-	task=$(field ArrayTaskId <<<"$line")
-	state=$(field JobState <<<"$line")
-	code=$(field ExitCode <<<"$line")
+tasks "$bad" | while read -r task state code; do
 	echo "  task $task: $state, exit code $code"
 	[ "$state" = COMPLETED ] && [ "$code" = 0:0 ] || fail "requeued task $task is $state, $code"
 done
