@@ -57,6 +57,7 @@ pub fn run_protocol<P: Protocol>(
     let trial_seed = seed::trial_seed(scenario.seed, trial);
     let (mut state, mut protocol) = trial::Trial::new(scenario, catalog, trial_seed, make);
     state.fast_paths = fast_paths;
+    state.world.narrows = fast_paths;
     let end = match scenario.timing {
         Timing::Rounds => lockstep::run(&mut state, &mut protocol, progress),
         Timing::Async { .. } => event_driven::run(&mut state, &mut protocol, progress),

@@ -123,6 +123,19 @@ impl RowMatrix {
         super::memory::prefetch(self.data.as_ptr().wrapping_add(idx));
     }
 
+    /// Asks the processor for every cache line of row `node` (a hint): a wide row is many
+    /// lines, and a contact reads all of them.
+    #[inline(always)]
+    pub fn prefetch_row(&self, node: u32) {
+        if self.packed() {
+            return self.prefetch(node);
+        }
+        let start = node as usize * self.words_per_row;
+        for w in (0..self.words_per_row).step_by(8) {
+            super::memory::prefetch(self.data.as_ptr().wrapping_add(start + w));
+        }
+    }
+
     #[inline(always)]
     pub fn or_word(&mut self, node: u32, w: usize, bits: u64) {
         let node = node as usize;
@@ -209,6 +222,35 @@ impl RowMatrix {
             }
         }
         *self = wider;
+    }
+
+    /// Makes the rows `capacity_for(slots)` wide when that is narrower, keeping every bit. Every
+    /// bit at or above the new width must be clear (the caller narrows past retired slots
+    /// only): a matrix widened by a burst of updates in flight does not make every later
+    /// contact pay for words that hold nothing.
+    pub fn narrow(&mut self, slots: usize) {
+        let bits = Self::capacity_for(slots);
+        if bits >= self.bits_per_row {
+            return;
+        }
+        let mut narrower = Self::with_capacity(self.nodes, bits);
+        let keep = if bits < 64 {
+            (1u64 << bits) - 1
+        } else {
+            u64::MAX
+        };
+        for node in 0..self.nodes as u32 {
+            for w in 0..narrower.words_per_row {
+                let word = self.word(node, w);
+                debug_assert_eq!(word & !keep, 0, "narrowing past a set bit");
+                narrower.or_word(node, w, word & keep);
+            }
+            debug_assert!(
+                (narrower.words_per_row..self.words_per_row).all(|w| self.word(node, w) == 0),
+                "narrowing past a set bit"
+            );
+        }
+        *self = narrower;
     }
 
     /// Makes `self` an exact copy of `other` (same shape), without allocating.
@@ -309,6 +351,27 @@ mod tests {
         m.set(69, 129);
         assert!(m.has(69, 129));
         assert!(!m.has(68, 129));
+    }
+
+    #[test]
+    fn narrowing_keeps_every_bit_below_the_new_width() {
+        for (from, to, expect) in [(300, 70, 128), (300, 5, 8), (64, 1, 1), (8, 3, 4)] {
+            let mut m = RowMatrix::new(130, from);
+            for n in (0..130).step_by(7) {
+                m.set(n, (n as usize) % to);
+            }
+            m.narrow(to);
+            assert_eq!(m.capacity(), expect, "{from} -> {to}");
+            for n in 0..130 {
+                for slot in 0..to {
+                    let set = n % 7 == 0 && (n as usize) % to == slot;
+                    assert_eq!(m.has(n, slot), set, "{from} -> {to}: node {n} slot {slot}");
+                }
+            }
+        }
+        let mut m = RowMatrix::new(10, 8);
+        m.narrow(20);
+        assert_eq!(m.capacity(), 8, "narrowing never widens");
     }
 
     #[test]

@@ -521,6 +521,41 @@ fn fast_paths_agree_for_every_protocol_in_both_timings() {
     assert_fast_paths_agree(&base);
 }
 
+/// A burst of updates widens the rows past one word; once they retire the rows narrow back
+/// (a fast path, `world::period::narrow_rows`), and the reports are those of rows that stay
+/// wide: every anti-entropy mode and a rumor, both timings, with churn that keeps or loses
+/// state and updates that supersede each other (50 products, 200 updates).
+#[test]
+fn narrowed_rows_give_the_reports_of_wide_ones() {
+    let rumor = Protocol::named("rumor")
+        .with("mode", "push-pull")
+        .with("termination", "feedback")
+        .with("removal", "counter")
+        .with("k", 2);
+    let mut cases = Vec::new();
+    for kind in [push(), pull(), push_pull(), rumor] {
+        for keep_state in [true, false] {
+            let mut s = burst(with_churn(with_loss(scenario(kind.clone(), 200))));
+            if let Some(churn) = &mut s.churn {
+                churn.keep_state = keep_state;
+            }
+            s.max_rounds = 60;
+            cases.push(s.clone());
+            cases.push(with_async(s.clone()));
+            // Eight a round: about a hundred in flight, the rows widen and narrow as they come
+            // and go.
+            if let Some(g) = &mut s.workload.generated {
+                g.per_round = Some(8.0);
+            }
+            cases.push(full_table(s));
+        }
+    }
+    let before = super::world::NARROWINGS.with(|n| n.get());
+    assert_fast_paths_agree(&cases);
+    let narrowed = super::world::NARROWINGS.with(|n| n.get()) - before;
+    assert!(narrowed >= 8, "the rows narrowed {narrowed} times");
+}
+
 /// Runs two trials of each case with and without the engine's fast paths and asserts the two
 /// reports are the same, and that the cases did send messages.
 fn assert_fast_paths_agree(cases: &[Scenario]) {

@@ -7,6 +7,12 @@ use crate::time::Time;
 use super::super::rows::for_each_bit;
 use super::{NONE, World, clear_bit};
 
+#[cfg(test)]
+thread_local! {
+    /// How many times rows narrowed on this thread (the tests check that the fast path ran).
+    pub(in crate::engine) static NARROWINGS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 impl World {
     /// Makes what was learnt during the round visible (rounds timing).
     pub fn end_round(&mut self) {
@@ -142,6 +148,38 @@ impl World {
         self.scratch = retiring;
         // Free slots are reused lowest first.
         self.slots.free.sort_unstable_by(|a, b| b.cmp(a));
+        self.narrow_rows();
+    }
+
+    /// Narrows the rows once the slots in flight fit in a quarter of their width: a burst of
+    /// updates widens them (storefront: 8,192 slots, 128 words a row), and without this every
+    /// later contact would walk words that hold nothing, and the one-word kernels would never
+    /// come back. Slot numbers do not change, so nothing a report shows does; the quarter
+    /// keeps a load that hovers near a width from copying the rows back and forth. Runs only
+    /// after a retirement, which also moved the slot epoch on: a message still on the wire
+    /// with a wider payload is masked (and so cut to the new width) when it arrives.
+    fn narrow_rows(&mut self) {
+        if !self.narrows {
+            return;
+        }
+        let highest = self
+            .slots
+            .active
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|&(_, &bits)| bits != 0)
+            .map_or(0, |(w, &bits)| w * 64 + 63 - bits.leading_zeros() as usize);
+        let needed = super::RowMatrix::capacity_for(highest + 1);
+        if needed * 4 > self.rows.capacity() {
+            return;
+        }
+        self.rows.narrow(highest + 1);
+        if self.staged {
+            self.next.narrow(highest + 1);
+        }
+        #[cfg(test)]
+        NARROWINGS.with(|n| n.set(n.get() + 1));
     }
 
     fn retire(&mut self, slot: usize) {

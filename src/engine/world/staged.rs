@@ -74,6 +74,14 @@ impl World {
         self.next.prefetch(node);
     }
 
+    /// Asks the processor for every line of `node`'s rows, at the start of the round and in
+    /// the write target (a hint, for a wide-row contact a few contacts ahead).
+    #[inline(always)]
+    pub(in crate::engine) fn prefetch_whole_rows(&self, node: NodeId) {
+        self.rows.prefetch_row(node);
+        self.next.prefetch_row(node);
+    }
+
     /// Rows of one bit in a staged round: `node` learns slot 0 unless it holds it already;
     /// returns whether it learnt. What [`World::learn`] counts besides the bit - holders, hop
     /// count, the update's report - the caller adds itself ([`World::add_holders`]).
