@@ -142,6 +142,11 @@ impl RoundContacts {
                     }
                 }
             }
+            // Two contacts on, the rows asked for two contacts ago have arrived: ask for the
+            // hop counts its deliveries will read and write.
+            if let Some(&(a, b)) = ahead.get(2) {
+                world.prefetch_hops_between(a, b);
+            }
             let Some((node, partner)) = ahead.pop_front() else {
                 break;
             };

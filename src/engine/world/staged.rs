@@ -82,6 +82,22 @@ impl World {
         self.next.prefetch_row(node);
     }
 
+    /// Asks the processor for the hop-count lines a contact between `a` and `b` may touch:
+    /// for every row word where their start-of-round rows differ in a slot in flight, the line
+    /// of both nodes' hop counts for its 64 slots (a hint; a slot's count lives at
+    /// `64 * word + bit` of a node's block, so one line per word).
+    #[inline(always)]
+    pub(in crate::engine) fn prefetch_hops_between(&self, a: NodeId, b: NodeId) {
+        for w in 0..self.rows.words_per_row() {
+            let differ = (self.rows.word(a, w) ^ self.rows.word(b, w)) & self.slots.active[w];
+            if differ != 0 {
+                let slot = w * 64 + differ.trailing_zeros() as usize;
+                self.metrics.hops.prefetch(a, slot);
+                self.metrics.hops.prefetch(b, slot);
+            }
+        }
+    }
+
     /// Rows of one bit in a staged round: `node` learns slot 0 unless it holds it already;
     /// returns whether it learnt. What [`World::learn`] counts besides the bit - holders, hop
     /// count, the update's report - the caller adds itself ([`World::add_holders`]).
