@@ -24,43 +24,15 @@ use super::Kernel;
 use super::batch::{self, ContactBatches};
 
 /// The payload of one message of a staged contact: what `sender` holds newest, minus what
-/// `minus_of` held at the start of the round (nothing, when `None`).
+/// another node held at the start of the round. Word 0 is kept here; with wide rows every
+/// word is in [`RoundContacts::payload_words`], computed once per message.
 #[derive(Clone, Copy)]
 struct Payload {
     sender: NodeId,
-    minus_of: Option<NodeId>,
-    /// Word 0 of the payload, computed once.
+    /// Word 0 of the payload.
     first: u64,
-}
-
-impl Payload {
-    #[inline(always)]
-    fn of(world: &World, sender: NodeId, minus_of: Option<NodeId>) -> Payload {
-        Payload {
-            sender,
-            minus_of,
-            first: word_at(world, sender, minus_of, 0),
-        }
-    }
-
-    #[inline(always)]
-    fn word(&self, world: &World, w: usize) -> u64 {
-        if w == 0 {
-            self.first
-        } else {
-            word_at(world, self.sender, self.minus_of, w)
-        }
-    }
-
     /// Entries the payload carries.
-    #[inline(always)]
-    fn entries<const WIDE: bool>(&self, world: &World) -> u64 {
-        let mut entries = entry_count(self.first);
-        for w in 1..world.row_words::<WIDE>() {
-            entries += entry_count(self.word(world, w));
-        }
-        entries
-    }
+    entries: u64,
 }
 
 #[inline(always)]
@@ -86,6 +58,47 @@ pub struct RoundContacts {
 const LOOKAHEAD: usize = 4;
 
 impl RoundContacts {
+    /// The payload `sender` sends: its newest versions, minus what `minus_of` held at the
+    /// start of the round (nothing, when `None`). Start-of-round rows do not change within
+    /// the round, so a message's payload computed once is the one counted and delivered.
+    #[inline(always)]
+    fn payload<const WIDE: bool>(
+        &mut self,
+        world: &World,
+        sender: NodeId,
+        minus_of: Option<NodeId>,
+    ) -> Payload {
+        let first = word_at(world, sender, minus_of, 0);
+        let mut entries = entry_count(first);
+        if WIDE {
+            let words = &mut self.payload_words;
+            words.clear();
+            words.push(first);
+            for w in 1..world.row_words::<WIDE>() {
+                let bits = word_at(world, sender, minus_of, w);
+                entries += entry_count(bits);
+                words.push(bits);
+            }
+        }
+        Payload {
+            sender,
+            first,
+            entries,
+        }
+    }
+
+    /// Counts one message carrying `payload` against every update in it.
+    #[inline(always)]
+    fn carry<const WIDE: bool>(&self, world: &mut World, payload: &Payload) {
+        if WIDE {
+            for (w, &bits) in self.payload_words.iter().enumerate() {
+                world.count_carried_word(w, bits);
+            }
+        } else {
+            world.count_carried_word(0, payload.first);
+        }
+    }
+
     /// Every live node's contacts of one round by `kernel`, in id order: batched when the round
     /// allows it (not over HyParView, whose partner choice the batch does not model), else one
     /// by one.
@@ -208,11 +221,11 @@ impl RoundContacts {
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) {
-        let payload = Payload::of(world, from, None);
-        let entries = payload.entries::<WIDE>(world);
+        let payload = self.payload::<WIDE>(world, from, None);
+        let entries = payload.entries;
         if entries > 0 {
             world.metrics.send(MessageKind::Push, entries, 0);
-            carry::<WIDE>(world, &payload);
+            self.carry::<WIDE>(world, &payload);
             if world.arrives(to, lost()) {
                 self.deliver::<WIDE>(world, to, &payload, at);
             }
@@ -276,15 +289,15 @@ impl RoundContacts {
         ) {
             return;
         }
-        let payload = Payload::of(world, from, Some(to));
-        let mut entries = payload.entries::<WIDE>(world);
+        let payload = self.payload::<WIDE>(world, from, Some(to));
+        let mut entries = payload.entries;
         let baseline = !world.has_baseline(to) && world.has_baseline(from);
         if baseline {
             entries += world.catalog_len();
         }
         if entries > 0 {
             world.metrics.send(MessageKind::ExchangeClose, entries, 0);
-            carry::<WIDE>(world, &payload);
+            self.carry::<WIDE>(world, &payload);
             if world.arrives(to, lost()) {
                 if baseline {
                     world.grant_baseline(to);
@@ -308,14 +321,14 @@ impl RoundContacts {
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) -> bool {
-        let payload = Payload::of(world, responder, Some(requester));
-        let mut entries = payload.entries::<WIDE>(world);
+        let payload = self.payload::<WIDE>(world, responder, Some(requester));
+        let mut entries = payload.entries;
         let baseline = !world.has_baseline(requester) && world.has_baseline(responder);
         if baseline {
             entries += world.catalog_len();
         }
         world.metrics.send(kind, entries, digest_entries);
-        carry::<WIDE>(world, &payload);
+        self.carry::<WIDE>(world, &payload);
         let arrived = world.arrives(requester, lost());
         if arrived {
             if baseline {
@@ -338,10 +351,10 @@ impl RoundContacts {
         at: Time,
         lost: &mut impl FnMut() -> bool,
     ) -> bool {
-        let payload = Payload::of(world, from, None);
+        let payload = self.payload::<WIDE>(world, from, None);
         let table = world.table_entries_in::<WIDE>(from);
         world.metrics.send(kind, table, 0);
-        carry::<WIDE>(world, &payload);
+        self.carry::<WIDE>(world, &payload);
         let arrived = world.arrives(to, lost());
         if arrived {
             if world.has_baseline(from) {
@@ -365,17 +378,13 @@ impl RoundContacts {
             world.deliver_word(to, payload.sender, 0, payload.first, at);
             return;
         }
-        // Wide rows (many updates in flight): the payload words are computed once, and the
-        // sender's hop counts of every word with a fresh bit are read in a first pass of
-        // independent loads, so their cache misses overlap instead of stalling one learnt bit
-        // at a time (storefront benchmark: most of its time was that stall).
-        let mut words = std::mem::take(&mut self.payload_words);
-        words.clear();
+        // Wide rows (many updates in flight): the sender's hop counts of every word with a
+        // fresh bit are read in a first pass of independent loads, so their cache misses
+        // overlap instead of stalling one learnt bit at a time (storefront benchmark: most of
+        // its time was that stall).
         let target = world.rows_now();
         let mut touched = 0u16;
-        for w in 0..world.words() {
-            let bits = payload.word(world, w);
-            words.push(bits);
+        for (w, &bits) in self.payload_words.iter().enumerate() {
             let fresh = bits & !target.word(to, w);
             if fresh != 0 {
                 let slot = w * 64 + fresh.trailing_zeros() as usize;
@@ -383,18 +392,8 @@ impl RoundContacts {
             }
         }
         std::hint::black_box(touched);
-        for (w, &bits) in words.iter().enumerate() {
+        for (w, &bits) in self.payload_words.iter().enumerate() {
             world.deliver_word(to, payload.sender, w, bits, at);
         }
-        self.payload_words = words;
-    }
-}
-
-/// Counts one message carrying `payload` against every update in it.
-#[inline(always)]
-fn carry<const WIDE: bool>(world: &mut World, payload: &Payload) {
-    for w in 0..world.row_words::<WIDE>() {
-        let bits = payload.word(world, w);
-        world.count_carried_word(w, bits);
     }
 }
