@@ -754,6 +754,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// The whole command line: parses the process's arguments, runs the command, prints an error
 /// on one line and returns the exit code (0 on a broken pipe).
 pub fn main() -> ExitCode {
+    crate::engine::memory::map_big_allocations();
     let cli = match parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(code) => return code,

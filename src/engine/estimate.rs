@@ -61,15 +61,17 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
     let catalog = 8 * u64::from(scenario.workload.products) + 4 * capacity;
     let event_driven = match scenario.timing {
         Timing::Rounds => 0,
-        // A timer per node and, per node and fanout, messages in flight (64 bytes each) with
-        // the queue's slack. Measured on scenarios/bench/async-1e5 and -1e6 (fanout 1): 165 to
-        // 170 bytes per node beyond the matrices.
+        // A timer per node and, per node and fanout, messages in flight with their queue
+        // entries. Measured on scenarios/bench/async-1e6 (fanout 1) since the queue keeps its
+        // buckets in one arena of reused chunks: 45 MiB peak, 41 of them beyond the program
+        // (165 to 170 bytes per node before, when every bucket kept its biggest size); 32 per
+        // fanout keeps a margin.
         Timing::Async { jitter } => {
             // With jitter the timers live in the event queue (a 64-byte event each, in a heap
             // that doubles): measured on scenarios/regions-storefront.toml, about 390 bytes per
             // node in all.
             let timers = if jitter.micros() > 0 { 128 } else { 0 };
-            n * (24 + timers + u64::from(scenario.protocol.fanout) * 144)
+            n * (24 + timers + u64::from(scenario.protocol.fanout) * 32)
         }
     };
     let overlay = match scenario.overlay {

@@ -18,6 +18,7 @@ use crate::scenario::{NodeId, Timing};
 use crate::seed::{self, Purpose};
 use crate::time::Time;
 
+use super::memory;
 use super::queue::Event;
 use super::trial::Trial;
 
@@ -227,9 +228,9 @@ impl TimerRing {
     fn new(mut first: Vec<(u64, u64, NodeId)>, period: u64) -> TimerRing {
         first.sort_unstable();
         TimerRing {
-            phases: first.iter().map(|t| t.0).collect(),
-            seqs: first.iter().map(|t| t.1).collect(),
-            nodes: first.iter().map(|t| t.2).collect(),
+            phases: memory::collected(first.len(), first.iter().map(|t| t.0)),
+            seqs: memory::collected(first.len(), first.iter().map(|t| t.1)),
+            nodes: memory::collected(first.len(), first.iter().map(|t| t.2)),
             pos: 0,
             ahead: TIMER_AHEAD % first.len().max(1),
             base: 0,

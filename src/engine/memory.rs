@@ -44,6 +44,14 @@ pub fn filled<T: Clone>(len: usize, value: T) -> Vec<T> {
     v
 }
 
+/// `items` collected into a vector of exactly `len`, advised before it is filled.
+pub fn collected<T>(len: usize, items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v = Vec::with_capacity(len);
+    advise(&v);
+    v.extend(items);
+    v
+}
+
 /// `v.push(item)`. A vector big enough for huge pages grows into a buffer advised before the
 /// old contents are copied into it (a reallocation would copy first, faulting the copied half
 /// in small pages).
@@ -74,4 +82,18 @@ pub fn prefetch<T>(address: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
+}
+
+/// Makes every allocation of 1 MiB or more a mapping of its own, which [`advise`] can then
+/// mark before its first touch. glibc otherwise raises its mapping threshold as big buffers are
+/// freed (to 32 MiB), after which buffers of a few MiB come from its arena heaps: already
+/// touched, and at addresses huge pages rarely fit (measured with `scripts/thp-check.sh`).
+/// Placement only: results never depend on it. Called once, before the first trial.
+pub fn map_big_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator's policy; it is called before worker threads
+    // start allocating.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }

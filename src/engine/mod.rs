@@ -15,7 +15,7 @@ mod event_loop;
 mod hyparview;
 mod kernel;
 mod lockstep;
-mod memory;
+pub(crate) mod memory;
 mod metrics;
 mod network;
 pub mod overlay;

@@ -16,8 +16,12 @@
 //! leave their heap in `(time, seq)` order. Taking the far events first and sorting stably by time
 //! therefore orders equal times by `seq`.
 
+mod buckets;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+
+use buckets::Buckets;
 
 use crate::time::Time;
 
@@ -56,7 +60,7 @@ pub struct EventQueue {
     width_log2: u32,
     /// Ring size minus one (the ring size is a power of two).
     ring_mask: usize,
-    buckets: Vec<Vec<Entry>>,
+    buckets: Buckets,
     /// Start time of the current bucket: a multiple of the width.
     cursor: u64,
     /// The current bucket, sorted ascending; `current[pos..]` are still to come.
@@ -84,7 +88,7 @@ impl EventQueue {
         EventQueue {
             width_log2,
             ring_mask: buckets - 1,
-            buckets: (0..buckets).map(|_| Vec::new()).collect(),
+            buckets: Buckets::new(buckets),
             cursor: 0,
             current: Vec::new(),
             pos: 0,
@@ -201,7 +205,7 @@ impl EventQueue {
             self.late.push(Reverse(entry));
         } else if entry.time < self.horizon() {
             let index = (entry.time >> self.width_log2) as usize & self.ring_mask;
-            super::memory::push(&mut self.buckets[index], entry);
+            self.buckets.push(index, entry);
             self.in_ring += 1;
         } else {
             self.far.push(Reverse(entry));
@@ -286,21 +290,21 @@ impl EventQueue {
             }
             self.joining.push(self.far.pop().expect("peeked").0);
         }
-        let mut bucket = std::mem::take(&mut self.buckets[index]);
-        self.in_ring -= bucket.len();
-        self.sort_into_current(&bucket);
-        bucket.clear();
-        self.buckets[index] = bucket;
+        self.in_ring -= self.buckets.len(index);
+        self.sort_into_current(index);
+        self.buckets.clear(index);
     }
 
-    /// Fills `current` with `joining` then `bucket`, stably sorted by time (see the module doc).
-    fn sort_into_current(&mut self, bucket: &[Entry]) {
+    /// Fills `current` with `joining` then bucket `index`, stably sorted by time (see the
+    /// module doc).
+    fn sort_into_current(&mut self, index: usize) {
         self.current.clear();
         self.pos = 0;
-        let total = self.joining.len() + bucket.len();
+        let bucket = &self.buckets;
+        let total = self.joining.len() + bucket.len(index);
         if total < MIN_COUNTING_LEN {
             self.current.extend_from_slice(&self.joining);
-            self.current.extend_from_slice(bucket);
+            bucket.for_each_chunk(index, |chunk| self.current.extend_from_slice(chunk));
             self.current.sort_by_key(|e| e.time);
             return;
         }
@@ -319,9 +323,11 @@ impl EventQueue {
         for e in &self.joining {
             counts[key(e) + 1] += 1;
         }
-        for e in bucket {
-            counts[key(e) + 1] += 1;
-        }
+        bucket.for_each_chunk(index, |chunk| {
+            for e in chunk {
+                counts[key(e) + 1] += 1;
+            }
+        });
         for i in 1..=keys {
             counts[i] += counts[i - 1];
         }
@@ -343,11 +349,13 @@ impl EventQueue {
             out[*slot as usize] = e;
             *slot += 1;
         }
-        for &e in bucket {
-            let slot = &mut counts[key(&e)];
-            out[*slot as usize] = e;
-            *slot += 1;
-        }
+        bucket.for_each_chunk(index, |chunk| {
+            for &e in chunk {
+                let slot = &mut counts[key(&e)];
+                out[*slot as usize] = e;
+                *slot += 1;
+            }
+        });
         if shift > 0 {
             // After the scatter, `counts[k]` is where group `k` ends.
             let mut start = 0;
