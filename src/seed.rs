@@ -20,6 +20,9 @@ pub enum Purpose {
     Timers = 5,
     Protocol = 6,
     Overlay = 7,
+    /// The peer a node rejoining with `churn.rejoin = "snapshot"` takes its snapshot from: a
+    /// stream of its own, so the crashes are the same whichever way nodes rejoin.
+    Rejoin = 8,
 }
 
 /// SplitMix64 finaliser: a bijective mixer with good avalanche, used to derive seeds.

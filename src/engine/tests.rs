@@ -2,7 +2,7 @@
 
 use std::sync::atomic::AtomicU64;
 
-use crate::report::TrialReport;
+use crate::report::{MessageKind, TrialReport};
 use crate::scenario::*;
 use crate::time::Time;
 
@@ -167,6 +167,7 @@ fn with_churn(mut s: Scenario) -> Scenario {
         crash_rate: 0.02,
         mean_downtime: Time::from_millis(3000),
         keep_state: false,
+        rejoin: Rejoin::OwnTable,
         start: Time::from_millis(500),
         stop: Time::from_millis(30_000),
     });
@@ -593,6 +594,7 @@ fn churn_has_its_rate_in_both_timings() {
         crash_rate: 0.01,
         mean_downtime: Time::from_millis(2000),
         keep_state: true,
+        rejoin: Rejoin::OwnTable,
         start: Time::ZERO,
         stop: Time::from_millis(200_000),
     });
@@ -617,4 +619,69 @@ fn pull_before_the_first_injection_does_not_index_empty_slot_masks() {
         let r = run(&s, 0);
         assert_eq!(r.updates[0].final_informed, 50);
     }
+}
+
+/// `churn.rejoin = "snapshot"` (a documented model, not the exact default): every node that
+/// churn brings back with its table sends exactly one pull request, its snapshot, before
+/// anything else - push-pull itself sends none - and the crashes are the very crashes of the
+/// default (the snapshot peers come from a stream of their own), in both timings, with a
+/// state-keeping and a state-losing churn (whose nodes come back empty: no snapshot). With
+/// tables kept, every update reaches every live node either way.
+#[test]
+fn rejoining_by_snapshot_pulls_once_per_recovery_and_keeps_the_crashes() {
+    for keep_state in [true, false] {
+        for timing in [Timing::Rounds, Timing::Async { jitter: Time::ZERO }] {
+            let mut own = with_generated(with_churn(with_loss(scenario(push_pull(), 300))));
+            own.timing = timing;
+            own.max_rounds = 200;
+            if let Some(churn) = &mut own.churn {
+                churn.keep_state = keep_state;
+            }
+            let mut snapshot = own.clone();
+            if let Some(churn) = &mut snapshot.churn {
+                churn.rejoin = Rejoin::Snapshot;
+            }
+            let catalog = Catalog::new(&own.workload);
+            let progress = AtomicU64::new(0);
+            let a = run_trial(&own, &catalog, 0, &progress);
+            let b = run_trial(&snapshot, &catalog, 0, &progress);
+            let pulls = |r: &TrialReport| r.run.messages_by_kind[MessageKind::PullRequest as usize];
+            let case = format!("keep_state {keep_state} {timing:?}");
+            assert!(
+                a.run.recoveries > 20,
+                "{case}: {} recoveries",
+                a.run.recoveries
+            );
+            assert_eq!(a.run.crashes, b.run.crashes, "{case}");
+            assert_eq!(a.run.recoveries, b.run.recoveries, "{case}");
+            assert_eq!(pulls(&a), 0, "{case}");
+            // Only nodes that keep their table rejoin by snapshot.
+            let expected = if keep_state { b.run.recoveries } else { 0 };
+            assert_eq!(pulls(&b), expected, "{case}");
+            // A node that crashes losing its table may take an update nobody else has yet.
+            for (x, y) in a.updates.iter().zip(&b.updates).filter(|_| keep_state) {
+                assert!(!x.injected || x.reached_all.is_some(), "{case}: own {x:?}");
+                assert!(
+                    !y.injected || y.reached_all.is_some(),
+                    "{case}: snapshot {y:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The engine's fast paths give the plain paths' reports with nodes rejoining by snapshot.
+#[test]
+fn fast_paths_agree_when_nodes_rejoin_by_snapshot() {
+    let mut cases = Vec::new();
+    for kind in [push(), pull(), push_pull()] {
+        let mut s = with_generated(with_churn(with_loss(scenario(kind, 300))));
+        if let Some(churn) = &mut s.churn {
+            churn.keep_state = true;
+            churn.rejoin = Rejoin::Snapshot;
+        }
+        cases.push(s.clone());
+        cases.push(with_async(s));
+    }
+    assert_fast_paths_agree(&cases);
 }

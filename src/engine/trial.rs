@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp};
 
 use crate::protocol::Protocol;
-use crate::scenario::{Catalog, CrashTarget, NodeId, Overlay, Scenario, Timing};
+use crate::scenario::{Catalog, CrashTarget, NodeId, Overlay, Rejoin, Scenario, Timing};
 use crate::seed::{self, Purpose};
 use crate::time::Time;
 
@@ -41,6 +41,8 @@ pub struct Trial<'s> {
     pub peers: PeerSampler,
     planned: Vec<PlannedUpdate>,
     faults: ChaCha8Rng,
+    /// Snapshot peers of nodes rejoining by snapshot.
+    rejoin: ChaCha8Rng,
     workload: ChaCha8Rng,
     churn_gap: Option<Exp<f64>>,
     downtime: Option<Exp<f64>>,
@@ -101,6 +103,7 @@ impl<'s> Trial<'s> {
             peers,
             planned,
             faults: seed::stream(trial_seed, Purpose::Faults),
+            rejoin: seed::stream(trial_seed, Purpose::Rejoin),
             workload,
             churn_gap,
             downtime,
@@ -170,7 +173,11 @@ impl<'s> Trial<'s> {
             }
             Event::Recover(node) => {
                 if !self.world.is_up(node) {
+                    let by_snapshot = self.world.rejoining.contains(&node);
                     self.world.recover(node);
+                    if by_snapshot && let Some(peer) = self.snapshot_peer(node) {
+                        self.world.rejoin_by_snapshot(node, peer, at);
+                    }
                     if let Some(overlay) = self.peers.hyparview() {
                         overlay.node_recovered(node);
                     }
@@ -224,6 +231,26 @@ impl<'s> Trial<'s> {
         (0..n).filter(|&v| self.world.is_up(v)).nth(k as usize)
     }
 
+    /// A uniformly random up node other than `node` (which is up), from the rejoin stream;
+    /// `None` when `node` is the only one up.
+    fn snapshot_peer(&mut self, node: NodeId) -> Option<NodeId> {
+        if self.world.alive < 2 {
+            return None;
+        }
+        let n = self.scenario.nodes;
+        let rng = &mut self.rejoin;
+        for _ in 0..64 {
+            let peer = rng.random_range(0..n);
+            if peer != node && self.world.is_up(peer) {
+                return Some(peer);
+            }
+        }
+        let k = rng.random_range(0..self.world.alive - 1);
+        (0..n)
+            .filter(|&v| v != node && self.world.is_up(v))
+            .nth(k as usize)
+    }
+
     fn crash_plan(&mut self, i: usize, at: Time) {
         let plan = &self.scenario.crashes[i];
         let recover_at = plan.recover_after.map(|d| at.saturating_add(d));
@@ -272,7 +299,9 @@ impl<'s> Trial<'s> {
                 .as_ref()
                 .map_or(0.0, |d| d.sample(&mut self.faults));
             let back = Time(at.0.saturating_add(downtime as u64));
-            self.world.crash(node, at, true, keep_state);
+            let by_snapshot = churn.rejoin == Rejoin::Snapshot;
+            self.world
+                .crash_rejoining(node, at, true, keep_state, by_snapshot);
             if let Some(overlay) = self.peers.hyparview() {
                 overlay.node_crashed(node);
             }

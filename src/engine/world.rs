@@ -100,6 +100,12 @@ pub struct World {
     /// Set by a protocol with sends still due (Plumtree's pushes of the next round): no update
     /// retires meanwhile, so the redundant messages of the last round are still sent and counted.
     pub(crate) hold_retirement: bool,
+    /// Down nodes that will rejoin by snapshot (`churn.rejoin = "snapshot"`): retirement does
+    /// not wait for them (they are out of `tables` and of `informed_all` while down), and an
+    /// update that retires while one of them lacks it takes its baseline away.
+    pub(crate) rejoining: Vec<NodeId>,
+    /// The reply of a snapshot, reused.
+    scratch_payload: Words,
     /// Whether the rows narrow after a burst (see `period::narrow_rows`): a fast path, off
     /// when the engine's fast paths are (the tests compare the two).
     pub(crate) narrows: bool,
@@ -151,6 +157,8 @@ impl World {
             spreaders: spreading.map(|initial| Spreaders::new(n, initial)),
             hold_retirement: false,
             narrows: true,
+            rejoining: Vec::new(),
+            scratch_payload: Words::default(),
             metrics: Metrics::new(scenario, planned),
         }
     }

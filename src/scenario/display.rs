@@ -7,7 +7,7 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use super::model::{
-    CrashTarget, EdgeChance, GeneratedUpdates, Latency, Overlay, Scenario, Timing, Workload,
+    CrashTarget, EdgeChance, GeneratedUpdates, Latency, Overlay, Rejoin, Scenario, Timing, Workload,
 };
 use crate::time::Time;
 
@@ -110,6 +110,9 @@ impl Display for Scenario {
             writeln!(f, "crash_rate = {}", toml_float(churn.crash_rate))?;
             writeln!(f, "mean_downtime_ms = {}", Ms(churn.mean_downtime))?;
             writeln!(f, "keep_state = {}", churn.keep_state)?;
+            if churn.rejoin == Rejoin::Snapshot {
+                writeln!(f, "rejoin = \"snapshot\"")?;
+            }
             writeln!(f, "start_ms = {}", Ms(churn.start))?;
             writeln!(f, "stop_ms = {}", Ms(churn.stop))?;
         }

@@ -1662,6 +1662,7 @@ mod tests {
         "churn.mean_downtime_rounds",
         "churn.mean_downtime_ms",
         "churn.keep_state",
+        "churn.rejoin",
         "churn.start_round",
         "churn.start_ms",
         "churn.stop_round",

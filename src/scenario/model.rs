@@ -189,9 +189,26 @@ pub struct Churn {
     /// Mean downtime.
     pub mean_downtime: Time,
     pub keep_state: bool,
+    /// What a node that comes back with its table does first.
+    pub rejoin: Rejoin,
     pub start: Time,
     /// No new churn crash after this time.
     pub stop: Time,
+}
+
+/// `churn.rejoin`: how a node that churn took down comes back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rejoin {
+    /// With its own table, as it left it, catching up by gossip. An update stays in flight
+    /// until every node that keeps a table holds it, down ones included: the exact default.
+    #[default]
+    OwnTable,
+    /// With its own table merged with a snapshot of a random up node's (a bootstrap over a
+    /// reliable stream: a pull request with its digest and a reply with what it lacks, whole
+    /// catalog included when it missed a retired version). Updates then retire once every up
+    /// node holds them, without waiting for nodes that are down: with much churn, far fewer
+    /// are in flight.
+    Snapshot,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -91,6 +91,7 @@ pub struct RawChurn {
     pub mean_downtime_rounds: Option<i64>,
     pub mean_downtime_ms: Option<i64>,
     pub keep_state: Option<bool>,
+    pub rejoin: Option<String>,
     pub start_round: Option<i64>,
     pub start_ms: Option<i64>,
     pub stop_round: Option<i64>,

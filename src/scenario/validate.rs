@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::model::{
     Churn, CrashPlan, CrashTarget, EdgeChance, ExplicitUpdate, GeneratedUpdates, HyParViewParams,
     Latency, Network, NodeId, OutputOptions, Overlay, Protocol, ProtocolKind, Region,
-    RegionLatency, Regions, Scenario, SizeModel, Timing, Workload,
+    RegionLatency, Regions, Rejoin, Scenario, SizeModel, Timing, Workload,
 };
 use super::raw::{
     RawChurn, RawCrash, RawLatency, RawNetwork, RawOverlay, RawProtocol, RawRegion, RawScenario,
@@ -893,10 +893,19 @@ fn churn_of(raw: RawChurn, clock: &Clock) -> Result<Churn> {
             "must not be before the churn start ({start_ms} ms)"
         )));
     }
+    let rejoin = choice(
+        &table.key("rejoin"),
+        raw.rejoin.as_deref().unwrap_or("own-table"),
+        &[
+            ("own-table", Rejoin::OwnTable),
+            ("snapshot", Rejoin::Snapshot),
+        ],
+    )?;
     Ok(Churn {
         crash_rate,
         mean_downtime,
         keep_state: raw.keep_state.unwrap_or(true),
+        rejoin,
         start: Time::from_millis(start_ms),
         stop: Time::from_millis(stop_ms),
     })

@@ -149,6 +149,7 @@ fn rows() -> Vec<Row> {
         row(Both, tail("[network]\nloss = -0.1"), &[], Fresh, &["network.loss = -0.1: must be a probability"]),
         row(Both, tail("[network]\nloss = nan"), &[], Fresh, &["network.loss = nan: must be a probability"]),
         row(Both, tail("[churn]\ncrash_rate = 2\nmean_downtime_rounds = 1"), &[], Fresh, &["churn.crash_rate = 2.0: must be a probability"]),
+        row(Both, tail("[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nrejoin = \"fresh\""), &[], Fresh, &["churn.rejoin = \"fresh\": must be one of \"own-table\", \"snapshot\""]),
         // Node counts.
         row(Both, replace(2, "nodes = 0"), &[], Fresh, &["s.toml:2:9: ", "nodes = 0: must be between 2 and 100000000"]),
         row(Both, replace(2, "nodes = 1"), &[], Fresh, &["nodes = 1: must be between 2"]),

@@ -11,6 +11,19 @@ impl World {
     /// Crashes `node` at `at`. `returns_with_state`: it will recover and keep its table.
     /// Returns false if it was already down.
     pub fn crash(&mut self, node: NodeId, at: Time, recovers: bool, keep_state: bool) -> bool {
+        self.crash_rejoining(node, at, recovers, keep_state, false)
+    }
+
+    /// [`World::crash`]; `by_snapshot`: it keeps its table and will rejoin by snapshot
+    /// ([`World::rejoin_by_snapshot`]), so retirement stops waiting for it.
+    pub fn crash_rejoining(
+        &mut self,
+        node: NodeId,
+        at: Time,
+        recovers: bool,
+        keep_state: bool,
+        by_snapshot: bool,
+    ) -> bool {
         if !self.up.contains(node) {
             return false;
         }
@@ -21,6 +34,7 @@ impl World {
             self.up_without_baseline -= 1;
         }
         let keeps_table = recovers && keep_state;
+        let rejoins = keeps_table && by_snapshot;
         let words = self.rows.words_per_row();
         for w in 0..words {
             let bits = self.rows.word(node, w) & self.slots.active[w];
@@ -28,7 +42,7 @@ impl World {
                 let slot = w * 64 + b;
                 self.slots.informed_live[slot] -= 1;
                 self.metrics.holder_lost(node, slot);
-                if !keeps_table {
+                if !keeps_table || rejoins {
                     self.slots.informed_all[slot] -= 1;
                 }
             });
@@ -42,7 +56,11 @@ impl World {
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.stop_all(node);
         }
-        if keeps_table {
+        if rejoins {
+            self.returns_with_state.insert(node);
+            self.rejoining.push(node);
+            self.tables -= 1;
+        } else if keeps_table {
             self.returns_with_state.insert(node);
         } else {
             self.tables -= 1;
@@ -62,10 +80,21 @@ impl World {
         self.metrics.recovered(node);
         if self.returns_with_state.contains(node) {
             self.returns_with_state.remove(node);
+            let rejoins = match self.rejoining.iter().position(|&v| v == node) {
+                Some(i) => {
+                    self.rejoining.swap_remove(i);
+                    self.tables += 1;
+                    true
+                }
+                None => false,
+            };
             for w in 0..self.rows.words_per_row() {
                 let bits = self.rows.word(node, w) & self.slots.active[w];
                 for_each_bit(bits, |b| {
                     self.slots.informed_live[w * 64 + b] += 1;
+                    if rejoins {
+                        self.slots.informed_all[w * 64 + b] += 1;
+                    }
                     self.metrics.holder_back(node, w * 64 + b);
                 });
             }
@@ -76,5 +105,44 @@ impl World {
         if !self.has_baseline.contains(node) {
             self.up_without_baseline += 1;
         }
+    }
+}
+
+impl World {
+    /// `node`, just back with its table, takes a snapshot of up node `peer`'s over a reliable
+    /// stream at `at`: a pull request with its digest, and a reply with the newest versions
+    /// `peer` holds that `node` lacks, plus the whole catalog when `node` missed a version
+    /// that retired while it was down. Counted as the messages they are; what `node` learns
+    /// is learnt as from any message (hop counts, deliveries, duplicates).
+    pub fn rejoin_by_snapshot(&mut self, node: NodeId, peer: NodeId, at: Time) {
+        debug_assert!(!self.in_round, "between rounds");
+        debug_assert!(self.is_up(node) && self.is_up(peer) && node != peer);
+        let digest = self.table_entries(node);
+        self.metrics
+            .send(crate::report::MessageKind::PullRequest, 0, digest);
+        self.arrives(peer, false);
+        let mut payload = std::mem::take(&mut self.scratch_payload);
+        let words = self.rows.words_per_row();
+        let mut entries = 0;
+        payload.clear();
+        payload.resize(words);
+        for w in 0..words {
+            let bits = self.top_word(peer, w, self.rows.word(node, w));
+            entries += u64::from(bits.count_ones());
+            payload.set(w, bits);
+        }
+        let baseline = !self.has_baseline(node) && self.has_baseline(peer);
+        if baseline {
+            entries += self.catalog_len;
+        }
+        self.metrics
+            .send(crate::report::MessageKind::PullReply, entries, 0);
+        self.count_carried(&payload);
+        self.arrives(node, false);
+        if baseline {
+            self.grant_baseline(node);
+        }
+        self.deliver(node, peer, &payload, at);
+        self.scratch_payload = payload;
     }
 }

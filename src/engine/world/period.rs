@@ -133,6 +133,19 @@ impl World {
             return;
         }
         self.slot_epoch += 1;
+        // A node that will rejoin by snapshot and lacks a retiring version no longer holds
+        // every retired one: its snapshot brings the catalog back.
+        for &node in &self.rejoining {
+            // Slots in flight all lie within the rows' width.
+            let lacks = retiring
+                .iter()
+                .take(self.rows.words_per_row())
+                .enumerate()
+                .any(|(w, &bits)| bits & !self.rows.word(node, w) != 0);
+            if lacks {
+                self.has_baseline.remove(node);
+            }
+        }
         for (w, &bits) in retiring.iter().enumerate() {
             for_each_bit(bits, |b| self.retire(w * 64 + b));
         }
