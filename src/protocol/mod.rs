@@ -32,6 +32,7 @@ mod median;
 mod plumtree;
 pub(crate) mod registry;
 mod rumor;
+mod scuttlebutt;
 
 pub use crate::engine::Setup;
 pub use crate::engine::context::{Context, Message, Size, Status};
@@ -47,6 +48,7 @@ pub use plumtree::{Plumtree, PlumtreeConfig};
 pub use registry::run_trial_with_fast_paths;
 pub use registry::{Registry, estimate, run_trial, theory};
 pub use rumor::{Removal, Rumor, RumorConfig, RumorMode, RumorRules, Termination};
+pub use scuttlebutt::{Ordering, Scuttlebutt, ScuttlebuttConfig};
 
 pub use crate::engine::words::Words;
 pub use crate::report::MessageKind;

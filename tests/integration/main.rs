@@ -16,6 +16,7 @@ mod reliability;
 mod report;
 mod resume;
 mod rumor;
+mod scuttlebutt;
 mod shard;
 mod shipped;
 mod specs;
