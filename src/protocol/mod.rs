@@ -29,6 +29,7 @@ pub mod budget;
 mod flood;
 mod kind;
 mod median;
+mod piggyback;
 mod plumtree;
 pub(crate) mod registry;
 mod rumor;
@@ -43,6 +44,7 @@ pub use budget::{Priority, Selector};
 pub use flood::Flood;
 pub use kind::{ConfigError, Estimate, Kind, NoKeys};
 pub use median::{MedianCounter, MedianCounterConfig, default_ctr_max};
+pub use piggyback::{DEFAULT_RETRANSMIT_MULT, Piggyback, PiggybackConfig, retransmit_limit};
 pub use plumtree::{Plumtree, PlumtreeConfig};
 #[doc(hidden)]
 pub use registry::run_trial_with_fast_paths;

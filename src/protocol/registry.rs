@@ -16,11 +16,11 @@ use crate::scenario::{Catalog, ProtocolKind, Scenario};
 
 use super::anti_entropy::{Pull, Push, PushPull};
 use super::kind::{ConfigError, Estimate, Kind, declared_keys};
-use super::{Flood, MedianCounter, Plumtree, Rumor, Scuttlebutt};
+use super::{Flood, MedianCounter, Piggyback, Plumtree, Rumor, Scuttlebutt};
 
 /// Every built-in protocol, by the name `protocol.kind` gives it. A new built-in is one line
 /// here and its own file.
-static BUILT_INS: [Entry; 8] = [
+static BUILT_INS: [Entry; 9] = [
     Entry::of::<Push>("push"),
     Entry::of::<Pull>("pull"),
     Entry::of::<PushPull>("push-pull"),
@@ -29,6 +29,7 @@ static BUILT_INS: [Entry; 8] = [
     Entry::of::<Flood>("flood"),
     Entry::of::<Plumtree>("plumtree"),
     Entry::of::<Scuttlebutt>("scuttlebutt"),
+    Entry::of::<Piggyback>("piggyback"),
 ];
 
 type KeysFn = fn() -> Option<&'static [&'static str]>;

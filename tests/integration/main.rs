@@ -11,6 +11,7 @@ mod interrupted;
 mod invariants;
 mod literature;
 mod overlays;
+mod piggyback;
 mod plumtree;
 mod reliability;
 mod report;
