@@ -11,6 +11,7 @@ mod invariants;
 mod literature;
 mod overlays;
 mod plumtree;
+mod reconcile;
 mod reliability;
 mod report;
 mod resume;

@@ -1,0 +1,468 @@
+//! Merkle-tree anti-entropy (DeCandia et al. 2007, "Dynamo", section 4.7; Cassandra's repair):
+//! every node keeps a hash tree over the catalog, and an exchange descends from the roots only
+//! into the subtrees whose hashes differ, so its cost grows with the difference, not with the
+//! catalog.
+//!
+//! The tree: `branching` children per node, `leaf_size` products per leaf (products in id
+//! order), and the least depth `D >= 1` with `leaf_size x branching^D >= products`. A node at
+//! level `l` (root 0, leaves `D`) covers `leaf_size x branching^(D - l)` consecutive products;
+//! nodes covering no product do not exist and cost nothing.
+//!
+//! One exchange, initiator `a` with partner `b` (every message is one of a request/response
+//! pair, so each level of the descent is one round trip):
+//! 1. level `l = 1 ..= D`: `a` sends a request naming the level-`(l - 1)` nodes found to
+//!    differ (level 1: the root, sent as `a`'s root hash); `b` answers with its hashes of their
+//!    children, or, when the named nodes agree (equal roots), with a bare header that ends the
+//!    exchange. `a` compares them with its own to find the differing level-`l` nodes.
+//! 2. leaves: `a` sends the digest entries (product, version) of every product in the
+//!    differing leaves; `b` answers with the entries `a` lacks and names (as digest entries) the
+//!    ones it lacks itself; `a` closes with those, when there are any.
+//!
+//! So a single differing product costs `D` round trips of descent plus one of repair. In
+//! `rounds` timing the whole descent completes within the round (depth first, as every
+//! exchange does); in `async` timing every level costs a real round trip of latency. The
+//! simulator finds the differing nodes from the two nodes' tables (see `difference.rs`), as
+//! 64-bit hashes would barring collisions: one in 2^64 per compared node, left out. In `async`
+//! timing each step compares the two tables as they are when its message arrives.
+//!
+//! A node that lost its table (and so the baseline) differs from its partner everywhere: the
+//! partner answers the opening request with a full-digest push-pull exchange instead, which
+//! ships the baseline, as `push-pull` does.
+//!
+//! Size model: a request costs `hash_bytes` per node it names, a response `hash_bytes` per
+//! child hash; the leaf request `digest_entry` per product of the differing leaves, the repair
+//! `entry` per entry and `digest_entry` per named product, the close `entry` per entry; every
+//! message a header.
+
+use serde::{Deserialize, Serialize};
+
+use super::anti_entropy::{AntiEntropy, Exchange, PushPull, PushPullConfig, push_pull_rounds};
+use super::difference::Difference;
+use super::kind::{ConfigError, Estimate, Kind};
+use super::{Context, Message, MessageKind, NodeId, Protocol, Size};
+use crate::engine::Setup;
+use crate::scenario::{Scenario, SizeModel};
+
+/// `protocol.kind = "merkle"`.
+pub struct Merkle;
+
+/// The keys of `protocol.kind = "merkle"`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerkleConfig {
+    /// Children per tree node; default 16.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branching: Option<i64>,
+    /// Products per leaf; default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leaf_size: Option<i64>,
+    /// Bytes of one tree node's hash; default 8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash_bytes: Option<i64>,
+}
+
+impl MerkleConfig {
+    fn branching(&self) -> u64 {
+        self.branching.unwrap_or(16) as u64
+    }
+
+    fn leaf_size(&self) -> u64 {
+        self.leaf_size.unwrap_or(1) as u64
+    }
+
+    fn hash_bytes(&self) -> u64 {
+        self.hash_bytes.unwrap_or(8) as u64
+    }
+}
+
+/// `value` of `key` if it lies in `range`, else the error naming both.
+pub(crate) fn in_range(
+    key: &str,
+    value: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::new(
+            key,
+            value,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ))
+    }
+}
+
+impl Kind for Merkle {
+    type Config = MerkleConfig;
+    type Protocol = MerkleTree;
+
+    fn resolve(config: MerkleConfig, _: &Scenario) -> Result<MerkleConfig, ConfigError> {
+        Ok(MerkleConfig {
+            branching: Some(in_range("branching", config.branching.unwrap_or(16), 2..=256)?),
+            leaf_size: Some(in_range(
+                "leaf_size",
+                config.leaf_size.unwrap_or(1),
+                1..=1_000_000,
+            )?),
+            hash_bytes: Some(in_range("hash_bytes", config.hash_bytes.unwrap_or(8), 1..=64)?),
+        })
+    }
+
+    fn new(config: &MerkleConfig, setup: &Setup) -> MerkleTree {
+        MerkleTree {
+            branching: config.branching(),
+            leaf_size: config.leaf_size(),
+            hash_bytes: config.hash_bytes(),
+            sizes: setup.scenario.sizes,
+            shape: None,
+            plain: AntiEntropy::new(Exchange::PushPull { full_table: false }),
+            difference: Difference::default(),
+            frontier: Vec::new(),
+        }
+    }
+
+    /// In `rounds` timing an exchange completes within the round, whatever its depth, so the
+    /// spread is push-pull's: log3 n (Karp et al. 2000) under the same assumptions.
+    fn theory(_: &MerkleConfig, scenario: &Scenario, metric: &str) -> Option<f64> {
+        PushPull::theory(&PushPullConfig::default(), scenario, metric)
+    }
+
+    fn estimate(_: &MerkleConfig, scenario: &Scenario) -> Estimate {
+        Estimate::rounds(push_pull_rounds(scenario))
+    }
+}
+
+/// The shape of the hash tree over a catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub branching: u64,
+    pub leaf_size: u64,
+    /// Levels below the root: the leaves are at level `depth`.
+    pub depth: u32,
+    pub products: u64,
+}
+
+impl Shape {
+    /// The least depth (at least 1) whose leaves cover `products`.
+    pub fn new(branching: u64, leaf_size: u64, products: u64) -> Shape {
+        let products = products.max(1);
+        let mut depth = 1;
+        let mut covered = leaf_size.saturating_mul(branching);
+        while covered < products {
+            depth += 1;
+            covered = covered.saturating_mul(branching);
+        }
+        Shape {
+            branching,
+            leaf_size,
+            depth,
+            products,
+        }
+    }
+
+    /// Products a node of `level` covers.
+    fn span(&self, level: u32) -> u64 {
+        let mut span = self.leaf_size;
+        for _ in level..self.depth {
+            span = span.saturating_mul(self.branching);
+        }
+        span
+    }
+
+    /// Existing children of node `node` of `level` (`level < depth`).
+    fn children(&self, level: u32, node: u64) -> u64 {
+        let child_span = self.span(level + 1);
+        let existing = self.products.div_ceil(child_span);
+        existing
+            .saturating_sub(node * self.branching)
+            .min(self.branching)
+    }
+
+    /// Products in leaf `leaf`.
+    fn leaf_products(&self, leaf: u64) -> u64 {
+        self.products
+            .saturating_sub(leaf * self.leaf_size)
+            .min(self.leaf_size)
+    }
+
+    /// The nodes of `level` covering any of `products` (ascending), ascending and distinct.
+    fn frontier(&self, products: &[u32], level: u32, out: &mut Vec<u64>) {
+        let span = self.span(level);
+        out.clear();
+        for &p in products {
+            let node = u64::from(p) / span;
+            if out.last() != Some(&node) {
+                out.push(node);
+            }
+        }
+    }
+
+    /// What one exchange costs when the two sides differ on `products` (ascending): its
+    /// hashes, digest entries and entries, messages and round trips, `a_newer` / `b_newer` of
+    /// them newer at the initiator / at the partner. The figure the tests and the README's
+    /// size model state, computed as the protocol's handlers send.
+    pub fn exchange_cost(&self, products: &[u32], a_newer: u64, b_newer: u64) -> Cost {
+        let mut cost = Cost {
+            hashes: 1,
+            messages: 2,
+            round_trips: 1,
+            ..Cost::default()
+        };
+        if products.is_empty() {
+            return cost;
+        }
+        let mut frontier = vec![0];
+        let mut next = Vec::new();
+        for level in 1..=self.depth {
+            if level > 1 {
+                // The request naming the differing nodes of the level above.
+                cost.hashes += frontier.len() as u64;
+                cost.messages += 2;
+                cost.round_trips += 1;
+            }
+            cost.hashes += frontier
+                .iter()
+                .map(|&n| self.children(level - 1, n))
+                .sum::<u64>();
+            self.frontier(products, level, &mut next);
+            std::mem::swap(&mut frontier, &mut next);
+        }
+        cost.digest_entries += frontier.iter().map(|&l| self.leaf_products(l)).sum::<u64>();
+        cost.entries += b_newer;
+        cost.digest_entries += a_newer;
+        cost.messages += 2;
+        cost.round_trips += 1;
+        if a_newer > 0 {
+            cost.entries += a_newer;
+            cost.messages += 1;
+        }
+        cost
+    }
+}
+
+/// What an exchange costs, by the parts of the size model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub hashes: u64,
+    pub entries: u64,
+    pub digest_entries: u64,
+    pub messages: u64,
+    /// Request/response pairs; a close is one more one-way message.
+    pub round_trips: u64,
+}
+
+impl Cost {
+    /// Its bytes in size model `sizes`, with `hash_bytes` per hash.
+    pub fn bytes(&self, sizes: &SizeModel, hash_bytes: u64) -> u64 {
+        self.messages * sizes.header
+            + self.hashes * hash_bytes
+            + self.entries * sizes.entry
+            + self.digest_entries * sizes.digest_entry
+    }
+}
+
+/// Which step of an exchange a message is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Step {
+    /// A message of the full-digest exchange that repairs a lost table.
+    #[default]
+    Plain,
+    /// The request for, or the response with, the hashes of tree level `l`.
+    Level(u8),
+    /// The response to a request whose named nodes agree: the exchange is over.
+    InSync,
+    /// The digest of the differing leaves' products.
+    Leaves,
+    /// The entries the initiator lacks, and the names of those the partner lacks.
+    Repair,
+    /// The entries the partner named.
+    Close,
+}
+
+/// The Merkle-tree anti-entropy protocol.
+pub struct MerkleTree {
+    branching: u64,
+    leaf_size: u64,
+    hash_bytes: u64,
+    sizes: SizeModel,
+    /// Set at the first exchange: the catalog is fixed for the trial.
+    shape: Option<Shape>,
+    plain: AntiEntropy,
+    difference: Difference,
+    frontier: Vec<u64>,
+}
+
+impl MerkleTree {
+    fn shape<B: Copy + Default>(&mut self, cx: &Context<'_, B>) -> Shape {
+        *self
+            .shape
+            .get_or_insert_with(|| Shape::new(self.branching, self.leaf_size, cx.catalog_len()))
+    }
+
+    /// The size of a message with `hashes` hashes besides its entries and digest entries.
+    /// Hashes are charged as the digest entries their bytes fill (rounded up), the size model
+    /// having no unit of its own for them.
+    fn size(&self, hashes: u64, entries: u64, digest_entries: u64) -> Size {
+        let hash_bytes = hashes * self.hash_bytes;
+        Size {
+            entries,
+            digest_entries: digest_entries + hash_bytes.div_ceil(self.sizes.digest_entry.max(1)),
+        }
+    }
+
+    /// `a` opens an exchange with `b`: its root hash.
+    fn open(&mut self, a: NodeId, b: NodeId, cx: &mut Context<'_, Step>) {
+        let size = self.size(1, 0, 0);
+        let has_baseline = cx.has_baseline(a);
+        let out = cx.send(MessageKind::ExchangeOpen, a, b, size);
+        out.body = Step::Level(1);
+        out.sender_has_baseline = has_baseline;
+    }
+
+    /// At `b`: the request for level `level`'s hashes from `a`.
+    fn answer_level(&mut self, a: NodeId, b: NodeId, level: u32, cx: &mut Context<'_, Step>) {
+        let shape = self.shape(cx);
+        self.difference.compute(a, b, cx);
+        shape.frontier(&self.difference.products, level - 1, &mut self.frontier);
+        if self.frontier.is_empty() {
+            let out = cx.send(MessageKind::ExchangeReply, b, a, Size::HEADER);
+            out.body = Step::InSync;
+            return;
+        }
+        let hashes = self
+            .frontier
+            .iter()
+            .map(|&n| shape.children(level - 1, n))
+            .sum();
+        let out = cx.send(MessageKind::ExchangeReply, b, a, self.size(hashes, 0, 0));
+        out.body = Step::Level(level as u8);
+    }
+
+    /// At `a`: `b`'s hashes of level `level`.
+    fn descend(&mut self, a: NodeId, b: NodeId, level: u32, cx: &mut Context<'_, Step>) {
+        let shape = self.shape(cx);
+        self.difference.compute(a, b, cx);
+        shape.frontier(&self.difference.products, level, &mut self.frontier);
+        if self.frontier.is_empty() {
+            return;
+        }
+        let (size, step) = if level < shape.depth {
+            (
+                self.size(self.frontier.len() as u64, 0, 0),
+                Step::Level(level as u8 + 1),
+            )
+        } else {
+            let products = self.frontier.iter().map(|&l| shape.leaf_products(l)).sum();
+            (Size::digest(products), Step::Leaves)
+        };
+        let out = cx.send(MessageKind::ExchangeOpen, a, b, size);
+        out.body = step;
+    }
+}
+
+impl Protocol for MerkleTree {
+    type Body = Step;
+
+    fn on_tick(&mut self, node: NodeId, cx: &mut Context<'_, Step>) {
+        cx.for_each_partner(node, |cx, partner| {
+            self.open(node, partner, cx);
+            // In rounds timing the exchange completes before the next one opens.
+            cx.flush(&mut *self);
+        });
+    }
+
+    fn on_message(&mut self, m: &Message<Step>, cx: &mut Context<'_, Step>) {
+        let (to, from) = (m.to, m.from);
+        match (m.body, m.kind) {
+            (Step::Plain, _) => self.plain.receive(m, cx),
+            (Step::Level(1), MessageKind::ExchangeOpen)
+                if cx.has_baseline(to) != m.sender_has_baseline =>
+            {
+                // One side lost its table: every hash differs, so ship the catalog instead.
+                self.plain.open(to, from, cx);
+            }
+            (Step::Level(level), MessageKind::ExchangeOpen) => {
+                self.answer_level(from, to, u32::from(level), cx);
+            }
+            (Step::Level(level), _) => self.descend(to, from, u32::from(level), cx),
+            (Step::InSync, _) => {}
+            (Step::Leaves, _) => {
+                self.difference.compute(from, to, cx);
+                let d = &self.difference;
+                let size = Size {
+                    entries: d.b_newer_entries,
+                    digest_entries: d.a_newer_entries,
+                };
+                let out = cx.send(MessageKind::ExchangeReply, to, from, size);
+                out.payload.copy_from(&d.b_newer);
+                out.body = Step::Repair;
+            }
+            (Step::Repair, _) => {
+                cx.deliver(to, from, &m.payload);
+                self.difference.compute(to, from, cx);
+                let d = &self.difference;
+                if d.a_newer_entries > 0 {
+                    let size = Size::entries(d.a_newer_entries);
+                    let out = cx.send(MessageKind::ExchangeClose, to, from, size);
+                    out.payload.copy_from(&d.a_newer);
+                    out.body = Step::Close;
+                }
+            }
+            (Step::Close, _) => cx.deliver(to, from, &m.payload),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tree_is_the_least_depth_covering_the_catalog() {
+        let s = Shape::new(16, 1, 256);
+        assert_eq!(s.depth, 2);
+        assert_eq!((s.span(0), s.span(1), s.span(2)), (256, 16, 1));
+        assert_eq!(Shape::new(16, 1, 257).depth, 3);
+        assert_eq!(Shape::new(16, 1, 1).depth, 1);
+        assert_eq!(Shape::new(2, 4, 1000).depth, 8); // 4 x 2^8 = 1024
+        // 10^5 products, 16-ary, one per leaf: 16^5 = 1,048,576 >= 10^5 > 16^4.
+        assert_eq!(Shape::new(16, 1, 100_000).depth, 5);
+        // A ragged tree: 20 products, 16-ary, one per leaf: the root has 2 children, the
+        // second of which has 4.
+        let r = Shape::new(16, 1, 20);
+        assert_eq!((r.depth, r.children(0, 0), r.children(1, 0), r.children(1, 1)), (2, 2, 16, 4));
+        assert_eq!(Shape::new(16, 8, 20).leaf_products(2), 4);
+    }
+
+    /// The size model of a single difference over 256 products, 16-ary, one product per leaf
+    /// (depth 2), partner newer: root hash (8) + 16 child hashes (128) + 1 name (8) + 16 leaf
+    /// hashes (128), a leaf digest (16) and the entry (24); six headers (192): 504 bytes.
+    #[test]
+    fn a_single_difference_costs_depth_round_trips_of_descent() {
+        let sizes = SizeModel {
+            header: 32,
+            entry: 24,
+            digest_entry: 16,
+        };
+        let s = Shape::new(16, 1, 256);
+        let partner_newer = s.exchange_cost(&[200], 0, 1);
+        assert_eq!(
+            partner_newer,
+            Cost {
+                hashes: 1 + 16 + 1 + 16,
+                entries: 1,
+                digest_entries: 1,
+                messages: 6,
+                round_trips: 3,
+            }
+        );
+        assert_eq!(partner_newer.bytes(&sizes, 8), 504);
+        // Initiator newer: the repair names it (16) and a close ships it (32 + 24).
+        assert_eq!(s.exchange_cost(&[200], 1, 0).bytes(&sizes, 8), 552);
+        // In sync: the root hash and a bare answer.
+        assert_eq!(s.exchange_cost(&[], 0, 0).bytes(&sizes, 8), 72);
+        // Two products under different level-1 nodes: both named, 32 leaf hashes.
+        let two = s.exchange_cost(&[3, 200], 0, 2);
+        assert_eq!((two.hashes, two.round_trips), (1 + 16 + 2 + 32, 3));
+    }
+}
