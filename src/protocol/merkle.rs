@@ -98,13 +98,21 @@ impl Kind for Merkle {
 
     fn resolve(config: MerkleConfig, _: &Scenario) -> Result<MerkleConfig, ConfigError> {
         Ok(MerkleConfig {
-            branching: Some(in_range("branching", config.branching.unwrap_or(16), 2..=256)?),
+            branching: Some(in_range(
+                "branching",
+                config.branching.unwrap_or(16),
+                2..=256,
+            )?),
             leaf_size: Some(in_range(
                 "leaf_size",
                 config.leaf_size.unwrap_or(1),
                 1..=1_000_000,
             )?),
-            hash_bytes: Some(in_range("hash_bytes", config.hash_bytes.unwrap_or(8), 1..=64)?),
+            hash_bytes: Some(in_range(
+                "hash_bytes",
+                config.hash_bytes.unwrap_or(8),
+                1..=64,
+            )?),
         })
     }
 
@@ -430,7 +438,15 @@ mod tests {
         // A ragged tree: 20 products, 16-ary, one per leaf: the root has 2 children, the
         // second of which has 4.
         let r = Shape::new(16, 1, 20);
-        assert_eq!((r.depth, r.children(0, 0), r.children(1, 0), r.children(1, 1)), (2, 2, 16, 4));
+        assert_eq!(
+            (
+                r.depth,
+                r.children(0, 0),
+                r.children(1, 0),
+                r.children(1, 1)
+            ),
+            (2, 2, 16, 4)
+        );
         assert_eq!(Shape::new(16, 8, 20).leaf_products(2), 4);
     }
 

@@ -180,7 +180,11 @@ impl Kind for Sketch {
             )?),
             fallback: Some(config.fallback.unwrap_or_default()),
             iblt_overhead: Some(overhead),
-            iblt_hashes: Some(in_range("iblt_hashes", config.iblt_hashes.unwrap_or(3), 2..=8)?),
+            iblt_hashes: Some(in_range(
+                "iblt_hashes",
+                config.iblt_hashes.unwrap_or(3),
+                2..=8,
+            )?),
         })
     }
 
@@ -243,7 +247,13 @@ impl SketchReconciliation {
         )
     }
 
-    fn send_sketch(&mut self, a: NodeId, b: NodeId, step: SketchStep, cx: &mut Context<'_, SketchStep>) {
+    fn send_sketch(
+        &mut self,
+        a: NodeId,
+        b: NodeId,
+        step: SketchStep,
+        cx: &mut Context<'_, SketchStep>,
+    ) {
         let size = self.sketch_size();
         let has_baseline = cx.has_baseline(a);
         let out = cx.send(MessageKind::ExchangeOpen, a, b, size);
@@ -418,7 +428,9 @@ mod tests {
     }
 
     fn elements(n: u64, seed: u64) -> Vec<(u64, bool)> {
-        (0..n).map(|i| (mix(i ^ seed.rotate_left(32)), i % 2 == 0)).collect()
+        (0..n)
+            .map(|i| (mix(i ^ seed.rotate_left(32)), i % 2 == 0))
+            .collect()
     }
 
     /// The size model: minisketch c x 8 bytes; IBLT ceil(1.5 c) cells (a multiple of 3) of

@@ -32,7 +32,11 @@ fn two_nodes(protocol: &str, d: u32) -> TrialReport {
     ));
     let report = trials(&s, 1).remove(0);
     for u in &report.updates {
-        assert!(u.reached_all.is_some(), "{protocol}: update {} never spread", u.update);
+        assert!(
+            u.reached_all.is_some(),
+            "{protocol}: update {} never spread",
+            u.update
+        );
     }
     report
 }
@@ -188,7 +192,73 @@ fn merkle_and_sketches_converge_and_undercut_the_full_digest() {
         ] {
             let bytes = run(protocol);
             eprintln!("{timing} {protocol:?}: {bytes} bytes, full digest {baseline}");
-            assert!(bytes < baseline, "{timing} {protocol}: {bytes} >= {baseline}");
+            assert!(
+                bytes < baseline,
+                "{timing} {protocol}: {bytes} >= {baseline}"
+            );
+        }
+    }
+}
+
+/// In `async` timing every Merkle level is a real round trip: 2 nodes, constant latency
+/// 50 ms, one update at node 1. Push-pull delivers it one round trip after the first exchange
+/// opens (or 1.5 when node 1 opens and its close carries it); Merkle over 256 products
+/// (depth 2) needs its 2 descent round trips first, so it arrives exactly 2 x 100 ms later.
+/// Same seed, so the same timers open the same first exchange.
+#[test]
+fn merkle_levels_cost_real_round_trips_in_async_timing() {
+    let delay = |kind: &str| {
+        let s = scenario(&format!(
+            "name = \"reconcile\"\nseed = 3\nnodes = 2\nmax_rounds = 20\n[protocol]\n\
+             kind = \"{kind}\"\ntiming = \"async\"\n[workload]\nproducts = 256\n\
+             [[updates]]\nproduct = \"P000001\"\nprice = 5.0\norigin = 1\n\
+             [output]\ncoverage = false\n"
+        ));
+        let r = trials(&s, 1).remove(0);
+        let u = &r.updates[0];
+        u.reached_all.expect("reached node 0").0 - u.injected_at.0
+    };
+    let (push_pull, merkle) = (delay("push-pull"), delay("merkle"));
+    eprintln!("async delivery: push-pull {push_pull} us, merkle {merkle} us");
+    assert_eq!(merkle - push_pull, 2 * 100_000);
+}
+
+/// Same scenario and seed, same reports, in both timings (randomness only through the
+/// protocol's own stream: the IBLT salts and the bisection split); and every update that left
+/// its origin reaches every live node (one whose origin crashes and loses its table before
+/// its first exchange reaches nobody, under push-pull too).
+#[test]
+fn merkle_and_sketches_are_deterministic() {
+    let s = |protocol: &str, timing: &str| {
+        scenario(&format!(
+            "name = \"reconcile\"\nseed = 8\nnodes = 30\nmax_rounds = 300\n\
+             [protocol]\n{protocol}\ntiming = \"{timing}\"\n[network]\nloss = 0.1\n\
+             [workload]\nproducts = 500\nupdates = 80\nper_round = 8.0\n\
+             [[crashes]]\nat_round = 3\nnodes = [4]\nrecover_after_rounds = 3\n\
+             keep_state = false\n"
+        ))
+    };
+    for timing in ["rounds", "async"] {
+        for protocol in [
+            "kind = \"merkle\"\nbranching = 4",
+            "kind = \"sketch\"\nsketch = \"iblt\"\ncapacity = 8",
+            "kind = \"sketch\"\ncapacity = 4",
+        ] {
+            let s = s(protocol, timing);
+            let (a, b) = (trials(&s, 2), trials(&s, 2));
+            assert_eq!(a, b, "{protocol} {timing}");
+            for r in &a {
+                for u in r.updates.iter().filter(|u| u.deliveries > 0) {
+                    assert!(
+                        u.reached_all.is_some(),
+                        "{protocol} {timing}: seed {} update {} reached {} of {}",
+                        r.seed,
+                        u.update,
+                        u.final_informed,
+                        u.final_alive
+                    );
+                }
+            }
         }
     }
 }
