@@ -59,6 +59,37 @@ impl Difference {
         self.products.sort_unstable();
     }
 
+    /// Keeps only the differing products in `range` (an exchange cut at the bandwidth bounds
+    /// goes on about part of the catalog only).
+    pub fn restrict<B: Copy + Default>(&mut self, range: (u32, u32), cx: &Context<'_, B>) {
+        let (lo, hi) = range;
+        if lo == 0 && u64::from(hi) >= cx.catalog_len() {
+            return;
+        }
+        let start = self.products.partition_point(|&p| p < lo);
+        let end = self.products.partition_point(|&p| p < hi);
+        self.products.truncate(end);
+        self.products.drain(..start);
+        for (bits, entries) in [
+            (&mut self.a_newer, &mut self.a_newer_entries),
+            (&mut self.b_newer, &mut self.b_newer_entries),
+        ] {
+            *entries = 0;
+            for w in 0..bits.iter().count() {
+                let word = bits.get(w);
+                let mut kept = word;
+                for_each_bit(word, |bit| {
+                    let p = product_of(cx, w * 64 + bit).0;
+                    if p < lo || p >= hi {
+                        kept &= !(1 << bit);
+                    }
+                });
+                *entries += u64::from(kept.count_ones());
+                bits.set(w, kept);
+            }
+        }
+    }
+
     /// Fills [`Difference::elements`] (after [`Difference::compute`] for the same pair),
     /// sorted by element.
     pub fn elements<B: Copy + Default>(&mut self, a: NodeId, b: NodeId, cx: &Context<'_, B>) {

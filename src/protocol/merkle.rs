@@ -34,6 +34,7 @@
 //! `entry` per entry and `digest_entry` per named product, the close `entry` per entry; every
 //! message a header.
 
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::anti_entropy::{AntiEntropy, Exchange, PushPull, PushPullConfig, push_pull_rounds};
@@ -287,6 +288,20 @@ pub enum Step {
     Close,
 }
 
+/// A Merkle message: its step, and the products the exchange is still about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MerkleBody {
+    pub step: Step,
+    /// Products `range.0 .. range.1`: the whole catalog, unless a message was cut at the
+    /// bandwidth bounds, which narrows the exchange to the subtrees it carried.
+    pub range: (u32, u32),
+    /// A repair: how many entries it named for the close.
+    pub named: u32,
+}
+
+/// The whole catalog, as a range.
+const ALL: (u32, u32) = (0, u32::MAX);
+
 /// The Merkle-tree anti-entropy protocol.
 pub struct MerkleTree {
     branching: u64,
@@ -318,60 +333,230 @@ impl MerkleTree {
         }
     }
 
+    /// Bytes of a message of `size`.
+    fn bytes(&self, size: Size) -> u64 {
+        self.sizes.header
+            + size.entries * self.sizes.entry
+            + size.digest_entries * self.sizes.digest_entry
+    }
+
+    /// The most bytes `node`'s next message may have.
+    fn room<B: Copy + Default>(&self, _node: NodeId, _cx: &Context<'_, B>) -> u64 {
+        u64::MAX
+    }
+
+    /// Keeps of `self.frontier` (nodes of `level`, ascending) a consecutive run whose units
+    /// (`units(node)` each, plus `fixed` hashes) fit `room` bytes as `unit` says, starting at a
+    /// random node when not all fit; narrows `range` to the products it covers. Returns the
+    /// units kept (`None`: not even one node fits).
+    #[allow(clippy::too_many_arguments)] // One cut, three kinds of unit.
+    fn cut<B: Copy + Default>(
+        &self,
+        shape: &Shape,
+        level: u32,
+        room: u64,
+        units: impl Fn(u64) -> u64,
+        charge: impl Fn(u64) -> Size,
+        range: &mut (u32, u32),
+        cx: &mut Context<'_, B>,
+    ) -> Option<u64> {
+        let frontier = &self.frontier;
+        let total: u64 = frontier.iter().map(|&n| units(n)).sum();
+        if self.bytes(charge(total)) <= room {
+            return Some(total);
+        }
+        let len = frontier.len();
+        let start = cx.rng().random_range(0..len);
+        let (mut first, mut last, mut kept) = (start, start, 0);
+        if self.bytes(charge(units(frontier[start]))) > room {
+            return None;
+        }
+        kept += units(frontier[start]);
+        while last + 1 < len && self.bytes(charge(kept + units(frontier[last + 1]))) <= room {
+            last += 1;
+            kept += units(frontier[last]);
+        }
+        while first > 0 && self.bytes(charge(kept + units(frontier[first - 1]))) <= room {
+            first -= 1;
+            kept += units(frontier[first]);
+        }
+        let span = shape.span(level);
+        let lo = (frontier[first] * span).min(u64::from(u32::MAX)) as u32;
+        let hi = ((frontier[last] + 1) * span).min(u64::from(u32::MAX)) as u32;
+        *range = (range.0.max(lo), range.1.min(hi));
+        Some(kept)
+    }
+
     /// `a` opens an exchange with `b`: its root hash.
-    fn open(&mut self, a: NodeId, b: NodeId, cx: &mut Context<'_, Step>) {
+    fn open(&mut self, a: NodeId, b: NodeId, cx: &mut Context<'_, MerkleBody>) {
         let size = self.size(1, 0, 0);
+        if self.bytes(size) > self.room(a, cx) {
+            return;
+        }
         let has_baseline = cx.has_baseline(a);
         let out = cx.send(MessageKind::ExchangeOpen, a, b, size);
-        out.body = Step::Level(1);
+        out.body = MerkleBody {
+            step: Step::Level(1),
+            range: ALL,
+            named: 0,
+        };
         out.sender_has_baseline = has_baseline;
     }
 
-    /// At `b`: the request for level `level`'s hashes from `a`.
-    fn answer_level(&mut self, a: NodeId, b: NodeId, level: u32, cx: &mut Context<'_, Step>) {
-        let shape = self.shape(cx);
+    /// The differing products of `a` and `b` within `range`, into `self.difference`.
+    fn compare<B: Copy + Default>(
+        &mut self,
+        a: NodeId,
+        b: NodeId,
+        range: (u32, u32),
+        cx: &Context<'_, B>,
+    ) {
         self.difference.compute(a, b, cx);
-        shape.frontier(&self.difference.products, level - 1, &mut self.frontier);
-        if self.frontier.is_empty() {
-            let out = cx.send(MessageKind::ExchangeReply, b, a, Size::HEADER);
-            out.body = Step::InSync;
-            return;
-        }
-        let hashes = self
-            .frontier
-            .iter()
-            .map(|&n| shape.children(level - 1, n))
-            .sum();
-        let out = cx.send(MessageKind::ExchangeReply, b, a, self.size(hashes, 0, 0));
-        out.body = Step::Level(level as u8);
+        self.difference.restrict(range, cx);
     }
 
-    /// At `a`: `b`'s hashes of level `level`.
-    fn descend(&mut self, a: NodeId, b: NodeId, level: u32, cx: &mut Context<'_, Step>) {
+    /// At `b`: the request for level `level`'s hashes from `a`, about `range`.
+    fn answer_level(
+        &mut self,
+        a: NodeId,
+        b: NodeId,
+        level: u32,
+        range: (u32, u32),
+        cx: &mut Context<'_, MerkleBody>,
+    ) {
         let shape = self.shape(cx);
-        self.difference.compute(a, b, cx);
+        self.compare(a, b, range, cx);
+        shape.frontier(&self.difference.products, level - 1, &mut self.frontier);
+        let mut range = range;
+        if self.frontier.is_empty() {
+            if self.bytes(Size::HEADER) <= self.room(b, cx) {
+                let out = cx.send(MessageKind::ExchangeReply, b, a, Size::HEADER);
+                out.body = MerkleBody {
+                    step: Step::InSync,
+                    range,
+                    named: 0,
+                };
+            }
+            return;
+        }
+        let room = self.room(b, cx);
+        let hashes = self.cut(
+            &shape,
+            level - 1,
+            room,
+            |n| shape.children(level - 1, n),
+            |h| self.size(h, 0, 0),
+            &mut range,
+            cx,
+        );
+        // Not even one node's children fit: the exchange stops here.
+        let Some(hashes) = hashes else { return };
+        let out = cx.send(MessageKind::ExchangeReply, b, a, self.size(hashes, 0, 0));
+        out.body = MerkleBody {
+            step: Step::Level(level as u8),
+            range,
+            named: 0,
+        };
+    }
+
+    /// At `a`: `b`'s hashes of level `level`, about `range`.
+    fn descend(
+        &mut self,
+        a: NodeId,
+        b: NodeId,
+        level: u32,
+        range: (u32, u32),
+        cx: &mut Context<'_, MerkleBody>,
+    ) {
+        let shape = self.shape(cx);
+        self.compare(a, b, range, cx);
         shape.frontier(&self.difference.products, level, &mut self.frontier);
         if self.frontier.is_empty() {
             return;
         }
+        let mut range = range;
+        let room = self.room(a, cx);
         let (size, step) = if level < shape.depth {
-            (
-                self.size(self.frontier.len() as u64, 0, 0),
-                Step::Level(level as u8 + 1),
-            )
+            let names = self.cut(
+                &shape,
+                level,
+                room,
+                |_| 1,
+                |h| self.size(h, 0, 0),
+                &mut range,
+                cx,
+            );
+            let Some(names) = names else { return };
+            (self.size(names, 0, 0), Step::Level(level as u8 + 1))
         } else {
-            let products = self.frontier.iter().map(|&l| shape.leaf_products(l)).sum();
+            let products = self.cut(
+                &shape,
+                level,
+                room,
+                |l| shape.leaf_products(l),
+                Size::digest,
+                &mut range,
+                cx,
+            );
+            let Some(products) = products else { return };
             (Size::digest(products), Step::Leaves)
         };
         let out = cx.send(MessageKind::ExchangeOpen, a, b, size);
-        out.body = step;
+        out.body = MerkleBody {
+            step,
+            range,
+            named: 0,
+        };
+    }
+
+    /// At `b`: the digest of `a`'s differing leaves in `range`; the repair.
+    fn repair(
+        &mut self,
+        a: NodeId,
+        b: NodeId,
+        range: (u32, u32),
+        cx: &mut Context<'_, MerkleBody>,
+    ) {
+        self.compare(a, b, range, cx);
+        let d = &self.difference;
+        let size = Size {
+            entries: d.b_newer_entries,
+            digest_entries: d.a_newer_entries,
+        };
+        if self.bytes(size) > self.room(b, cx) {
+            return;
+        }
+        let named = d.a_newer_entries as u32;
+        let out = cx.send(MessageKind::ExchangeReply, b, a, size);
+        out.payload.copy_from(&d.b_newer);
+        out.body = MerkleBody {
+            step: Step::Repair,
+            range,
+            named,
+        };
+    }
+
+    /// At `a`: the repair from `b`; the close with what `b` named.
+    fn close(&mut self, a: NodeId, b: NodeId, body: MerkleBody, cx: &mut Context<'_, MerkleBody>) {
+        self.compare(a, b, body.range, cx);
+        let d = &self.difference;
+        let entries = d.a_newer_entries.min(u64::from(body.named));
+        if entries == 0 || self.bytes(Size::entries(entries)) > self.room(a, cx) {
+            return;
+        }
+        let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
+        out.payload.copy_from(&d.a_newer);
+        out.body = MerkleBody {
+            step: Step::Close,
+            ..body
+        };
     }
 }
 
 impl Protocol for MerkleTree {
-    type Body = Step;
+    type Body = MerkleBody;
 
-    fn on_tick(&mut self, node: NodeId, cx: &mut Context<'_, Step>) {
+    fn on_tick(&mut self, node: NodeId, cx: &mut Context<'_, MerkleBody>) {
         cx.for_each_partner(node, |cx, partner| {
             self.open(node, partner, cx);
             // In rounds timing the exchange completes before the next one opens.
@@ -379,9 +564,9 @@ impl Protocol for MerkleTree {
         });
     }
 
-    fn on_message(&mut self, m: &Message<Step>, cx: &mut Context<'_, Step>) {
-        let (to, from) = (m.to, m.from);
-        match (m.body, m.kind) {
+    fn on_message(&mut self, m: &Message<MerkleBody>, cx: &mut Context<'_, MerkleBody>) {
+        let (to, from, range) = (m.to, m.from, m.body.range);
+        match (m.body.step, m.kind) {
             (Step::Plain, _) => self.plain.receive(m, cx),
             (Step::Level(1), MessageKind::ExchangeOpen)
                 if cx.has_baseline(to) != m.sender_has_baseline =>
@@ -390,31 +575,14 @@ impl Protocol for MerkleTree {
                 self.plain.open(to, from, cx);
             }
             (Step::Level(level), MessageKind::ExchangeOpen) => {
-                self.answer_level(from, to, u32::from(level), cx);
+                self.answer_level(from, to, u32::from(level), range, cx);
             }
-            (Step::Level(level), _) => self.descend(to, from, u32::from(level), cx),
+            (Step::Level(level), _) => self.descend(to, from, u32::from(level), range, cx),
             (Step::InSync, _) => {}
-            (Step::Leaves, _) => {
-                self.difference.compute(from, to, cx);
-                let d = &self.difference;
-                let size = Size {
-                    entries: d.b_newer_entries,
-                    digest_entries: d.a_newer_entries,
-                };
-                let out = cx.send(MessageKind::ExchangeReply, to, from, size);
-                out.payload.copy_from(&d.b_newer);
-                out.body = Step::Repair;
-            }
+            (Step::Leaves, _) => self.repair(from, to, range, cx),
             (Step::Repair, _) => {
                 cx.deliver(to, from, &m.payload);
-                self.difference.compute(to, from, cx);
-                let d = &self.difference;
-                if d.a_newer_entries > 0 {
-                    let size = Size::entries(d.a_newer_entries);
-                    let out = cx.send(MessageKind::ExchangeClose, to, from, size);
-                    out.payload.copy_from(&d.a_newer);
-                    out.body = Step::Close;
-                }
+                self.close(to, from, m.body, cx);
             }
             (Step::Close, _) => cx.deliver(to, from, &m.payload),
         }

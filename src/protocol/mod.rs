@@ -41,7 +41,7 @@ pub use anti_entropy::{AntiEntropy, Exchange, ExchangeMode, Pull, Push, PushPull
 pub use flood::Flood;
 pub use kind::{ConfigError, Estimate, Kind, NoKeys};
 pub use median::{MedianCounter, MedianCounterConfig, default_ctr_max};
-pub use merkle::{Cost, Merkle, MerkleConfig, MerkleTree, Shape, Step};
+pub use merkle::{Cost, Merkle, MerkleBody, MerkleConfig, MerkleTree, Shape, Step};
 pub use plumtree::{Plumtree, PlumtreeConfig};
 #[doc(hidden)]
 pub use registry::run_trial_with_fast_paths;
