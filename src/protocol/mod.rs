@@ -25,6 +25,7 @@
 //! interface only; so is `examples/lazy_push.rs`, which registers a protocol of its own.
 
 pub(crate) mod anti_entropy;
+pub mod budget;
 mod difference;
 mod flood;
 mod kind;
@@ -37,7 +38,10 @@ mod sketch;
 
 pub use crate::engine::Setup;
 pub use crate::engine::context::{Context, Message, Size, Status};
-pub use anti_entropy::{AntiEntropy, Exchange, ExchangeMode, Pull, Push, PushPull, PushPullConfig};
+pub use anti_entropy::{
+    AntiEntropy, BoundedConfig, Exchange, ExchangeMode, Pull, Push, PushPull, PushPullConfig,
+};
+pub use budget::{Priority, Selector};
 pub use flood::Flood;
 pub use kind::{ConfigError, Estimate, Kind, NoKeys};
 pub use median::{MedianCounter, MedianCounterConfig, default_ctr_max};

@@ -288,6 +288,7 @@ mod tests {
             kinds_taking("exchange"),
             ["push-pull", "rumor", "median-counter"]
         );
-        assert_eq!(keys_of(lookup("push").unwrap()), Some(&[][..]));
+        assert_eq!(keys_of(lookup("push").unwrap()), Some(&["priority"][..]));
+        assert_eq!(kinds_taking("priority")[..3], ["push", "pull", "push-pull"]);
     }
 }

@@ -3,6 +3,7 @@
 mod async_timing;
 mod bad_input;
 mod bench_pins;
+mod budgets;
 mod cli;
 mod determinism;
 mod fuzz;
