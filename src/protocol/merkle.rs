@@ -37,7 +37,10 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::anti_entropy::{AntiEntropy, Exchange, PushPull, PushPullConfig, push_pull_rounds};
+use super::anti_entropy::{
+    AntiEntropy, Exchange, PushPull, PushPullConfig, push_pull_rounds, resolve_priority,
+};
+use super::budget::{Priority, Selector};
 use super::difference::Difference;
 use super::kind::{ConfigError, Estimate, Kind};
 use super::{Context, Message, MessageKind, NodeId, Protocol, Size};
@@ -60,6 +63,9 @@ pub struct MerkleConfig {
     /// Bytes of one tree node's hash; default 8.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_bytes: Option<i64>,
+    /// Under bandwidth bounds: which entries go first when not all fit (default `"newest"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
 }
 
 impl MerkleConfig {
@@ -97,7 +103,7 @@ impl Kind for Merkle {
     type Config = MerkleConfig;
     type Protocol = MerkleTree;
 
-    fn resolve(config: MerkleConfig, _: &Scenario) -> Result<MerkleConfig, ConfigError> {
+    fn resolve(config: MerkleConfig, scenario: &Scenario) -> Result<MerkleConfig, ConfigError> {
         Ok(MerkleConfig {
             branching: Some(in_range(
                 "branching",
@@ -114,6 +120,7 @@ impl Kind for Merkle {
                 config.hash_bytes.unwrap_or(8),
                 1..=64,
             )?),
+            priority: resolve_priority(config.priority, scenario)?,
         })
     }
 
@@ -124,7 +131,12 @@ impl Kind for Merkle {
             hash_bytes: config.hash_bytes(),
             sizes: setup.scenario.sizes,
             shape: None,
-            plain: AntiEntropy::new(Exchange::PushPull { full_table: false }),
+            plain: AntiEntropy::for_trial(
+                Exchange::PushPull { full_table: false },
+                config.priority,
+                setup,
+            ),
+            selector: Selector::new(config.priority.unwrap_or_default()),
             difference: Difference::default(),
             frontier: Vec::new(),
         }
@@ -206,18 +218,29 @@ impl Shape {
         }
     }
 
-    /// What one exchange costs when the two sides differ on `products` (ascending): its
-    /// hashes, digest entries and entries, messages and round trips, `a_newer` / `b_newer` of
-    /// them newer at the initiator / at the partner. The figure the tests and the README's
-    /// size model state, computed as the protocol's handlers send.
-    pub fn exchange_cost(&self, products: &[u32], a_newer: u64, b_newer: u64) -> Cost {
-        let mut cost = Cost {
-            hashes: 1,
-            messages: 2,
-            round_trips: 1,
-            ..Cost::default()
+    /// What one exchange costs when the two sides differ on `products` (ascending), `a_newer`
+    /// / `b_newer` of them newer at the initiator / at the partner, with `hash_bytes` per hash
+    /// charged per message in whole units of `unit` bytes (the digest entry): its hashes,
+    /// digest entries and entries, messages and round trips. The figure the tests and the
+    /// README's size model state, computed as the protocol's handlers send (without bounds).
+    pub fn exchange_cost(
+        &self,
+        products: &[u32],
+        (a_newer, b_newer): (u64, u64),
+        hash_bytes: u64,
+        unit: u64,
+    ) -> Cost {
+        let mut cost = Cost::default();
+        let message = |cost: &mut Cost, hashes: u64| {
+            cost.messages += 1;
+            cost.hashes += hashes;
+            cost.hash_bytes += (hashes * hash_bytes).div_ceil(unit.max(1)) * unit;
         };
+        // The root hash, and the answer: equal roots, or the root's children.
+        message(&mut cost, 1);
+        cost.round_trips += 1;
         if products.is_empty() {
+            message(&mut cost, 0);
             return cost;
         }
         let mut frontier = vec![0];
@@ -225,17 +248,15 @@ impl Shape {
         for level in 1..=self.depth {
             if level > 1 {
                 // The request naming the differing nodes of the level above.
-                cost.hashes += frontier.len() as u64;
-                cost.messages += 2;
+                message(&mut cost, frontier.len() as u64);
                 cost.round_trips += 1;
             }
-            cost.hashes += frontier
-                .iter()
-                .map(|&n| self.children(level - 1, n))
-                .sum::<u64>();
+            let children = frontier.iter().map(|&n| self.children(level - 1, n)).sum();
+            message(&mut cost, children);
             self.frontier(products, level, &mut next);
             std::mem::swap(&mut frontier, &mut next);
         }
+        // The leaves' digest, and the repair.
         cost.digest_entries += frontier.iter().map(|&l| self.leaf_products(l)).sum::<u64>();
         cost.entries += b_newer;
         cost.digest_entries += a_newer;
@@ -253,6 +274,8 @@ impl Shape {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
     pub hashes: u64,
+    /// Bytes charged for the hashes (rounded up per message).
+    pub hash_bytes: u64,
     pub entries: u64,
     pub digest_entries: u64,
     pub messages: u64,
@@ -261,10 +284,10 @@ pub struct Cost {
 }
 
 impl Cost {
-    /// Its bytes in size model `sizes`, with `hash_bytes` per hash.
-    pub fn bytes(&self, sizes: &SizeModel, hash_bytes: u64) -> u64 {
+    /// Its bytes in size model `sizes`.
+    pub fn bytes(&self, sizes: &SizeModel) -> u64 {
         self.messages * sizes.header
-            + self.hashes * hash_bytes
+            + self.hash_bytes
             + self.entries * sizes.entry
             + self.digest_entries * sizes.digest_entry
     }
@@ -311,6 +334,8 @@ pub struct MerkleTree {
     /// Set at the first exchange: the catalog is fixed for the trial.
     shape: Option<Shape>,
     plain: AntiEntropy,
+    /// Cuts the entries of a repair or close that do not all fit, by `priority`.
+    selector: Selector,
     difference: Difference,
     frontier: Vec<u64>,
 }
@@ -340,9 +365,9 @@ impl MerkleTree {
             + size.digest_entries * self.sizes.digest_entry
     }
 
-    /// The most bytes `node`'s next message may have.
-    fn room<B: Copy + Default>(&self, _node: NodeId, _cx: &Context<'_, B>) -> u64 {
-        u64::MAX
+    /// The most bytes `node`'s next message may have (the bounds' `room`).
+    fn room<B: Copy + Default>(&self, node: NodeId, cx: &Context<'_, B>) -> u64 {
+        cx.room(node)
     }
 
     /// Keeps of `self.frontier` (nodes of `level`, ascending) a consecutive run whose units
@@ -509,7 +534,8 @@ impl MerkleTree {
         };
     }
 
-    /// At `b`: the digest of `a`'s differing leaves in `range`; the repair.
+    /// At `b`: the digest of `a`'s differing leaves in `range`; the repair: the entries `a`
+    /// lacks and the names of those `b` lacks, cut to the room by priority (entries first).
     fn repair(
         &mut self,
         a: NodeId,
@@ -518,34 +544,46 @@ impl MerkleTree {
         cx: &mut Context<'_, MerkleBody>,
     ) {
         self.compare(a, b, range, cx);
-        let d = &self.difference;
-        let size = Size {
-            entries: d.b_newer_entries,
-            digest_entries: d.a_newer_entries,
-        };
-        if self.bytes(size) > self.room(b, cx) {
+        let fit = cx.entries_fit(b, Size::HEADER);
+        if !cx.fits(b, Size::HEADER) || (fit == 0 && self.difference.b_newer_entries > 0) {
             return;
         }
-        let named = d.a_newer_entries as u32;
+        let (entries, left_out) = self.selector.cut(b, &mut self.difference.b_newer, fit, cx);
+        cx.defer(left_out);
+        let named = self
+            .difference
+            .a_newer_entries
+            .min(cx.digest_entries_fit(b, Size::entries(entries)));
+        let size = Size {
+            entries,
+            digest_entries: named,
+        };
         let out = cx.send(MessageKind::ExchangeReply, b, a, size);
-        out.payload.copy_from(&d.b_newer);
+        out.payload.copy_from(&self.difference.b_newer);
         out.body = MerkleBody {
             step: Step::Repair,
             range,
-            named,
+            named: named as u32,
         };
     }
 
-    /// At `a`: the repair from `b`; the close with what `b` named.
+    /// At `a`: the repair from `b`; the close with what `b` named, cut to the room by
+    /// priority.
     fn close(&mut self, a: NodeId, b: NodeId, body: MerkleBody, cx: &mut Context<'_, MerkleBody>) {
         self.compare(a, b, body.range, cx);
-        let d = &self.difference;
-        let entries = d.a_newer_entries.min(u64::from(body.named));
-        if entries == 0 || self.bytes(Size::entries(entries)) > self.room(a, cx) {
+        let owed = self.difference.a_newer_entries;
+        if owed == 0 {
             return;
         }
+        let fit = u64::from(body.named).min(cx.entries_fit(a, Size::HEADER));
+        if fit == 0 {
+            cx.defer(owed);
+            return;
+        }
+        let (entries, left_out) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
+        cx.defer(left_out);
         let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
-        out.payload.copy_from(&d.a_newer);
+        out.payload.copy_from(&self.difference.a_newer);
         out.body = MerkleBody {
             step: Step::Close,
             ..body
@@ -619,8 +657,9 @@ mod tests {
     }
 
     /// The size model of a single difference over 256 products, 16-ary, one product per leaf
-    /// (depth 2), partner newer: root hash (8) + 16 child hashes (128) + 1 name (8) + 16 leaf
-    /// hashes (128), a leaf digest (16) and the entry (24); six headers (192): 504 bytes.
+    /// (depth 2), partner newer: root hash (8, charged 16: hashes go in whole 16-byte digest
+    /// entries per message) + 16 child hashes (128) + 1 name (8, charged 16) + 16 leaf hashes
+    /// (128), a leaf digest (16) and the entry (24); six headers (192): 520 bytes.
     #[test]
     fn a_single_difference_costs_depth_round_trips_of_descent() {
         let sizes = SizeModel {
@@ -629,24 +668,27 @@ mod tests {
             digest_entry: 16,
         };
         let s = Shape::new(16, 1, 256);
-        let partner_newer = s.exchange_cost(&[200], 0, 1);
+        let partner_newer = s.exchange_cost(&[200], (0, 1), 8, 16);
         assert_eq!(
             partner_newer,
             Cost {
                 hashes: 1 + 16 + 1 + 16,
+                hash_bytes: 16 + 128 + 16 + 128,
                 entries: 1,
                 digest_entries: 1,
                 messages: 6,
                 round_trips: 3,
             }
         );
-        assert_eq!(partner_newer.bytes(&sizes, 8), 504);
+        assert_eq!(partner_newer.bytes(&sizes), 520);
+        // Exact bytes per hash (a unit of 1 byte): 504.
+        assert_eq!(s.exchange_cost(&[200], (0, 1), 8, 1).bytes(&sizes), 504);
         // Initiator newer: the repair names it (16) and a close ships it (32 + 24).
-        assert_eq!(s.exchange_cost(&[200], 1, 0).bytes(&sizes, 8), 552);
+        assert_eq!(s.exchange_cost(&[200], (1, 0), 8, 16).bytes(&sizes), 568);
         // In sync: the root hash and a bare answer.
-        assert_eq!(s.exchange_cost(&[], 0, 0).bytes(&sizes, 8), 72);
+        assert_eq!(s.exchange_cost(&[], (0, 0), 8, 16).bytes(&sizes), 80);
         // Two products under different level-1 nodes: both named, 32 leaf hashes.
-        let two = s.exchange_cost(&[3, 200], 0, 2);
+        let two = s.exchange_cost(&[3, 200], (0, 2), 8, 16);
         assert_eq!((two.hashes, two.round_trips), (1 + 16 + 2 + 32, 3));
     }
 }

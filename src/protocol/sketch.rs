@@ -39,7 +39,10 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::anti_entropy::{AntiEntropy, Exchange, PushPull, PushPullConfig, push_pull_rounds};
+use super::anti_entropy::{
+    AntiEntropy, Exchange, PushPull, PushPullConfig, push_pull_rounds, resolve_priority,
+};
+use super::budget::{Priority, Selector};
 use super::difference::Difference;
 use super::kind::{ConfigError, Estimate, Kind};
 use super::merkle::in_range;
@@ -94,6 +97,9 @@ pub struct SketchConfig {
     /// IBLT hash functions (subtables); default 3.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iblt_hashes: Option<i64>,
+    /// Under bandwidth bounds: which entries go first when not all fit (default `"newest"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
 }
 
 /// Bytes of an IBLT cell besides its key sum: a 4-byte count and a 4-byte hash sum
@@ -153,11 +159,22 @@ impl SketchModel {
     }
 }
 
+/// A sketch message's size: its bytes charged as the digest entries they fill (rounded up),
+/// the size model having no unit of its own for them.
+fn sketch_size(model: &SketchModel, sizes: &SizeModel) -> Size {
+    Size::digest(model.sketch_bytes().div_ceil(sizes.digest_entry.max(1)))
+}
+
+/// Bytes of a sketch message, header included.
+fn sketch_message_bytes(model: &SketchModel, sizes: &SizeModel) -> u64 {
+    sizes.header + sketch_size(model, sizes).digest_entries * sizes.digest_entry
+}
+
 impl Kind for Sketch {
     type Config = SketchConfig;
     type Protocol = SketchReconciliation;
 
-    fn resolve(config: SketchConfig, _: &Scenario) -> Result<SketchConfig, ConfigError> {
+    fn resolve(config: SketchConfig, scenario: &Scenario) -> Result<SketchConfig, ConfigError> {
         let overhead = config.iblt_overhead.unwrap_or(1.5);
         if !(overhead.is_finite() && (1.0..=100.0).contains(&overhead)) {
             return Err(ConfigError::new(
@@ -166,7 +183,7 @@ impl Kind for Sketch {
                 "must be between 1 and 100 (cells per element of capacity)",
             ));
         }
-        Ok(SketchConfig {
+        let resolved = SketchConfig {
             capacity: Some(in_range(
                 "capacity",
                 config.capacity.unwrap_or(32),
@@ -185,14 +202,35 @@ impl Kind for Sketch {
                 config.iblt_hashes.unwrap_or(3),
                 2..=8,
             )?),
-        })
+            priority: resolve_priority(config.priority, scenario)?,
+        };
+        // A sketch is one message: it must fit the size limit whole.
+        let model = SketchModel::of(&resolved);
+        let bytes = sketch_message_bytes(&model, &scenario.sizes);
+        if let Some(limit) = scenario.network.max_message_bytes
+            && bytes > limit
+        {
+            return Err(ConfigError::new(
+                "capacity",
+                model.capacity as i64,
+                format!(
+                    "a sketch message of {bytes} bytes exceeds network.max_message_bytes = {limit}"
+                ),
+            ));
+        }
+        Ok(resolved)
     }
 
     fn new(config: &SketchConfig, setup: &Setup) -> SketchReconciliation {
         SketchReconciliation {
             model: SketchModel::of(config),
             sizes: setup.scenario.sizes,
-            plain: AntiEntropy::new(Exchange::PushPull { full_table: false }),
+            plain: AntiEntropy::for_trial(
+                Exchange::PushPull { full_table: false },
+                config.priority,
+                setup,
+            ),
+            selector: Selector::new(config.priority.unwrap_or_default()),
             difference: Difference::default(),
             half: Vec::new(),
         }
@@ -221,8 +259,9 @@ pub enum SketchStep {
     Bisect,
     /// The sketch of half the table.
     Half,
-    /// The entries the initiator lacks, and the names of those the partner lacks.
-    Repair,
+    /// The entries the initiator lacks, and the names of (this many of) those the partner
+    /// lacks.
+    Repair(u32),
     /// The entries the partner named.
     Close,
 }
@@ -232,6 +271,8 @@ pub struct SketchReconciliation {
     model: SketchModel,
     sizes: SizeModel,
     plain: AntiEntropy,
+    /// Cuts the entries of a repair or close that do not all fit, by `priority`.
+    selector: Selector,
     difference: Difference,
     half: Vec<(u64, bool)>,
 }
@@ -240,11 +281,7 @@ impl SketchReconciliation {
     /// A sketch message: its bytes charged as the digest entries they fill (rounded up), the
     /// size model having no unit of its own for them.
     fn sketch_size(&self) -> Size {
-        Size::digest(
-            self.model
-                .sketch_bytes()
-                .div_ceil(self.sizes.digest_entry.max(1)),
-        )
+        sketch_size(&self.model, &self.sizes)
     }
 
     fn send_sketch(
@@ -255,6 +292,10 @@ impl SketchReconciliation {
         cx: &mut Context<'_, SketchStep>,
     ) {
         let size = self.sketch_size();
+        // Without the budget for a whole sketch the exchange waits for a later period.
+        if !cx.fits(a, size) {
+            return;
+        }
         let has_baseline = cx.has_baseline(a);
         let out = cx.send(MessageKind::ExchangeOpen, a, b, size);
         out.body = step;
@@ -262,16 +303,44 @@ impl SketchReconciliation {
     }
 
     /// At `b`: the entries `a` lacks, and the names of those `b` lacks (the difference is
-    /// decoded).
+    /// decoded), cut to the room by priority (entries first).
     fn repair(&mut self, a: NodeId, b: NodeId, cx: &mut Context<'_, SketchStep>) {
-        let d = &self.difference;
+        let fit = cx.entries_fit(b, Size::HEADER);
+        if !cx.fits(b, Size::HEADER) || (fit == 0 && self.difference.b_newer_entries > 0) {
+            return;
+        }
+        let (entries, left_out) = self.selector.cut(b, &mut self.difference.b_newer, fit, cx);
+        cx.defer(left_out);
+        let named = self
+            .difference
+            .a_newer_entries
+            .min(cx.digest_entries_fit(b, Size::entries(entries)));
         let size = Size {
-            entries: d.b_newer_entries,
-            digest_entries: d.a_newer_entries,
+            entries,
+            digest_entries: named,
         };
         let out = cx.send(MessageKind::ExchangeReply, b, a, size);
-        out.payload.copy_from(&d.b_newer);
-        out.body = SketchStep::Repair;
+        out.payload.copy_from(&self.difference.b_newer);
+        out.body = SketchStep::Repair(named as u32);
+    }
+
+    /// At `a`: the close with the `named` entries `b` asked for, cut to the room by priority.
+    fn close(&mut self, a: NodeId, b: NodeId, named: u32, cx: &mut Context<'_, SketchStep>) {
+        self.difference.compute(a, b, cx);
+        let owed = self.difference.a_newer_entries;
+        if owed == 0 {
+            return;
+        }
+        let fit = u64::from(named).min(cx.entries_fit(a, Size::HEADER));
+        if fit == 0 {
+            cx.defer(owed);
+            return;
+        }
+        let (entries, left_out) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
+        cx.defer(left_out);
+        let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
+        out.payload.copy_from(&self.difference.a_newer);
+        out.body = SketchStep::Close;
     }
 
     /// At `b`, a sketch (or, `half`, the second sketch of a bisection) from `a`.
@@ -307,6 +376,9 @@ impl SketchReconciliation {
         if decoded {
             self.repair(a, b, cx);
         } else if !half && self.model.fallback == Fallback::Bisect {
+            if !cx.fits(b, Size::HEADER) {
+                return;
+            }
             let out = cx.send(MessageKind::ExchangeReply, b, a, Size::HEADER);
             out.body = SketchStep::Bisect;
         } else {
@@ -337,16 +409,9 @@ impl Protocol for SketchReconciliation {
             SketchStep::Sketch => self.decode(from, to, false, cx),
             SketchStep::Bisect => self.send_sketch(to, from, SketchStep::Half, cx),
             SketchStep::Half => self.decode(from, to, true, cx),
-            SketchStep::Repair => {
+            SketchStep::Repair(named) => {
                 cx.deliver(to, from, &m.payload);
-                self.difference.compute(to, from, cx);
-                let d = &self.difference;
-                if d.a_newer_entries > 0 {
-                    let size = Size::entries(d.a_newer_entries);
-                    let out = cx.send(MessageKind::ExchangeClose, to, from, size);
-                    out.payload.copy_from(&d.a_newer);
-                    out.body = SketchStep::Close;
-                }
+                self.close(to, from, named, cx);
             }
             SketchStep::Close => cx.deliver(to, from, &m.payload),
         }

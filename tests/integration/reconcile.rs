@@ -55,17 +55,19 @@ fn the_full_digest_baseline_costs_the_catalog_each_way() {
 }
 
 /// Merkle, 16-ary over 256 products (depth 2), one product per leaf, one difference
-/// (the size model, README "Size model"; exact): partner newer 504 bytes in 3 round trips
-/// (2 of descent = the depth, 1 of repair), initiator newer 552 bytes (its repair names the
-/// entry, a close ships it): 1,056 bytes, 33 times less than the full digest.
+/// (the size model, README "Size model"; exact): partner newer 520 bytes in 3 round trips
+/// (2 of descent = the depth, 1 of repair), initiator newer 568 bytes (its repair names the
+/// entry, a close ships it): 1,088 bytes, 15 times less than the full digest. (The 8-byte
+/// root hash and the one-name request are charged a 16-byte digest entry each: 504 and 552
+/// with exact hash bytes.)
 #[test]
 fn merkle_costs_depth_round_trips_for_a_single_difference() {
     let r = two_nodes("kind = \"merkle\"", 1);
     let shape = Shape::new(16, 1, 256);
     assert_eq!(shape.depth, 2);
-    let expected = shape.exchange_cost(&[0], 0, 1).bytes(&SIZES, 8)
-        + shape.exchange_cost(&[0], 1, 0).bytes(&SIZES, 8);
-    assert_eq!(expected, 1_056);
+    let expected = shape.exchange_cost(&[0], (0, 1), 8, 16).bytes(&SIZES)
+        + shape.exchange_cost(&[0], (1, 0), 8, 16).bytes(&SIZES);
+    assert_eq!(expected, 1_088);
     assert_eq!(r.run.bytes, expected);
     // Per exchange: depth + 1 requests (descent, leaves), as many responses, one close.
     assert_eq!(count(&r, MessageKind::ExchangeOpen), 2 * (2 + 1));
@@ -74,22 +76,23 @@ fn merkle_costs_depth_round_trips_for_a_single_difference() {
 }
 
 /// Merkle with d = 20 differences, products 0 ..= 19 (under level-1 nodes 0 and 1):
-/// per exchange 1 + 16 + 2 + 32 hashes = 51 x 8 bytes, 20 leaf digest entries, 20 entries;
-/// exactly what `Shape::exchange_cost` states, and under the full digest.
+/// per exchange 1 + 16 + 2 + 32 hashes = 51 x 8 bytes (charged 416: the root hash takes a
+/// whole digest entry), 20 leaf digest entries, 20 entries; exactly what
+/// `Shape::exchange_cost` states, and under the full digest.
 #[test]
 fn merkle_costs_what_its_size_model_states_for_a_known_difference() {
     let d = 20;
     let r = two_nodes("kind = \"merkle\"", d);
     let shape = Shape::new(16, 1, 256);
     let products: Vec<u32> = (0..d).collect();
-    let partner = shape.exchange_cost(&products, 0, 20);
-    let initiator = shape.exchange_cost(&products, 20, 0);
-    assert_eq!(partner.hashes, 51);
-    // 6 headers (192) + 51 hashes (408) + 20 digest entries (320) + 20 entries (480).
-    assert_eq!(partner.bytes(&SIZES, 8), 1_400);
-    // 7 headers (224) + 408 + 40 digest entries (640) + 20 entries (480).
-    assert_eq!(initiator.bytes(&SIZES, 8), 1_752);
-    assert_eq!(r.run.bytes, 1_400 + 1_752);
+    let partner = shape.exchange_cost(&products, (0, 20), 8, 16);
+    let initiator = shape.exchange_cost(&products, (20, 0), 8, 16);
+    assert_eq!((partner.hashes, partner.hash_bytes), (51, 416));
+    // 6 headers (192) + 416 + 20 digest entries (320) + 20 entries (480).
+    assert_eq!(partner.bytes(&SIZES), 1_408);
+    // 7 headers (224) + 416 + 40 digest entries (640) + 20 entries (480).
+    assert_eq!(initiator.bytes(&SIZES), 1_760);
+    assert_eq!(r.run.bytes, 1_408 + 1_760);
     let baseline = two_nodes("kind = \"push-pull\"", d);
     assert!(r.run.bytes < baseline.run.bytes);
 }
