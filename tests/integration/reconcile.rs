@@ -265,3 +265,61 @@ fn merkle_and_sketches_are_deterministic() {
         }
     }
 }
+
+/// The storefront question at a small scale, under memberlist's 1,400-byte message and a
+/// budget of 4,000 bytes per node per period: 40 nodes, 10,000 products, 400 updates. Both
+/// kinds honour the bounds (no message over the limit, none over the budget), deliver every
+/// update to every node in both timings, and the full-digest fallback pages when it runs.
+#[test]
+fn merkle_and_sketches_honour_the_bandwidth_bounds() {
+    for timing in ["rounds", "async"] {
+        for protocol in [
+            "kind = \"merkle\"",
+            "kind = \"merkle\"\nleaf_size = 16\npriority = \"round-robin\"",
+            "kind = \"sketch\"\ncapacity = 160",
+            "kind = \"sketch\"\nsketch = \"iblt\"\ncapacity = 56\nfallback = \"full-digest\"",
+        ] {
+            let s = scenario(&format!(
+                "name = \"reconcile\"\nseed = 21\nnodes = 40\nmax_rounds = 3000\n\
+                 [protocol]\n{protocol}\ntiming = \"{timing}\"\n\
+                 [network]\nmax_message_bytes = 1400\nbudget_bytes_per_period = 4000\n\
+                 [workload]\nproducts = 10000\nupdates = 400\nper_round = 20.0\n\
+                 [output]\ncoverage = false\n"
+            ));
+            let r = trials(&s, 1).remove(0);
+            let done = r.updates.iter().filter(|u| u.reached_all.is_some()).count();
+            let last = r.updates.iter().filter_map(|u| u.reached_all).max();
+            eprintln!(
+                "{timing} {protocol:?}: {done}/400 reached all, last at {last:?}, {} bytes, \
+                 deferred {}, oversize {}, over budget {}",
+                r.run.bytes,
+                r.run.deferred_entries,
+                r.run.oversize_messages,
+                r.run.over_budget_messages
+            );
+            assert_eq!(done, 400, "{timing} {protocol}");
+            assert_eq!(r.run.oversize_messages, 0, "{timing} {protocol}");
+            assert_eq!(r.run.over_budget_messages, 0, "{timing} {protocol}");
+        }
+    }
+}
+
+/// A sketch is one message: a capacity whose sketch exceeds network.max_message_bytes is an
+/// error naming the key and the value (32 + 200 x 8 = 1,632 bytes > 1,400).
+#[test]
+fn a_sketch_over_the_message_limit_is_refused() {
+    let doc = "name = \"reconcile\"\nnodes = 4\n[protocol]\nkind = \"sketch\"\ncapacity = 200\n\
+               [network]\nmax_message_bytes = 1400\n[[updates]]\nproduct = \"P1\"\nprice = 1.0\n\
+               origin = 0\n";
+    let e = gossip_sim::scenario::parse(doc, "test.toml", &[])
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains(
+            "protocol.capacity = 200: a sketch message of 1632 bytes exceeds \
+             network.max_message_bytes = 1400"
+        ),
+        "{e}"
+    );
+}
