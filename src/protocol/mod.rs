@@ -26,14 +26,17 @@
 
 pub(crate) mod anti_entropy;
 pub mod budget;
+mod difference;
 mod flood;
 mod kind;
 mod median;
+mod merkle;
 mod piggyback;
 mod plumtree;
 pub(crate) mod registry;
 mod rumor;
 mod scuttlebutt;
+mod sketch;
 
 pub use crate::engine::Setup;
 pub use crate::engine::context::{Context, Message, Size, Status};
@@ -44,6 +47,7 @@ pub use budget::{Priority, Selector};
 pub use flood::Flood;
 pub use kind::{ConfigError, Estimate, Kind, NoKeys};
 pub use median::{MedianCounter, MedianCounterConfig, default_ctr_max};
+pub use merkle::{Cost, Merkle, MerkleBody, MerkleConfig, MerkleTree, Shape, Step};
 pub use piggyback::{DEFAULT_RETRANSMIT_MULT, Piggyback, PiggybackConfig, retransmit_limit};
 pub use plumtree::{Plumtree, PlumtreeConfig};
 #[doc(hidden)]
@@ -51,6 +55,10 @@ pub use registry::run_trial_with_fast_paths;
 pub use registry::{Registry, estimate, run_trial, theory};
 pub use rumor::{Removal, Rumor, RumorConfig, RumorMode, RumorRules, Termination};
 pub use scuttlebutt::{Ordering, Scuttlebutt, ScuttlebuttConfig};
+pub use sketch::{
+    Fallback, Sketch, SketchCode, SketchConfig, SketchModel, SketchReconciliation, SketchStep,
+    iblt_decodes,
+};
 
 pub use crate::engine::words::Words;
 pub use crate::report::MessageKind;

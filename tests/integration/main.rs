@@ -13,6 +13,7 @@ mod literature;
 mod overlays;
 mod piggyback;
 mod plumtree;
+mod reconcile;
 mod reliability;
 mod report;
 mod resume;
