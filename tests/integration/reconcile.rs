@@ -312,8 +312,7 @@ fn a_sketch_over_the_message_limit_is_refused() {
                [network]\nmax_message_bytes = 1400\n[[updates]]\nproduct = \"P1\"\nprice = 1.0\n\
                origin = 0\n";
     let e = gossip_sim::scenario::parse(doc, "test.toml", &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         e.contains(
