@@ -315,6 +315,8 @@ impl SketchReconciliation {
             .difference
             .a_newer_entries
             .min(cx.digest_entries_fit(b, Size::entries(entries)));
+        // Entries `b` lacks but could not name wait too.
+        cx.defer(self.difference.a_newer_entries - named);
         let size = Size {
             entries,
             digest_entries: named,
@@ -331,13 +333,16 @@ impl SketchReconciliation {
         if owed == 0 {
             return;
         }
-        let fit = u64::from(named).min(cx.entries_fit(a, Size::HEADER));
+        // What `b` named; in async timing `a` may have learnt newer versions since, which
+        // `b` did not ask for and which are not deferred.
+        let wanted = owed.min(u64::from(named));
+        let fit = wanted.min(cx.entries_fit(a, Size::HEADER));
         if fit == 0 {
-            cx.defer(owed);
+            cx.defer(wanted);
             return;
         }
-        let (entries, left_out) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
-        cx.defer(left_out);
+        let (entries, _) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
+        cx.defer(wanted - entries);
         let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
         out.payload.copy_from(&self.difference.a_newer);
         out.body = SketchStep::Close;

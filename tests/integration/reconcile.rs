@@ -175,6 +175,8 @@ fn merkle_and_sketches_converge_and_undercut_the_full_digest() {
             ));
             let reports = trials(&s, 3);
             for r in &reports {
+                // Without bounds nothing waits.
+                assert_eq!(r.run.deferred_entries, 0, "{protocol} {timing}");
                 for u in &r.updates {
                     assert!(
                         u.reached_all.is_some(),
@@ -312,8 +314,7 @@ fn a_sketch_over_the_message_limit_is_refused() {
                [network]\nmax_message_bytes = 1400\n[[updates]]\nproduct = \"P1\"\nprice = 1.0\n\
                origin = 0\n";
     let e = gossip_sim::scenario::parse(doc, "test.toml", &[])
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         e.contains(
