@@ -29,6 +29,12 @@
 //! partner answers the opening request with a full-digest push-pull exchange instead, which
 //! ships the baseline, as `push-pull` does.
 //!
+//! Under bandwidth bounds (`network.max_message_bytes`, `network.budget_bytes_per_period`) a
+//! message that does not fit carries a run of consecutive subtrees that does, from a random one
+//! (the protocol's stream; no draw without bounds), and the rest of the exchange is about their
+//! products only (`MerkleBody::range`); the repair and the close are cut by `priority`, what
+//! they leave out counted as deferred.
+//!
 //! Size model: a request costs `hash_bytes` per node it names, a response `hash_bytes` per
 //! child hash; the leaf request `digest_entry` per product of the differing leaves, the repair
 //! `entry` per entry and `digest_entry` per named product, the close `entry` per entry; every

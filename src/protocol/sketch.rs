@@ -31,6 +31,11 @@
 //!    push-pull exchange with `a` (its whole digest; `a` answers with what `b` lacks and its
 //!    digest; `b` closes). Every failed attempt's messages are sent and counted.
 //!
+//! Under bandwidth bounds a sketch must fit `network.max_message_bytes` whole (`capacity` is
+//! refused otherwise), a node whose budget cannot pay for one does not open, and the repair and
+//! the close are cut by `priority`, what they leave out counted as deferred; the full-digest
+//! exchange pages as push-pull does.
+//!
 //! A node that lost its table is answered with the full-digest exchange at once, which ships
 //! the baseline. The simulator computes the difference from the two tables (see
 //! `difference.rs`); in `async` timing each step compares them as they are when its message
