@@ -31,9 +31,11 @@ mod flood;
 mod kind;
 mod median;
 mod merkle;
+mod piggyback;
 mod plumtree;
 pub(crate) mod registry;
 mod rumor;
+mod scuttlebutt;
 mod sketch;
 
 pub use crate::engine::Setup;
@@ -46,11 +48,13 @@ pub use flood::Flood;
 pub use kind::{ConfigError, Estimate, Kind, NoKeys};
 pub use median::{MedianCounter, MedianCounterConfig, default_ctr_max};
 pub use merkle::{Cost, Merkle, MerkleBody, MerkleConfig, MerkleTree, Shape, Step};
+pub use piggyback::{DEFAULT_RETRANSMIT_MULT, Piggyback, PiggybackConfig, retransmit_limit};
 pub use plumtree::{Plumtree, PlumtreeConfig};
 #[doc(hidden)]
 pub use registry::run_trial_with_fast_paths;
 pub use registry::{Registry, estimate, run_trial, theory};
 pub use rumor::{Removal, Rumor, RumorConfig, RumorMode, RumorRules, Termination};
+pub use scuttlebutt::{Ordering, Scuttlebutt, ScuttlebuttConfig};
 pub use sketch::{
     Fallback, Sketch, SketchCode, SketchConfig, SketchModel, SketchReconciliation, SketchStep,
     iblt_decodes,
