@@ -67,7 +67,7 @@ impl AntiEntropy {
         b.page_start[node as usize] = (start + len) % catalog;
         let mut active = std::mem::take(&mut b.active);
         cx.active_updates(&mut active);
-        let mut entries = if has_baseline { len } else { 0 };
+        let mut listed = Vec::new();
         for &(slot, update) in &active {
             let product = u64::from(cx.updates()[update as usize].product);
             let covered = (product + catalog - start) % catalog < len;
@@ -76,9 +76,18 @@ impl AntiEntropy {
                 // Not asked about: the partner must not send it.
                 self.digest.set(w, self.digest.get(w) | bit);
             } else if !has_baseline && self.digest.get(w) & bit != 0 {
-                entries += 1;
+                listed.push(product);
             }
         }
+        // A node without the baseline lists the covered products it holds, one entry each
+        // (however many versions of one it holds): at most the page's `len` products.
+        let entries = if has_baseline {
+            len
+        } else {
+            listed.sort_unstable();
+            listed.dedup();
+            listed.len() as u64
+        };
         self.bounds_for(cx).active = active;
         entries
     }
