@@ -84,7 +84,8 @@ pub enum Fallback {
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SketchConfig {
-    /// Elements of the symmetric difference a sketch decodes; default 32.
+    /// Elements of the symmetric difference a sketch decodes; default 32, or the largest that
+    /// fits `network.max_message_bytes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i64>,
     /// `"minisketch"` (the default) or `"iblt"`.
@@ -106,6 +107,9 @@ pub struct SketchConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
 }
+
+/// `capacity` when the scenario does not set it (and the size limit allows it).
+const DEFAULT_CAPACITY: i64 = 32;
 
 /// Bytes of an IBLT cell besides its key sum: a 4-byte count and a 4-byte hash sum
 /// (Eppstein et al. 2011, section 3).
@@ -191,7 +195,7 @@ impl Kind for Sketch {
         let resolved = SketchConfig {
             capacity: Some(in_range(
                 "capacity",
-                config.capacity.unwrap_or(32),
+                config.capacity.unwrap_or(DEFAULT_CAPACITY),
                 1..=1_000_000,
             )?),
             sketch: Some(config.sketch.unwrap_or_default()),
@@ -209,7 +213,23 @@ impl Kind for Sketch {
             )?),
             priority: resolve_priority(config.priority, scenario)?,
         };
-        // A sketch is one message: it must fit the size limit whole.
+        let mut resolved = resolved;
+        // A sketch is one message: it must fit the size limit whole. The default capacity
+        // shrinks to the largest that fits; a capacity given is kept, or refused.
+        if config.capacity.is_none()
+            && let Some(limit) = scenario.network.max_message_bytes
+        {
+            let fits = |c: i64| {
+                let model = SketchModel::of(&SketchConfig {
+                    capacity: Some(c),
+                    ..resolved
+                });
+                sketch_message_bytes(&model, &scenario.sizes) <= limit
+            };
+            if let Some(c) = (1..=DEFAULT_CAPACITY).rev().find(|&c| fits(c)) {
+                resolved.capacity = Some(c);
+            }
+        }
         let model = SketchModel::of(&resolved);
         let bytes = sketch_message_bytes(&model, &scenario.sizes);
         if let Some(limit) = scenario.network.max_message_bytes

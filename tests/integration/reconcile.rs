@@ -343,3 +343,20 @@ fn a_sketch_over_the_message_limit_is_refused() {
         "{e}"
     );
 }
+
+/// The default capacity (32) shrinks to the largest whose sketch fits the limit: at 200
+/// bytes the sketch has 168 after the header; 21 x 8 = 168 would be charged 176 (11 whole
+/// digest entries), so 20 (160 bytes, 192 in all). At 1,400 bytes 32 fits (288).
+#[test]
+fn the_default_capacity_shrinks_to_fit_the_message_limit() {
+    let doc = |limit: u32| {
+        format!(
+            "name = \"reconcile\"\nnodes = 4\n[protocol]\nkind = \"sketch\"\n\
+             [network]\nmax_message_bytes = {limit}\n[[updates]]\nproduct = \"P1\"\n\
+             price = 1.0\norigin = 0\n"
+        )
+    };
+    let capacity = |limit: u32| scenario(&doc(limit)).protocol.config["capacity"].clone();
+    assert_eq!(capacity(200), toml::Value::Integer(20));
+    assert_eq!(capacity(1400), toml::Value::Integer(32));
+}
