@@ -29,6 +29,12 @@
 //! partner answers the opening request with a full-digest push-pull exchange instead, which
 //! ships the baseline, as `push-pull` does.
 //!
+//! Under bandwidth bounds (`network.max_message_bytes`, `network.budget_bytes_per_period`) a
+//! message that does not fit carries a run of consecutive subtrees that does, from a random one
+//! (the protocol's stream; no draw without bounds), and the rest of the exchange is about their
+//! products only (`MerkleBody::range`); the repair and the close are cut by `priority`, what
+//! they leave out counted as deferred.
+//!
 //! Size model: a request costs `hash_bytes` per node it names, a response `hash_bytes` per
 //! child hash; the leaf request `digest_entry` per product of the differing leaves, the repair
 //! `entry` per entry and `digest_entry` per named product, the close `entry` per entry; every
@@ -554,6 +560,8 @@ impl MerkleTree {
             .difference
             .a_newer_entries
             .min(cx.digest_entries_fit(b, Size::entries(entries)));
+        // Entries `b` lacks but could not name wait too.
+        cx.defer(self.difference.a_newer_entries - named);
         let size = Size {
             entries,
             digest_entries: named,
@@ -575,13 +583,16 @@ impl MerkleTree {
         if owed == 0 {
             return;
         }
-        let fit = u64::from(body.named).min(cx.entries_fit(a, Size::HEADER));
+        // What `b` named; in async timing `a` may have learnt newer versions since, which
+        // `b` did not ask for and which are not deferred.
+        let wanted = owed.min(u64::from(body.named));
+        let fit = wanted.min(cx.entries_fit(a, Size::HEADER));
         if fit == 0 {
-            cx.defer(owed);
+            cx.defer(wanted);
             return;
         }
-        let (entries, left_out) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
-        cx.defer(left_out);
+        let (entries, _) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
+        cx.defer(wanted - entries);
         let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
         out.payload.copy_from(&self.difference.a_newer);
         out.body = MerkleBody {

@@ -31,6 +31,11 @@
 //!    push-pull exchange with `a` (its whole digest; `a` answers with what `b` lacks and its
 //!    digest; `b` closes). Every failed attempt's messages are sent and counted.
 //!
+//! Under bandwidth bounds a sketch must fit `network.max_message_bytes` whole (`capacity` is
+//! refused otherwise), a node whose budget cannot pay for one does not open, and the repair and
+//! the close are cut by `priority`, what they leave out counted as deferred; the full-digest
+//! exchange pages as push-pull does.
+//!
 //! A node that lost its table is answered with the full-digest exchange at once, which ships
 //! the baseline. The simulator computes the difference from the two tables (see
 //! `difference.rs`); in `async` timing each step compares them as they are when its message
@@ -79,7 +84,8 @@ pub enum Fallback {
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SketchConfig {
-    /// Elements of the symmetric difference a sketch decodes; default 32.
+    /// Elements of the symmetric difference a sketch decodes; default 32, or the largest that
+    /// fits `network.max_message_bytes`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i64>,
     /// `"minisketch"` (the default) or `"iblt"`.
@@ -101,6 +107,9 @@ pub struct SketchConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
 }
+
+/// `capacity` when the scenario does not set it (and the size limit allows it).
+const DEFAULT_CAPACITY: i64 = 32;
 
 /// Bytes of an IBLT cell besides its key sum: a 4-byte count and a 4-byte hash sum
 /// (Eppstein et al. 2011, section 3).
@@ -186,7 +195,7 @@ impl Kind for Sketch {
         let resolved = SketchConfig {
             capacity: Some(in_range(
                 "capacity",
-                config.capacity.unwrap_or(32),
+                config.capacity.unwrap_or(DEFAULT_CAPACITY),
                 1..=1_000_000,
             )?),
             sketch: Some(config.sketch.unwrap_or_default()),
@@ -204,7 +213,23 @@ impl Kind for Sketch {
             )?),
             priority: resolve_priority(config.priority, scenario)?,
         };
-        // A sketch is one message: it must fit the size limit whole.
+        let mut resolved = resolved;
+        // A sketch is one message: it must fit the size limit whole. The default capacity
+        // shrinks to the largest that fits; a capacity given is kept, or refused.
+        if config.capacity.is_none()
+            && let Some(limit) = scenario.network.max_message_bytes
+        {
+            let fits = |c: i64| {
+                let model = SketchModel::of(&SketchConfig {
+                    capacity: Some(c),
+                    ..resolved
+                });
+                sketch_message_bytes(&model, &scenario.sizes) <= limit
+            };
+            if let Some(c) = (1..=DEFAULT_CAPACITY).rev().find(|&c| fits(c)) {
+                resolved.capacity = Some(c);
+            }
+        }
         let model = SketchModel::of(&resolved);
         let bytes = sketch_message_bytes(&model, &scenario.sizes);
         if let Some(limit) = scenario.network.max_message_bytes
@@ -315,6 +340,8 @@ impl SketchReconciliation {
             .difference
             .a_newer_entries
             .min(cx.digest_entries_fit(b, Size::entries(entries)));
+        // Entries `b` lacks but could not name wait too.
+        cx.defer(self.difference.a_newer_entries - named);
         let size = Size {
             entries,
             digest_entries: named,
@@ -331,13 +358,16 @@ impl SketchReconciliation {
         if owed == 0 {
             return;
         }
-        let fit = u64::from(named).min(cx.entries_fit(a, Size::HEADER));
+        // What `b` named; in async timing `a` may have learnt newer versions since, which
+        // `b` did not ask for and which are not deferred.
+        let wanted = owed.min(u64::from(named));
+        let fit = wanted.min(cx.entries_fit(a, Size::HEADER));
         if fit == 0 {
-            cx.defer(owed);
+            cx.defer(wanted);
             return;
         }
-        let (entries, left_out) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
-        cx.defer(left_out);
+        let (entries, _) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
+        cx.defer(wanted - entries);
         let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
         out.payload.copy_from(&self.difference.a_newer);
         out.body = SketchStep::Close;

@@ -23,12 +23,17 @@ const SIZES: SizeModel = SizeModel {
 
 /// The fixed case with `protocol` (its `[protocol]` keys) and `d` differing products.
 fn two_nodes(protocol: &str, d: u32) -> TrialReport {
+    two_nodes_over(protocol, d, 256)
+}
+
+/// The fixed case over a catalog of `products`.
+fn two_nodes_over(protocol: &str, d: u32, products: u32) -> TrialReport {
     let updates: String = (1..=d)
         .map(|p| format!("[[updates]]\nproduct = \"P{p:06}\"\nprice = 5.0\norigin = 1\n"))
         .collect();
     let s = scenario(&format!(
         "name = \"reconcile\"\nnodes = 2\nmax_rounds = 20\n[protocol]\n{protocol}\n\
-         [workload]\nproducts = 256\n{updates}[output]\ncoverage = false\n"
+         [workload]\nproducts = {products}\n{updates}[output]\ncoverage = false\n"
     ));
     let report = trials(&s, 1).remove(0);
     for u in &report.updates {
@@ -73,6 +78,20 @@ fn merkle_costs_depth_round_trips_for_a_single_difference() {
     assert_eq!(count(&r, MessageKind::ExchangeOpen), 2 * (2 + 1));
     assert_eq!(count(&r, MessageKind::ExchangeReply), 2 * (2 + 1));
     assert_eq!(count(&r, MessageKind::ExchangeClose), 1);
+    // Depth 1 (16 products), 3 (4,096) and 4 (65,536): depth + 1 requests per exchange, and
+    // the bytes `Shape::exchange_cost` states.
+    for (products, depth) in [(16, 1), (4_096, 3), (65_536, 4)] {
+        let r = two_nodes_over("kind = \"merkle\"", 1, products);
+        let shape = Shape::new(16, 1, u64::from(products));
+        assert_eq!(shape.depth, depth);
+        assert_eq!(
+            count(&r, MessageKind::ExchangeOpen),
+            2 * (u64::from(depth) + 1)
+        );
+        let expected = shape.exchange_cost(&[0], (0, 1), 8, 16).bytes(&SIZES)
+            + shape.exchange_cost(&[0], (1, 0), 8, 16).bytes(&SIZES);
+        assert_eq!(r.run.bytes, expected, "{products} products");
+    }
 }
 
 /// Merkle with d = 20 differences, products 0 ..= 19 (under level-1 nodes 0 and 1):
@@ -175,6 +194,8 @@ fn merkle_and_sketches_converge_and_undercut_the_full_digest() {
             ));
             let reports = trials(&s, 3);
             for r in &reports {
+                // Without bounds nothing waits.
+                assert_eq!(r.run.deferred_entries, 0, "{protocol} {timing}");
                 for u in &r.updates {
                     assert!(
                         u.reached_all.is_some(),
@@ -321,4 +342,21 @@ fn a_sketch_over_the_message_limit_is_refused() {
         ),
         "{e}"
     );
+}
+
+/// The default capacity (32) shrinks to the largest whose sketch fits the limit: at 200
+/// bytes the sketch has 168 after the header; 21 x 8 = 168 would be charged 176 (11 whole
+/// digest entries), so 20 (160 bytes, 192 in all). At 1,400 bytes 32 fits (288).
+#[test]
+fn the_default_capacity_shrinks_to_fit_the_message_limit() {
+    let doc = |limit: u32| {
+        format!(
+            "name = \"reconcile\"\nnodes = 4\n[protocol]\nkind = \"sketch\"\n\
+             [network]\nmax_message_bytes = {limit}\n[[updates]]\nproduct = \"P1\"\n\
+             price = 1.0\norigin = 0\n"
+        )
+    };
+    let capacity = |limit: u32| scenario(&doc(limit)).protocol.config["capacity"].clone();
+    assert_eq!(capacity(200), toml::Value::Integer(20));
+    assert_eq!(capacity(1400), toml::Value::Integer(32));
 }
