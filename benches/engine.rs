@@ -37,6 +37,8 @@ fn scenario(nodes: u32) -> Scenario {
                 min_ms: 10.0,
                 max_ms: 100.0,
             },
+            max_message_bytes: None,
+            budget_bytes_per_period: None,
         },
         crashes: vec![],
         churn: None,

@@ -102,6 +102,9 @@ pub struct UpdateReport {
     pub delivery_delay_sum: u128,
     pub last_delivery: Option<Time>,
     pub max_hops: u32,
+    /// Summed over rounds (periods) while it was in flight: live nodes that lacked it (serving
+    /// an older version of its product).
+    pub stale_node_rounds: u64,
 }
 
 /// One trial's totals.
@@ -128,6 +131,25 @@ pub struct RunReport {
     /// HyParView messages of the warm-up before time 0 (joins and shuffles), counted apart:
     /// they are not in `messages`, `bytes` or any update's figures.
     pub warmup_messages: u64,
+    /// Price entries protocols left out of a message to fit the message size limit or the
+    /// sender's budget (each time one is left out: an entry deferred twice counts twice).
+    pub deferred_entries: u64,
+    /// Updates injected that no message ever carried and that did not reach every live node,
+    /// counted at the end of the trial.
+    pub never_sent_entries: u64,
+    /// Messages over `network.max_message_bytes`, and messages sent with the sender's budget
+    /// spent: a protocol that does not fit what it sends to the bounds (0 for the built-ins
+    /// that honour them).
+    pub oversize_messages: u64,
+    pub over_budget_messages: u64,
+}
+
+impl RunReport {
+    /// Bytes sent per delivery of an update to a node that lacked it (`None` before any).
+    pub fn bytes_per_delivery(&self, updates: &[UpdateReport]) -> Option<f64> {
+        let deliveries: u64 = updates.iter().map(|u| u.deliveries).sum();
+        (deliveries > 0).then(|| self.bytes as f64 / deliveries as f64)
+    }
 }
 
 /// Coverage of one update at the end of one round (or one period in async timing).

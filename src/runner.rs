@@ -1220,6 +1220,8 @@ mod tests {
             network: Network {
                 loss: 0.0,
                 latency: Latency::Constant { ms: 0.0 },
+                max_message_bytes: None,
+                budget_bytes_per_period: None,
             },
             crashes: Vec::new(),
             churn: None,
@@ -1341,13 +1343,15 @@ mod tests {
         assert_eq!(summary.points.len(), 1);
         let text = summary.to_string();
         assert!(
-            text.contains("\nmetric             n      mean       std   ci95_low  ci95_high"),
+            text.contains(
+                "\nmetric                    n      mean       std   ci95_low  ci95_high"
+            ),
             "{text}"
         );
         // Update 0 reaches all in 4 rounds in every trial; update 1 never does.
         assert!(
             text.contains(
-                "\nrounds_to_all      4         4         0          4          4     4     4"
+                "\nrounds_to_all             4         4         0          4          4        4        4"
             ),
             "{text}"
         );
@@ -1393,7 +1397,7 @@ mod tests {
         assert_eq!(
             lines[0],
             format!(
-                "scenario,trial,seed,{block},rounds,messages,push_messages,pull_requests,pull_replies,exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,alive_at_end,gossip_messages,ihave_messages,graft_messages,prune_messages,membership_messages,warmup_messages"
+                "scenario,trial,seed,{block},rounds,messages,push_messages,pull_requests,pull_replies,exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,alive_at_end,gossip_messages,ihave_messages,graft_messages,prune_messages,membership_messages,warmup_messages,deferred_entries,never_sent_entries,oversize_messages,over_budget_messages,bytes_per_delivery"
             )
         );
         let keys: Vec<String> = lines[1..]

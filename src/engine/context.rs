@@ -567,6 +567,9 @@ impl<'a, B: Copy + Default> Context<'a, B> {
         to: NodeId,
         size: Size,
     ) -> &mut Message<B> {
+        if self.world.budget.bounded() {
+            self.charge(from, size);
+        }
         let words = self.world.words();
         match &mut self.mode {
             Mode::Rounds { .. } => {
@@ -591,6 +594,83 @@ impl<'a, B: Copy + Default> Context<'a, B> {
                 &mut parts.wire.messages[i as usize].message
             }
         }
+    }
+
+    /// Charges a message of `size` to `from`'s budget; counts it if it breaks a bound (a bug of
+    /// the protocol that sent it: the engine never trims or drops a message to fit).
+    #[cold]
+    fn charge(&mut self, from: NodeId, size: Size) {
+        let period = self.round();
+        let bytes = self.bytes(size);
+        let (oversize, over_budget) = self.world.budget.charge(from, period, bytes);
+        debug_assert!(
+            !oversize,
+            "a message of {bytes} bytes over network.max_message_bytes"
+        );
+        self.world.metrics.over_bounds(oversize, over_budget);
+    }
+
+    // ---- bandwidth bounds ----------------------------------------------------------------
+
+    /// Whether the scenario bounds messages or send budgets (`network.max_message_bytes`,
+    /// `network.budget_bytes_per_period`): then a protocol must fit what it sends to
+    /// [`Context::room`].
+    pub fn bounded(&self) -> bool {
+        self.world.budget.bounded()
+    }
+
+    /// The most bytes one message may have, header included (`network.max_message_bytes`).
+    pub fn max_message_bytes(&self) -> Option<u64> {
+        self.world.budget.max_message_bytes()
+    }
+
+    /// Bytes `node` may still send in the current period (`network.budget_bytes_per_period`
+    /// less what it has sent since the period began), or `None` without a budget.
+    pub fn budget_left(&self, node: NodeId) -> Option<u64> {
+        self.world.budget.left(node, self.round())
+    }
+
+    /// Bytes of a message of `size` under the scenario's size model.
+    pub fn bytes(&self, size: Size) -> u64 {
+        self.world.budget.bytes(size.entries, size.digest_entries)
+    }
+
+    /// The most bytes `node`'s next message may have: the size limit or what is left of its
+    /// budget, whichever is smaller (`u64::MAX` when unbounded).
+    pub fn room(&self, node: NodeId) -> u64 {
+        self.world.budget.room(node, self.round())
+    }
+
+    /// Whether a message of `size` from `node` fits [`Context::room`].
+    pub fn fits(&self, node: NodeId, size: Size) -> bool {
+        self.bytes(size) <= self.room(node)
+    }
+
+    /// How many more price entries fit in a message from `node` that already carries `carried`
+    /// (`u64::MAX` when unbounded; 0 when even `carried` does not fit).
+    pub fn entries_fit(&self, node: NodeId, carried: Size) -> u64 {
+        self.fit(node, carried, self.world.budget.sizes().entry)
+    }
+
+    /// How many more digest entries fit in a message from `node` that already carries `carried`
+    /// (see [`Context::entries_fit`]).
+    pub fn digest_entries_fit(&self, node: NodeId, carried: Size) -> u64 {
+        self.fit(node, carried, self.world.budget.sizes().digest_entry)
+    }
+
+    fn fit(&self, node: NodeId, carried: Size, each: u64) -> u64 {
+        let room = self.room(node);
+        if room == u64::MAX || each == 0 {
+            return u64::MAX;
+        }
+        room.saturating_sub(self.bytes(carried)) / each
+    }
+
+    /// `entries` price entries a protocol left out of a message to fit the bounds: counted in
+    /// `deferred_entries`. (Updates that no message ever carried are counted by the engine at the
+    /// end of the trial, as `never_sent_entries`.)
+    pub fn defer(&mut self, entries: u64) {
+        self.world.metrics.deferred(entries);
     }
 
     /// Sets a timer at `node`: [`Protocol::on_timer`] gets `tag` after `after` (in `rounds`

@@ -59,6 +59,7 @@ impl Metrics {
                 delivery_delay_sum: 0,
                 last_delivery: None,
                 max_hops: 0,
+                stale_node_rounds: 0,
             })
             .collect();
         Metrics {
@@ -207,6 +208,17 @@ impl Metrics {
         self.run.bytes += count * self.sizes.header;
     }
 
+    /// A protocol left `entries` price entries out of a message to fit the bounds.
+    pub fn deferred(&mut self, entries: u64) {
+        self.run.deferred_entries += entries;
+    }
+
+    /// A message was over the size limit, or its sender's budget was spent.
+    pub fn over_bounds(&mut self, oversize: bool, over_budget: bool) {
+        self.run.oversize_messages += u64::from(oversize);
+        self.run.over_budget_messages += u64::from(over_budget);
+    }
+
     /// A message was lost by the network.
     #[inline(always)]
     pub fn lost(&mut self) {
@@ -302,6 +314,11 @@ impl Metrics {
         });
     }
 
+    /// `lacking` live nodes lacked update `update` (in flight) this round (period).
+    pub fn update_stale(&mut self, update: usize, lacking: u64) {
+        self.updates[update].stale_node_rounds += lacking;
+    }
+
     /// `stale` live nodes served an outdated price this round (period).
     pub fn stale(&mut self, stale: u64) {
         self.run.stale_node_rounds += stale;
@@ -323,6 +340,11 @@ impl Metrics {
     ) -> (Vec<UpdateReport>, RunReport, Vec<CoverageSample>) {
         self.run.end = end;
         self.run.alive_at_end = alive;
+        self.run.never_sent_entries = self
+            .updates
+            .iter()
+            .filter(|u| u.injected && u.update_messages == 0 && u.final_informed < u.final_alive)
+            .count() as u64;
         (self.updates, self.run, self.coverage)
     }
 }

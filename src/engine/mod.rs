@@ -8,6 +8,7 @@
 #[doc(hidden)]
 pub mod bench;
 mod bitset;
+mod budget;
 pub(crate) mod context;
 mod estimate;
 mod event_driven;

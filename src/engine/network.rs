@@ -171,6 +171,8 @@ mod tests {
                 min_ms: 1e300,
                 max_ms: f64::MAX,
             },
+            max_message_bytes: None,
+            budget_bytes_per_period: None,
         };
         let mut transport = Transport::new(&network, 7);
         for _ in 0..100 {
@@ -188,6 +190,8 @@ mod tests {
                 median_ms: 1.0,
                 sigma: 1000.0,
             },
+            max_message_bytes: None,
+            budget_bytes_per_period: None,
         };
         let mut transport = Transport::new(&network, 7);
         let samples: Vec<Time> = (0..200).map(|_| transport.latency_between(0, 1)).collect();

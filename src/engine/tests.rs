@@ -37,6 +37,8 @@ pub fn scenario(protocol: Protocol, nodes: u32) -> Scenario {
                 min_ms: 10.0,
                 max_ms: 100.0,
             },
+            max_message_bytes: None,
+            budget_bytes_per_period: None,
         },
         crashes: vec![],
         churn: None,
@@ -108,12 +110,37 @@ fn report_hash(r: &TrialReport) -> u64 {
         .replace(", regions: []", "")
         .replace(", 0, 0, 0, 0, 0], bytes", "], bytes")
         .replace(", warmup_messages: 0", "");
+    // So did the counts of the bandwidth bounds (issue 15): each update's staleness (the
+    // last field of an update, before " }") and the run's four counts of the bounds.
+    let text = strip_numbers(&text, ", stale_node_rounds: ", " }");
+    let text = strip_numbers(&text, ", deferred_entries: ", "");
+    let text = strip_numbers(&text, ", never_sent_entries: ", "");
+    let text = strip_numbers(&text, ", oversize_messages: ", "");
+    let text = strip_numbers(&text, ", over_budget_messages: ", "");
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for byte in text.bytes() {
         h ^= u64::from(byte);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+/// `text` without every `field` followed by a number and then `then`.
+fn strip_numbers(text: &str, field: &str, then: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(field) {
+        let after = &rest[at + field.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(then) {
+            out.push_str(&rest[..at]);
+        } else {
+            out.push_str(&rest[..at + field.len() + digits]);
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn with_async(mut s: Scenario) -> Scenario {

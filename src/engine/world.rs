@@ -30,6 +30,7 @@ use crate::scenario::{NodeId, Scenario};
 use crate::time::Time;
 
 use super::bitset::NodeSet;
+use super::budget::Budget;
 use super::metrics::Metrics;
 use super::rows::{RowMatrix, entry_count, for_each_bit};
 use super::spreaders::Spreaders;
@@ -111,6 +112,8 @@ pub struct World {
     pub(crate) narrows: bool,
     /// What the reports count: told of every message, learning, crash and period's end.
     pub(crate) metrics: Metrics,
+    /// The message size limit and send budgets, charged for every message sent.
+    pub(crate) budget: Budget,
 }
 
 impl World {
@@ -160,6 +163,7 @@ impl World {
             rejoining: Vec::new(),
             scratch_payload: Words::default(),
             metrics: Metrics::new(scenario, planned),
+            budget: Budget::new(&scenario.network, scenario.sizes, n),
         }
     }
 

@@ -33,7 +33,7 @@ pub const PROVENANCE_FILES: [&str; 2] = [RESOLVED_SCENARIO, RUN_MANIFEST];
 /// `scenario,trial,seed` (`point`, `nodes`, `protocol_kind`, ..., the other swept keys without
 /// dots: see `output::params`); runs.csv's `nodes` is that column, regions.csv's region size is
 /// `region_nodes`, a swept key is no longer `sweep.KEY` but `KEY` with `_` for `.`.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The commit gossip-sim was built from (build.rs), "unknown" outside a git checkout.
 pub const GIT_COMMIT: &str = env!("GOSSIP_SIM_GIT_COMMIT");
@@ -239,7 +239,7 @@ mod tests {
         let text = provenance.run_toml("s", &columns);
         assert!(is_run_manifest(&text), "{text}");
         let table: toml::Table = text.parse().unwrap();
-        assert_eq!(table["schema_version"].as_integer(), Some(3));
+        assert_eq!(table["schema_version"].as_integer(), Some(4));
         assert_eq!(
             table["parameter_columns"].as_array().unwrap().len(),
             1 + super::super::params::FIXED.len() + 1

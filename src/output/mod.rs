@@ -505,6 +505,7 @@ pub(crate) mod tests {
                     delivery_delay_sum: 2_500_000,
                     last_delivery: Some(ms(400)),
                     max_hops: 4,
+                    stale_node_rounds: 3,
                 },
                 UpdateReport {
                     update: 1,
@@ -527,6 +528,7 @@ pub(crate) mod tests {
                     delivery_delay_sum: 1_000_000,
                     last_delivery: Some(ms(700)),
                     max_hops: 3,
+                    stale_node_rounds: 5,
                 },
             ],
             run: RunReport {
@@ -540,6 +542,10 @@ pub(crate) mod tests {
                 dropped_at_crashed: 1,
                 in_flight_at_end: 0,
                 warmup_messages: 0,
+                deferred_entries: 0,
+                never_sent_entries: 0,
+                oversize_messages: 0,
+                over_budget_messages: 0,
                 crashes: 1,
                 recoveries: 0,
                 stale_node_rounds: 12,

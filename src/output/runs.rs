@@ -1,9 +1,11 @@
-//! `runs.csv`: one row per trial, the trial's totals. The trial's node count is the `nodes`
+//! `runs.csv`: one row per trial, the trial's totals. `bytes_per_delivery` is `bytes` over the
+//! deliveries of updates to nodes that lacked them (empty when there were none); the bounds'
+//! counts (`deferred_entries`, ...) are [`crate::report::RunReport`]'s. The trial's node count is the `nodes`
 //! parameter column, which every file carries (see [`super::params`]).
 
 use std::io::{self, Write};
 
-use super::{CsvOut, ROW_PREFIX, Table};
+use super::{CsvOut, RATIO_DECIMALS, ROW_PREFIX, Table};
 use crate::report::{MessageKind, TrialReport};
 use crate::time::Time;
 
@@ -40,7 +42,14 @@ impl Table for RunsTable<'_> {
             "alive_at_end",
         ]);
         header.extend(later.iter().map(|k| k.column()));
-        header.push("warmup_messages");
+        header.extend([
+            "warmup_messages",
+            "deferred_entries",
+            "never_sent_entries",
+            "oversize_messages",
+            "over_budget_messages",
+            "bytes_per_delivery",
+        ]);
         header
     }
 
@@ -69,7 +78,20 @@ impl Table for RunsTable<'_> {
         for &kind in later {
             out.int(run.messages_by_kind[kind as usize])?;
         }
-        out.int(run.warmup_messages)?;
+        for value in [
+            run.warmup_messages,
+            run.deferred_entries,
+            run.never_sent_entries,
+            run.oversize_messages,
+            run.over_budget_messages,
+        ] {
+            out.int(value)?;
+        }
+        let deliveries: u64 = report.updates.iter().map(|u| u.deliveries).sum();
+        match deliveries {
+            0 => out.empty()?,
+            d => out.decimal(u128::from(run.bytes), u128::from(d), RATIO_DECIMALS)?,
+        }
         out.end_row()
     }
 }
@@ -90,9 +112,12 @@ mod tests {
              exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,\
              dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,\
              alive_at_end,gossip_messages,ihave_messages,graft_messages,prune_messages,\
-             membership_messages,warmup_messages\n\
-             baseline,0,1000,10,43,40,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0\n\
-             baseline,1,1001,12.346,44,41,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0\n"
+             membership_messages,warmup_messages,deferred_entries,never_sent_entries,\
+             oversize_messages,over_budget_messages,bytes_per_delivery\n\
+             baseline,0,1000,10,43,40,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0,0,0,0,0,\
+             273.066667\n\
+             baseline,1,1001,12.346,44,41,3,0,0,0,0,4096,40,3,1,0,1,0,12,9,0,0,0,0,0,0,0,0,0,0,\
+             273.066667\n"
         );
     }
 }

@@ -32,7 +32,7 @@ use crate::report::TrialReport;
 use crate::scenario::Scenario;
 
 /// The metrics, in row order.
-pub const METRICS: [&str; 11] = [
+pub const METRICS: [&str; 15] = [
     "rounds_to_all",
     "rounds_to_99",
     "time_to_all_ms",
@@ -44,6 +44,10 @@ pub const METRICS: [&str; 11] = [
     "messages",
     "bytes",
     "stale_node_rounds",
+    "update_stale_node_rounds",
+    "bytes_per_delivery",
+    "deferred_entries",
+    "never_sent_entries",
 ];
 
 /// The columns after the point's parameters.
@@ -117,10 +121,16 @@ pub fn samples(scenario: &Scenario, reports: &[TrialReport]) -> Vec<(&'static st
                     0.0
                 },
             );
+            push(11, update.stale_node_rounds as f64);
         }
         push(8, report.run.messages as f64);
         push(9, report.run.bytes as f64);
         push(10, report.run.stale_node_rounds as f64);
+        if let Some(bytes) = report.run.bytes_per_delivery(&report.updates) {
+            push(12, bytes);
+        }
+        push(13, report.run.deferred_entries as f64);
+        push(14, report.run.never_sent_entries as f64);
     }
     metrics
 }

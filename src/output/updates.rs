@@ -8,7 +8,9 @@
 //! the relative message redundancy of Leitão, Pereira & Rodrigues ("Epidemic broadcast trees",
 //! 2007): m / (n - 1) - 1, with m the messages that carried the update (`update_messages`) and n
 //! the live nodes holding it at the end, origin included; 0 means one message per node reached.
-//! It is empty when fewer than 2 nodes hold the update.
+//! It is empty when fewer than 2 nodes hold the update. `stale_node_rounds` sums, over the rounds
+//! (periods) the update was in flight, the live nodes that lacked it: node-rounds serving an
+//! older version of its product.
 
 use std::io::{self, Write};
 
@@ -99,6 +101,7 @@ impl<'a> UpdatesTable<'a> {
                 )?
             }
         }
+        out.int(update.stale_node_rounds)?;
         out.end_row()
     }
 }
@@ -132,6 +135,7 @@ impl Table for UpdatesTable<'_> {
             "last_delivery_round",
             "max_hops",
             "rmr",
+            "stale_node_rounds",
         ]);
         header
     }
@@ -160,11 +164,11 @@ mod tests {
             "scenario,trial,seed,update,product,version,price,origin,injected_round,\
              rounds_to_50,rounds_to_90,rounds_to_99,rounds_to_all,time_to_all_ms,coverage,\
              residue,update_messages,traffic,messages_to_all,duplicates,mean_delivery_round,\
-             last_delivery_round,max_hops,rmr\n\
+             last_delivery_round,max_hops,rmr,stale_node_rounds\n\
              \"flat, lossy\",0,1000,0,P000001,1,12.5,3,0,2,3,4,4,400,1,0,25,2.5,31,15,2.778,4,4,\
-             1.777778\n\
+             1.777778,3\n\
              \"flat, lossy\",0,1000,1,P000002,2,10,0,1.5,2.667,,,,,0.777778,0.222222,18,1.8,,2,\
-             1.667,5.5,3,2\n"
+             1.667,5.5,3,2,5\n"
         );
     }
 
@@ -184,7 +188,7 @@ mod tests {
         let row = csv.lines().nth(1).unwrap();
         assert_eq!(
             row,
-            "s,0,1000,0,P000001,1,12.5,3,0,2,3,4,4,400,0,1,25,2.5,31,15,,,4,"
+            "s,0,1000,0,P000001,1,12.5,3,0,2,3,4,4,400,0,1,25,2.5,31,15,,,4,,3"
         );
     }
 
@@ -204,7 +208,7 @@ mod tests {
                 .nth(1)
                 .unwrap()
                 .rsplit(',')
-                .next()
+                .nth(1)
                 .unwrap()
                 .to_owned()
         };

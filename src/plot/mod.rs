@@ -11,6 +11,9 @@
 //! - `messages-vs-loss.svg` and `staleness-vs-loss.svg` (when the sweep varies `network.loss`):
 //!   mean `update_messages` and mean `stale_node_rounds` with their intervals against the loss
 //!   rate.
+//! - `staleness-vs-budget.svg` and `bytes-vs-budget.svg` (when the sweep varies
+//!   `network.budget_bytes_per_period`, else `network.max_message_bytes`): mean per-update
+//!   staleness (`update_stale_node_rounds`) and mean `bytes_per_delivery` against it, log axis.
 
 mod extra;
 mod index;
@@ -41,10 +44,14 @@ pub enum ChartKind {
     /// rounds_to_all against the first numeric swept key that no other chart takes (not nodes
     /// nor network.loss).
     SweptKey,
+    /// Per-update staleness against the send budget or the message size limit.
+    StalenessVsBudget,
+    /// Bytes per delivered update against the send budget or the message size limit.
+    BytesVsBudget,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 9] = [
+    pub const ALL: [ChartKind; 11] = [
         ChartKind::Completion,
         ChartKind::Coverage,
         ChartKind::Missing,
@@ -54,6 +61,8 @@ impl ChartKind {
         ChartKind::ResidueVsTraffic,
         ChartKind::RegionsCompletion,
         ChartKind::SweptKey,
+        ChartKind::StalenessVsBudget,
+        ChartKind::BytesVsBudget,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +76,8 @@ impl ChartKind {
             ChartKind::ResidueVsTraffic => "residue-vs-traffic",
             ChartKind::RegionsCompletion => "regions-completion",
             ChartKind::SweptKey => "rounds-vs-swept-key",
+            ChartKind::StalenessVsBudget => "staleness-vs-budget",
+            ChartKind::BytesVsBudget => "bytes-vs-budget",
         }
     }
 
@@ -431,6 +442,30 @@ pub fn plot(
                     false,
                 )
             }),
+            ChartKind::StalenessVsBudget => summary.as_ref().and_then(|s| {
+                let key = budget_key(s)?;
+                metric_chart(
+                    s,
+                    key,
+                    "update_stale_node_rounds",
+                    "Staleness of each update against the bandwidth bound",
+                    &format!("{key} (log scale)"),
+                    "node-rounds missing the update",
+                    true,
+                )
+            }),
+            ChartKind::BytesVsBudget => summary.as_ref().and_then(|s| {
+                let key = budget_key(s)?;
+                metric_chart(
+                    s,
+                    key,
+                    "bytes_per_delivery",
+                    "Bytes sent per delivered update against the bandwidth bound",
+                    &format!("{key} (log scale)"),
+                    "bytes per delivery",
+                    true,
+                )
+            }),
             ChartKind::StalenessVsLoss => summary.as_ref().and_then(|s| {
                 metric_chart(
                     s,
@@ -467,6 +502,10 @@ pub fn plot(
                     ChartKind::Completion => "it has no updates.csv rows",
                     ChartKind::SweptKey => {
                         "its summary.csv has no numeric swept key other than nodes and loss"
+                    }
+                    ChartKind::StalenessVsBudget | ChartKind::BytesVsBudget => {
+                        "its summary.csv has no sweep over network.budget_bytes_per_period or \
+                         network.max_message_bytes"
                     }
                 },
             },
@@ -607,6 +646,16 @@ type Measured = (f64, Option<f64>, Option<(f64, f64)>, Option<f64>);
 
 /// `metric`'s mean and 95% interval against swept key `x_key`, a line per combination of the
 /// other swept values, with the theory as dashed lines.
+/// The bandwidth bound a sweep varies: the send budget, else the message size limit.
+fn budget_key(summary: &Summary) -> Option<&'static str> {
+    [
+        "network.budget_bytes_per_period",
+        "network.max_message_bytes",
+    ]
+    .into_iter()
+    .find(|key| summary.axis_param(key).is_some())
+}
+
 fn metric_chart(
     summary: &Summary,
     x_key: &str,

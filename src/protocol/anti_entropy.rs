@@ -15,7 +15,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::kind::{ConfigError, Estimate, Kind, NoKeys, n_and_fanout};
+mod bounded;
+pub(crate) use bounded::Bounds;
+
+use super::budget::Priority;
+use super::kind::{ConfigError, Estimate, Kind, n_and_fanout};
 use super::{Context, Message, MessageKind, NodeId, Protocol, Size, Words};
 use crate::engine::{Kernel, Setup};
 use crate::scenario::{Scenario, Timing};
@@ -33,6 +37,13 @@ pub struct AntiEntropy {
     exchange: Exchange,
     table: Words,
     digest: Words,
+    /// What goes first when a message cannot carry every entry (see [`Priority`]).
+    priority: Priority,
+    /// Under a message size limit or a send budget: the digest pages and priority state
+    /// (allocated at the first bounded contact).
+    bounds: Option<Box<Bounds>>,
+    /// The scenario bounds messages: the kernels, which know no bounds, stand aside.
+    bounded: bool,
 }
 
 impl AntiEntropy {
@@ -41,7 +52,18 @@ impl AntiEntropy {
             exchange,
             table: Words::default(),
             digest: Words::default(),
+            priority: Priority::Newest,
+            bounds: None,
+            bounded: false,
         }
+    }
+
+    /// The protocol as a trial of `setup` runs it: under the scenario's bounds, with `priority`.
+    pub fn for_trial(exchange: Exchange, priority: Option<Priority>, setup: &Setup) -> AntiEntropy {
+        let mut protocol = AntiEntropy::new(exchange);
+        protocol.priority = priority.unwrap_or_default();
+        protocol.bounded = setup.scenario.network.bounded();
+        protocol
     }
 
     /// `node` opens one contact with `partner`.
@@ -51,6 +73,9 @@ impl AntiEntropy {
         partner: NodeId,
         cx: &mut Context<'_, B>,
     ) {
+        if cx.bounded() {
+            return self.open_bounded(node, partner, cx);
+        }
         match self.exchange {
             Exchange::Push => {
                 let entries = cx.top(node, |_| 0, &mut self.table);
@@ -95,6 +120,9 @@ impl AntiEntropy {
 
     /// Handles a message of an exchange this protocol opened (any kind but Plumtree's).
     pub fn receive<B: Copy + Default>(&mut self, m: &Message<B>, cx: &mut Context<'_, B>) {
+        if cx.bounded() {
+            return self.receive_bounded(m, cx);
+        }
         let (to, from) = (m.to, m.from);
         match m.kind {
             MessageKind::Push | MessageKind::PullReply | MessageKind::ExchangeClose => {
@@ -169,10 +197,10 @@ impl AntiEntropy {
     }
 }
 
-/// `protocol.kind = "push"`: no keys of its own.
+/// `protocol.kind = "push"`: `priority` under bounds.
 pub struct Push;
 
-/// `protocol.kind = "pull"`: no keys of its own.
+/// `protocol.kind = "pull"`: `priority` under bounds.
 pub struct Pull;
 
 /// `protocol.kind = "push-pull"`.
@@ -196,31 +224,70 @@ pub struct PushPullConfig {
     /// `"digest"` (the default) or `"full-table"`.
     #[serde(default)]
     pub exchange: ExchangeMode,
+    /// Under bandwidth bounds: which entries go first when not all fit (default `"newest"`).
+    pub priority: Option<Priority>,
+}
+
+/// The keys of push and pull.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundedConfig {
+    /// Under bandwidth bounds: which entries go first when not all fit (default `"newest"`).
+    pub priority: Option<Priority>,
+}
+
+/// `protocol.priority`: only under bounds, where it defaults to newest first. Left out of an
+/// unbounded scenario, so that its resolved file reads as before the bounds existed.
+pub(crate) fn resolve_priority(
+    priority: Option<Priority>,
+    scenario: &Scenario,
+) -> Result<Option<Priority>, ConfigError> {
+    match (priority, scenario.network.bounded()) {
+        (Some(p), false) => Err(ConfigError::new(
+            "priority",
+            p.as_str(),
+            "only applies under network.max_message_bytes or network.budget_bytes_per_period",
+        )),
+        (p, true) => Ok(Some(p.unwrap_or_default())),
+        (None, false) => Ok(None),
+    }
 }
 
 impl Kind for Push {
-    type Config = NoKeys;
+    type Config = BoundedConfig;
     type Protocol = AntiEntropy;
 
-    fn new(_: &NoKeys, _: &Setup) -> AntiEntropy {
-        AntiEntropy::new(Exchange::Push)
+    fn resolve(config: BoundedConfig, scenario: &Scenario) -> Result<BoundedConfig, ConfigError> {
+        Ok(BoundedConfig {
+            priority: resolve_priority(config.priority, scenario)?,
+        })
     }
 
-    fn theory(_: &NoKeys, scenario: &Scenario, metric: &str) -> Option<f64> {
+    fn new(config: &BoundedConfig, setup: &Setup) -> AntiEntropy {
+        AntiEntropy::for_trial(Exchange::Push, config.priority, setup)
+    }
+
+    fn theory(_: &BoundedConfig, scenario: &Scenario, metric: &str) -> Option<f64> {
         theory(Exchange::Push, scenario, metric)
     }
 }
 
 impl Kind for Pull {
-    type Config = NoKeys;
+    type Config = BoundedConfig;
     type Protocol = AntiEntropy;
 
-    fn new(_: &NoKeys, _: &Setup) -> AntiEntropy {
-        AntiEntropy::new(Exchange::Pull)
+    fn resolve(config: BoundedConfig, scenario: &Scenario) -> Result<BoundedConfig, ConfigError> {
+        Ok(BoundedConfig {
+            priority: resolve_priority(config.priority, scenario)?,
+        })
+    }
+
+    fn new(config: &BoundedConfig, setup: &Setup) -> AntiEntropy {
+        AntiEntropy::for_trial(Exchange::Pull, config.priority, setup)
     }
 
     /// log2 n / k + ln ln n (Karp et al. 2000).
-    fn estimate(_: &NoKeys, scenario: &Scenario) -> Estimate {
+    fn estimate(_: &BoundedConfig, scenario: &Scenario) -> Estimate {
         let (n, k) = n_and_fanout(scenario);
         Estimate::rounds(n.log2() / k + ln_ln(n))
     }
@@ -230,10 +297,24 @@ impl Kind for PushPull {
     type Config = PushPullConfig;
     type Protocol = AntiEntropy;
 
-    fn new(config: &PushPullConfig, _: &Setup) -> AntiEntropy {
-        AntiEntropy::new(Exchange::PushPull {
-            full_table: config.exchange == ExchangeMode::FullTable,
+    fn resolve(config: PushPullConfig, scenario: &Scenario) -> Result<PushPullConfig, ConfigError> {
+        if config.exchange == ExchangeMode::FullTable && scenario.network.bounded() {
+            return Err(ConfigError::new(
+                "exchange",
+                "full-table",
+                "cannot run under network.max_message_bytes or network.budget_bytes_per_period \
+                 (a whole table does not fit one message); use \"digest\"",
+            ));
+        }
+        Ok(PushPullConfig {
+            exchange: config.exchange,
+            priority: resolve_priority(config.priority, scenario)?,
         })
+    }
+
+    fn new(config: &PushPullConfig, setup: &Setup) -> AntiEntropy {
+        let full_table = config.exchange == ExchangeMode::FullTable;
+        AntiEntropy::for_trial(Exchange::PushPull { full_table }, config.priority, setup)
     }
 
     fn theory(config: &PushPullConfig, scenario: &Scenario, metric: &str) -> Option<f64> {
@@ -306,6 +387,10 @@ impl Protocol for AntiEntropy {
     }
 
     fn kernel(&self) -> Option<Kernel> {
+        // The kernels send whole digests and deltas: under bounds only the plain path runs.
+        if self.bounded {
+            return None;
+        }
         Some(match self.exchange {
             Exchange::Push => Kernel::Push,
             Exchange::Pull => Kernel::Pull,

@@ -25,24 +25,40 @@
 //! interface only; so is `examples/lazy_push.rs`, which registers a protocol of its own.
 
 pub(crate) mod anti_entropy;
+pub mod budget;
+mod difference;
 mod flood;
 mod kind;
 mod median;
+mod merkle;
+mod piggyback;
 mod plumtree;
 pub(crate) mod registry;
 mod rumor;
+mod scuttlebutt;
+mod sketch;
 
 pub use crate::engine::Setup;
 pub use crate::engine::context::{Context, Message, Size, Status};
-pub use anti_entropy::{AntiEntropy, Exchange, ExchangeMode, Pull, Push, PushPull, PushPullConfig};
+pub use anti_entropy::{
+    AntiEntropy, BoundedConfig, Exchange, ExchangeMode, Pull, Push, PushPull, PushPullConfig,
+};
+pub use budget::{Priority, Selector};
 pub use flood::Flood;
 pub use kind::{ConfigError, Estimate, Kind, NoKeys};
 pub use median::{MedianCounter, MedianCounterConfig, default_ctr_max};
+pub use merkle::{Cost, Merkle, MerkleBody, MerkleConfig, MerkleTree, Shape, Step};
+pub use piggyback::{DEFAULT_RETRANSMIT_MULT, Piggyback, PiggybackConfig, retransmit_limit};
 pub use plumtree::{Plumtree, PlumtreeConfig};
 #[doc(hidden)]
 pub use registry::run_trial_with_fast_paths;
 pub use registry::{Registry, estimate, run_trial, theory};
 pub use rumor::{Removal, Rumor, RumorConfig, RumorMode, RumorRules, Termination};
+pub use scuttlebutt::{Ordering, Scuttlebutt, ScuttlebuttConfig};
+pub use sketch::{
+    Fallback, Sketch, SketchCode, SketchConfig, SketchModel, SketchReconciliation, SketchStep,
+    iblt_decodes,
+};
 
 pub use crate::engine::words::Words;
 pub use crate::report::MessageKind;

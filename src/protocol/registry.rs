@@ -16,11 +16,11 @@ use crate::scenario::{Catalog, ProtocolKind, Scenario};
 
 use super::anti_entropy::{Pull, Push, PushPull};
 use super::kind::{ConfigError, Estimate, Kind, declared_keys};
-use super::{Flood, MedianCounter, Plumtree, Rumor};
+use super::{Flood, MedianCounter, Merkle, Piggyback, Plumtree, Rumor, Scuttlebutt, Sketch};
 
 /// Every built-in protocol, by the name `protocol.kind` gives it. A new built-in is one line
 /// here and its own file.
-static BUILT_INS: [Entry; 7] = [
+static BUILT_INS: [Entry; 11] = [
     Entry::of::<Push>("push"),
     Entry::of::<Pull>("pull"),
     Entry::of::<PushPull>("push-pull"),
@@ -28,6 +28,10 @@ static BUILT_INS: [Entry; 7] = [
     Entry::of::<MedianCounter>("median-counter"),
     Entry::of::<Flood>("flood"),
     Entry::of::<Plumtree>("plumtree"),
+    Entry::of::<Scuttlebutt>("scuttlebutt"),
+    Entry::of::<Piggyback>("piggyback"),
+    Entry::of::<Merkle>("merkle"),
+    Entry::of::<Sketch>("sketch"),
 ];
 
 type KeysFn = fn() -> Option<&'static [&'static str]>;
@@ -286,6 +290,7 @@ mod tests {
             kinds_taking("exchange"),
             ["push-pull", "rumor", "median-counter"]
         );
-        assert_eq!(keys_of(lookup("push").unwrap()), Some(&[][..]));
+        assert_eq!(keys_of(lookup("push").unwrap()), Some(&["priority"][..]));
+        assert_eq!(kinds_taking("priority")[..3], ["push", "pull", "push-pull"]);
     }
 }

@@ -40,6 +40,13 @@ impl Display for Scenario {
         writeln!(f, "loss = {}", toml_float(self.network.loss))?;
         let latency = inline_latency(&self.network.latency);
         writeln!(f, "latency = {{ {latency} }}")?;
+        // Written only when set: a scenario without them reads back unbounded.
+        if let Some(bytes) = self.network.max_message_bytes {
+            writeln!(f, "max_message_bytes = {bytes}")?;
+        }
+        if let Some(bytes) = self.network.budget_bytes_per_period {
+            writeln!(f, "budget_bytes_per_period = {bytes}")?;
+        }
 
         writeln!(f, "\n[overlay]")?;
         writeln!(f, "kind = {}", toml_string(self.overlay.as_str()))?;

@@ -1489,7 +1489,7 @@ mod tests {
         assert_eq!(
             error(&doc("", "fanot = 3", ""), &[]),
             "scenarios/x.toml:5:1: unknown key `fanot` in [protocol] (expected one of `kind`, \
-             `fanout`, `timing`, `period_ms`, `jitter_ms`, `local_bias`)"
+             `fanout`, `timing`, `period_ms`, `jitter_ms`, `local_bias`, `priority`)"
         );
         assert_eq!(
             error(&doc("", "fanout = \"three\"", ""), &[]),

@@ -142,6 +142,20 @@ pub struct Network {
     pub loss: f64,
     /// Message latency; only `async` timing uses it.
     pub latency: Latency,
+    /// The most bytes one message may have, header included (an MTU: memberlist's UDP budget is
+    /// 1,400): protocols cut what they send to fit, and the engine counts any message over it.
+    pub max_message_bytes: Option<u64>,
+    /// The most bytes a node may send per gossip period (a round in `rounds` timing): the
+    /// engine charges every message to its sender, and protocols fit what they send to what
+    /// is left.
+    pub budget_bytes_per_period: Option<u64>,
+}
+
+impl Network {
+    /// Whether a message size limit or a send budget applies.
+    pub fn bounded(&self) -> bool {
+        self.max_message_bytes.is_some() || self.budget_bytes_per_period.is_some()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -55,6 +55,8 @@ pub struct RawProtocol {
 pub struct RawNetwork {
     pub loss: Option<f64>,
     pub latency: Option<RawLatency>,
+    pub max_message_bytes: Option<i64>,
+    pub budget_bytes_per_period: Option<i64>,
 }
 
 /// One flat table for every distribution, rather than a serde enum tagged by `dist`: an enum

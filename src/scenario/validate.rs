@@ -132,7 +132,12 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
         // At most 1e7 rounds of 8.64e7 ms: far below MAX_MS.
         end_ms: max_rounds as u64 * period_ms as u64,
     };
-    let network = network(raw.network.unwrap_or_default())?;
+    let raw_network = raw.network.unwrap_or_default();
+    let (max_message_bytes, budget_bytes_per_period) = (
+        raw_network.max_message_bytes,
+        raw_network.budget_bytes_per_period,
+    );
+    let mut network = network(raw_network)?;
     let regions = regions_of(
         raw.regions,
         raw.region_latency,
@@ -175,6 +180,9 @@ pub fn validate(raw: RawScenario) -> Result<Scenario> {
         });
     }
     let sizes = sizes(raw.sizes.unwrap_or_default())?;
+    network.max_message_bytes = message_bound("max_message_bytes", max_message_bytes, sizes)?;
+    network.budget_bytes_per_period =
+        message_bound("budget_bytes_per_period", budget_bytes_per_period, sizes)?;
     let raw_output = raw.output.unwrap_or_default();
     let output = OutputOptions {
         coverage: raw_output.coverage.unwrap_or(true),
@@ -673,7 +681,35 @@ fn network(raw: RawNetwork) -> Result<Network> {
             ms: DEFAULT_LATENCY_MS,
         },
     };
-    Ok(Network { loss, latency })
+    Ok(Network {
+        loss,
+        latency,
+        max_message_bytes: None,
+        budget_bytes_per_period: None,
+    })
+}
+
+/// `network.max_message_bytes` or `network.budget_bytes_per_period`: a bound on bytes that must
+/// leave room for a message of a header and one entry (and one digest entry) under `sizes`,
+/// or no protocol could send anything useful within it.
+fn message_bound(name: &str, value: Option<i64>, sizes: SizeModel) -> Result<Option<u64>> {
+    let Some(bytes) = value else {
+        return Ok(None);
+    };
+    let key = KeyPath::from("network").key(name);
+    let smallest = sizes.header + sizes.entry.max(sizes.digest_entry);
+    match u64::try_from(bytes) {
+        Ok(bytes) if bytes >= smallest => Ok(Some(bytes)),
+        _ => Err(ScenarioError::invalid(
+            key,
+            bytes,
+            format!(
+                "must be at least {smallest}: a header ({} bytes) and one entry ({} bytes; \
+                 a digest entry is {}) under [sizes]",
+                sizes.header, sizes.entry, sizes.digest_entry
+            ),
+        )),
+    }
 }
 
 fn latency_of(table: KeyPath, raw: RawLatency) -> Result<Latency> {
@@ -1216,6 +1252,8 @@ mod tests {
             Network {
                 loss: 0.0,
                 latency: Latency::Constant { ms: 50.0 },
+                max_message_bytes: None,
+                budget_bytes_per_period: None,
             }
         );
         assert!(scenario.crashes.is_empty());

@@ -148,6 +148,13 @@ fn rows() -> Vec<Row> {
         row(Both, tail("[network]\nloss = 1.5"), &[], Fresh, &["s.toml:11:8: ", "network.loss = 1.5: must be a probability in [0, 1]"]),
         row(Both, tail("[network]\nloss = -0.1"), &[], Fresh, &["network.loss = -0.1: must be a probability"]),
         row(Both, tail("[network]\nloss = nan"), &[], Fresh, &["network.loss = nan: must be a probability"]),
+        row(Both, tail("[network]\nmax_message_bytes = 55"), &[], Fresh, &["s.toml:11:21: ", "network.max_message_bytes = 55: must be at least 56: a header (32 bytes) and one entry (24 bytes"]),
+        row(Both, tail("[network]\nbudget_bytes_per_period = -1"), &[], Fresh, &["network.budget_bytes_per_period = -1: must be at least 56"]),
+        row(Both, tail("[network]\nmax_message_bytes = 100\n[sizes]\nheader = 90"), &[], Fresh, &["network.max_message_bytes = 100: must be at least 114: a header (90 bytes)"]),
+        row(Both, tail("[network]\nmax_message_bytes = \"1400\""), &[], Fresh, &["network.max_message_bytes = \"1400\": expected"]),
+        row(Both, replace(5, "kind = \"push-pull\"\npriority = \"newest\""), &[], Fresh, &["s.toml:6:", "protocol.priority = \"newest\": only applies under network.max_message_bytes or network.budget_bytes_per_period"]),
+        row(Both, replace(5, "kind = \"push-pull\"\nexchange = \"full-table\"\n[network]\nmax_message_bytes = 1400"), &[], Fresh, &["protocol.exchange = \"full-table\": cannot run under network.max_message_bytes"]),
+        row(Both, replace(5, "kind = \"push\"\npriority = \"oldest\"\n[network]\nmax_message_bytes = 1400"), &[], Fresh, &["protocol.priority", "oldest"]),
         row(Both, tail("[churn]\ncrash_rate = 2\nmean_downtime_rounds = 1"), &[], Fresh, &["churn.crash_rate = 2.0: must be a probability"]),
         row(Both, tail("[churn]\ncrash_rate = 0.1\nmean_downtime_rounds = 1\nrejoin = \"fresh\""), &[], Fresh, &["churn.rejoin = \"fresh\": must be one of \"own-table\", \"snapshot\""]),
         // Node counts.

@@ -59,6 +59,7 @@ const PERFECT: Options = Options {
     min_rounds: 60,
     max_rounds: 120,
     last_injection_round: 15,
+    bounds: false,
     ..Options::all()
 };
 
@@ -86,6 +87,16 @@ fn check_always(scenario: &Scenario, report: &TrialReport) -> Result<(), TestCas
         horizon
     );
     prop_assert!(run.alive_at_end <= u64::from(scenario.nodes));
+    // The kinds that honour the bandwidth bounds never send over them.
+    let honours = ["push", "pull", "push-pull", "scuttlebutt", "piggyback"];
+    if honours.contains(&scenario.protocol.kind.as_str()) {
+        prop_assert_eq!(
+            (run.oversize_messages, run.over_budget_messages),
+            (0, 0),
+            "over the bounds: {:?}",
+            scenario.network
+        );
+    }
 
     // No node holds an update before its injection.
     for update in &report.updates {

@@ -41,9 +41,10 @@ fn rmr_column(s: &Scenario, reports: &[TrialReport]) -> Vec<String> {
     write_table(&table, reports, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().ends_with(",rmr"));
+    // rmr, then the per-update staleness appended after it (schema 4).
+    assert!(lines.next().unwrap().ends_with(",rmr,stale_node_rounds"));
     lines
-        .map(|row| row.rsplit(',').next().unwrap().to_owned())
+        .map(|row| row.rsplit(',').nth(1).unwrap().to_owned())
         .collect()
 }
 

@@ -24,10 +24,20 @@ pub struct Options {
     pub any_timing: bool,
     /// Latest round of an explicit update, or of the start of generated ones.
     pub last_injection_round: u32,
+    /// Sometimes a message size limit and a send budget (`[network]`).
+    pub bounds: bool,
 }
 
-pub const ANTI_ENTROPY: &[&str] = &["push", "pull", "push-pull"];
-pub const EVERY_KIND: &[&str] = &["push", "pull", "push-pull", "rumor", "median-counter"];
+pub const ANTI_ENTROPY: &[&str] = &["push", "pull", "push-pull", "scuttlebutt"];
+pub const EVERY_KIND: &[&str] = &[
+    "push",
+    "pull",
+    "push-pull",
+    "rumor",
+    "median-counter",
+    "scuttlebutt",
+    "piggyback",
+];
 
 impl Options {
     pub const fn all() -> Options {
@@ -39,6 +49,7 @@ impl Options {
             max_rounds: 120,
             any_timing: true,
             last_injection_round: 60,
+            bounds: true,
         }
     }
 }
@@ -59,6 +70,8 @@ pub struct Spec {
     /// `Some(jitter_ms)`: async timing.
     pub jitter_ms: Option<u32>,
     pub loss: f64,
+    /// `network.max_message_bytes` and `network.budget_bytes_per_period`, when bounded.
+    pub bounds: Option<(u64, Option<u64>)>,
     /// An inline latency table.
     pub latency: String,
     pub crashes: Vec<Crash>,
@@ -130,6 +143,12 @@ impl Spec {
             "\n[network]\nloss = {:?}\nlatency = {}\n",
             self.loss, self.latency
         );
+        if let Some((mtu, budget)) = self.bounds {
+            t += &format!("max_message_bytes = {mtu}\n");
+            if let Some(budget) = budget {
+                t += &format!("budget_bytes_per_period = {budget}\n");
+            }
+        }
         for crash in &self.crashes {
             t += &format!("\n[[crashes]]\nat_round = {}\n", crash.at_round);
             match &crash.target {
@@ -294,8 +313,17 @@ pub fn spec(options: Options) -> impl Strategy<Value = Spec> {
                     },
                 );
             let faults = options.crashes;
+            let bounded = options.bounds;
+            let bounds = prop::option::weighted(
+                if bounded { 0.3 } else { f64::MIN_POSITIVE },
+                (
+                    prop::sample::select(&[64u64, 100, 200, 1400][..]),
+                    prop::option::of(prop::sample::select(&[200u64, 600, 3000][..])),
+                ),
+            )
+            .prop_map(move |b| b.filter(|_| bounded));
             (
-                (any::<u64>(), 1u32..4),
+                (any::<u64>(), 1u32..4, bounds),
                 1..=(nodes - 1).min(3),
                 prop::sample::select(&["digest", "full-table"][..]),
                 kind_keys(kind),
@@ -315,7 +343,7 @@ pub fn spec(options: Options) -> impl Strategy<Value = Spec> {
             )
                 .prop_map(
                     move |(
-                        (seed, trials),
+                        (seed, trials, bounds),
                         fanout,
                         exchange,
                         kind_keys,
@@ -350,11 +378,13 @@ pub fn spec(options: Options) -> impl Strategy<Value = Spec> {
                             max_rounds,
                             kind,
                             fanout,
-                            exchange,
+                            // A full table never fits a bounded message: refused under bounds.
+                            exchange: if bounds.is_some() { "digest" } else { exchange },
                             kind_keys,
                             period_ms,
                             jitter_ms,
                             loss,
+                            bounds,
                             latency,
                             crashes,
                             churn,

@@ -103,7 +103,8 @@ pub fn files(dir: &std::path::Path) -> Vec<(String, String)> {
 pub const RUNS_HEADER: &str = "scenario,trial,seed,nodes,rounds,messages,push_messages,\
 pull_requests,pull_replies,exchange_opens,exchange_replies,exchange_closes,bytes,delivered,lost,\
 dropped_at_crashed,in_flight_at_end,crashes,recoveries,stale_node_rounds,alive_at_end,\
-gossip_messages,ihave_messages,graft_messages,prune_messages,membership_messages,warmup_messages";
+gossip_messages,ihave_messages,graft_messages,prune_messages,membership_messages,warmup_messages,\
+deferred_entries,never_sent_entries,oversize_messages,over_budget_messages,bytes_per_delivery";
 
 /// Every file and folder under a directory, with the files' contents: two snapshots are equal
 /// when nothing was created, removed or changed (hidden temporary files included).

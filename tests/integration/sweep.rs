@@ -77,7 +77,7 @@ fn every_row_carries_its_point_and_one_thread_matches_two() {
     assert_eq!(order[4], "1:push:250:1");
     assert_eq!(order[17], "5:push-pull:400:2");
     let summary = &one[4].1;
-    assert_eq!(summary.lines().count(), 1 + 6 * 11);
+    assert_eq!(summary.lines().count(), 1 + 6 * 15);
 }
 
 #[test]

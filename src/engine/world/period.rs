@@ -42,6 +42,12 @@ impl World {
         }
         let stale = self.stale_nodes();
         self.metrics.stale(stale);
+        self.for_each_active(|world, slot| {
+            // Live nodes lacking this version (holding neither it nor a newer one).
+            let lacking = world.alive - world.slots.informed_live[slot].min(world.alive);
+            let update = world.slots.update[slot] as usize;
+            world.metrics.update_stale(update, lacking);
+        });
         self.retire_eligible();
     }
 
