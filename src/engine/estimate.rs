@@ -226,9 +226,12 @@ fn lifetime_rounds(scenario: &Scenario) -> f64 {
         }
         // Down nodes that keep their table hold retirement up until the last of those down at
         // injection is back: the maximum of d exponential downtimes is about mean * H(d).
-        let mean = churn.mean_downtime.micros() as f64 / period;
-        let down = f64::from(scenario.nodes) * churn.crash_rate * mean;
-        tail = tail.max(mean * harmonic(down));
+        // Nodes that rejoin by snapshot do not: retirement waits for up nodes only.
+        if churn.rejoin == crate::scenario::Rejoin::OwnTable {
+            let mean = churn.mean_downtime.micros() as f64 / period;
+            let down = f64::from(scenario.nodes) * churn.crash_rate * mean;
+            tail = tail.max(mean * harmonic(down));
+        }
     }
     for plan in &scenario.crashes {
         if let CrashPlan {
