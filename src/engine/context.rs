@@ -42,13 +42,16 @@ pub struct Message<B> {
 }
 
 /// A message's size in the scenario's size model: `sizes.header` bytes, plus `sizes.entry` per
-/// price entry and `sizes.digest_entry` per digest entry.
+/// price entry and `sizes.digest_entry` per digest entry, plus `other_bytes` of what is neither
+/// (hashes, sketches: their own size model's bytes, exact).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Size {
     /// Price entries it carries.
     pub entries: u64,
     /// Digest entries it carries.
     pub digest_entries: u64,
+    /// Bytes it carries beyond the header and the entries.
+    pub other_bytes: u64,
 }
 
 impl Size {
@@ -56,21 +59,30 @@ impl Size {
     pub const HEADER: Size = Size {
         entries: 0,
         digest_entries: 0,
+        other_bytes: 0,
     };
+
+    /// `bytes` bytes beyond the header that are not entries (hashes, a sketch).
+    pub fn other(bytes: u64) -> Size {
+        Size {
+            other_bytes: bytes,
+            ..Size::HEADER
+        }
+    }
 
     /// `entries` price entries.
     pub fn entries(entries: u64) -> Size {
         Size {
             entries,
-            digest_entries: 0,
+            ..Size::HEADER
         }
     }
 
     /// `digest_entries` digest entries.
     pub fn digest(digest_entries: u64) -> Size {
         Size {
-            entries: 0,
             digest_entries,
+            ..Size::HEADER
         }
     }
 }
@@ -632,7 +644,7 @@ impl<'a, B: Copy + Default> Context<'a, B> {
 
     /// Bytes of a message of `size` under the scenario's size model.
     pub fn bytes(&self, size: Size) -> u64 {
-        self.world.budget.bytes(size.entries, size.digest_entries)
+        self.world.budget.bytes(size.entries, size.digest_entries) + size.other_bytes
     }
 
     /// The most bytes `node`'s next message may have: the size limit or what is left of its
@@ -711,9 +723,7 @@ impl<'a, B: Copy + Default> Context<'a, B> {
     /// `rounds` timing: counts `out`, and delivers it unless the transport loses it.
     fn deliver_now<P: Protocol<Body = B>>(&mut self, protocol: &mut P, out: &Outgoing<B>) {
         let m = &out.message;
-        self.world
-            .metrics
-            .send(m.kind, out.size.entries, out.size.digest_entries);
+        self.world.metrics.send_sized(m.kind, out.size);
         self.world.count_carried(&m.payload);
         if self.world.arrives(m.to, self.transport.lost()) {
             if m.carries_baseline {
@@ -736,9 +746,7 @@ impl<'a, B: Copy + Default> Context<'a, B> {
         };
         for &(i, size) in &self.outbox.pending {
             let m = &parts.wire.messages[i as usize].message;
-            self.world
-                .metrics
-                .send(m.kind, size.entries, size.digest_entries);
+            self.world.metrics.send_sized(m.kind, size);
             self.world.count_carried(&m.payload);
             if self.transport.lost() {
                 self.world.metrics.lost();

@@ -167,6 +167,13 @@ impl Metrics {
 
     // ---- messages ----------------------------------------------------------------------------
 
+    /// Counts a message of `size` sent (see [`Size`]).
+    #[inline(always)]
+    pub fn send_sized(&mut self, kind: MessageKind, size: crate::engine::context::Size) {
+        self.send(kind, size.entries, size.digest_entries);
+        self.run.bytes += size.other_bytes;
+    }
+
     /// Counts a message sent: `entries` price entries and `digest_entries` digest entries.
     #[inline(always)]
     pub fn send(&mut self, kind: MessageKind, entries: u64, digest_entries: u64) {

@@ -160,6 +160,7 @@ impl AntiEntropy {
                     let size = Size {
                         entries,
                         digest_entries,
+                        other_bytes: 0,
                     };
                     let out = cx.send(reply_kind, to, from, size);
                     out.payload.copy_from(&self.table);

@@ -225,22 +225,21 @@ impl Shape {
     }
 
     /// What one exchange costs when the two sides differ on `products` (ascending), `a_newer`
-    /// / `b_newer` of them newer at the initiator / at the partner, with `hash_bytes` per hash
-    /// charged per message in whole units of `unit` bytes (the digest entry): its hashes,
-    /// digest entries and entries, messages and round trips. The figure the tests and the
-    /// README's size model state, computed as the protocol's handlers send (without bounds).
+    /// / `b_newer` of them newer at the initiator / at the partner, with `hash_bytes` per hash:
+    /// its hashes, digest entries and entries, messages and round trips. The figure the tests
+    /// and the README's size model state, computed as the protocol's handlers send (without
+    /// bounds).
     pub fn exchange_cost(
         &self,
         products: &[u32],
         (a_newer, b_newer): (u64, u64),
         hash_bytes: u64,
-        unit: u64,
     ) -> Cost {
         let mut cost = Cost::default();
         let message = |cost: &mut Cost, hashes: u64| {
             cost.messages += 1;
             cost.hashes += hashes;
-            cost.hash_bytes += (hashes * hash_bytes).div_ceil(unit.max(1)) * unit;
+            cost.hash_bytes += hashes * hash_bytes;
         };
         // The root hash, and the answer: equal roots, or the root's children.
         message(&mut cost, 1);
@@ -280,7 +279,7 @@ impl Shape {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
     pub hashes: u64,
-    /// Bytes charged for the hashes (rounded up per message).
+    /// Bytes of the hashes.
     pub hash_bytes: u64,
     pub entries: u64,
     pub digest_entries: u64,
@@ -353,14 +352,13 @@ impl MerkleTree {
             .get_or_insert_with(|| Shape::new(self.branching, self.leaf_size, cx.catalog_len()))
     }
 
-    /// The size of a message with `hashes` hashes besides its entries and digest entries.
-    /// Hashes are charged as the digest entries their bytes fill (rounded up), the size model
-    /// having no unit of its own for them.
+    /// The size of a message with `hashes` hashes besides its entries and digest entries: each
+    /// hash is `hash_bytes` bytes, exactly.
     fn size(&self, hashes: u64, entries: u64, digest_entries: u64) -> Size {
-        let hash_bytes = hashes * self.hash_bytes;
         Size {
             entries,
-            digest_entries: digest_entries + hash_bytes.div_ceil(self.sizes.digest_entry.max(1)),
+            digest_entries,
+            other_bytes: hashes * self.hash_bytes,
         }
     }
 
@@ -369,6 +367,7 @@ impl MerkleTree {
         self.sizes.header
             + size.entries * self.sizes.entry
             + size.digest_entries * self.sizes.digest_entry
+            + size.other_bytes
     }
 
     /// The most bytes `node`'s next message may have (the bounds' `room`).
@@ -565,6 +564,7 @@ impl MerkleTree {
         let size = Size {
             entries,
             digest_entries: named,
+            other_bytes: 0,
         };
         let out = cx.send(MessageKind::ExchangeReply, b, a, size);
         out.payload.copy_from(&self.difference.b_newer);
@@ -668,9 +668,8 @@ mod tests {
     }
 
     /// The size model of a single difference over 256 products, 16-ary, one product per leaf
-    /// (depth 2), partner newer: root hash (8, charged 16: hashes go in whole 16-byte digest
-    /// entries per message) + 16 child hashes (128) + 1 name (8, charged 16) + 16 leaf hashes
-    /// (128), a leaf digest (16) and the entry (24); six headers (192): 520 bytes.
+    /// (depth 2), partner newer: root hash (8) + 16 child hashes (128) + 1 name (8) + 16 leaf
+    /// hashes (128), a leaf digest (16) and the entry (24); six headers (192): 504 bytes.
     #[test]
     fn a_single_difference_costs_depth_round_trips_of_descent() {
         let sizes = SizeModel {
@@ -679,27 +678,25 @@ mod tests {
             digest_entry: 16,
         };
         let s = Shape::new(16, 1, 256);
-        let partner_newer = s.exchange_cost(&[200], (0, 1), 8, 16);
+        let partner_newer = s.exchange_cost(&[200], (0, 1), 8);
         assert_eq!(
             partner_newer,
             Cost {
                 hashes: 1 + 16 + 1 + 16,
-                hash_bytes: 16 + 128 + 16 + 128,
+                hash_bytes: 8 + 128 + 8 + 128,
                 entries: 1,
                 digest_entries: 1,
                 messages: 6,
                 round_trips: 3,
             }
         );
-        assert_eq!(partner_newer.bytes(&sizes), 520);
-        // Exact bytes per hash (a unit of 1 byte): 504.
-        assert_eq!(s.exchange_cost(&[200], (0, 1), 8, 1).bytes(&sizes), 504);
+        assert_eq!(partner_newer.bytes(&sizes), 504);
         // Initiator newer: the repair names it (16) and a close ships it (32 + 24).
-        assert_eq!(s.exchange_cost(&[200], (1, 0), 8, 16).bytes(&sizes), 568);
+        assert_eq!(s.exchange_cost(&[200], (1, 0), 8).bytes(&sizes), 552);
         // In sync: the root hash and a bare answer.
-        assert_eq!(s.exchange_cost(&[], (0, 0), 8, 16).bytes(&sizes), 80);
+        assert_eq!(s.exchange_cost(&[], (0, 0), 8).bytes(&sizes), 72);
         // Two products under different level-1 nodes: both named, 32 leaf hashes.
-        let two = s.exchange_cost(&[3, 200], (0, 2), 8, 16);
+        let two = s.exchange_cost(&[3, 200], (0, 2), 8);
         assert_eq!((two.hashes, two.round_trips), (1 + 16 + 2 + 32, 3));
     }
 }

@@ -310,6 +310,7 @@ impl Scuttlebutt {
         let size = Size {
             entries: kept + baseline,
             digest_entries: digest,
+            other_bytes: 0,
         };
         if !reply && kept + baseline == 0 && !carries_baseline {
             return;

@@ -168,15 +168,14 @@ impl SketchModel {
     }
 }
 
-/// A sketch message's size: its bytes charged as the digest entries they fill (rounded up),
-/// the size model having no unit of its own for them.
-fn sketch_size(model: &SketchModel, sizes: &SizeModel) -> Size {
-    Size::digest(model.sketch_bytes().div_ceil(sizes.digest_entry.max(1)))
+/// A sketch message's size: the sketch's own bytes, exactly.
+fn sketch_size(model: &SketchModel) -> Size {
+    Size::other(model.sketch_bytes())
 }
 
 /// Bytes of a sketch message, header included.
 fn sketch_message_bytes(model: &SketchModel, sizes: &SizeModel) -> u64 {
-    sizes.header + sketch_size(model, sizes).digest_entries * sizes.digest_entry
+    sizes.header + sketch_size(model).other_bytes
 }
 
 impl Kind for Sketch {
@@ -249,7 +248,6 @@ impl Kind for Sketch {
     fn new(config: &SketchConfig, setup: &Setup) -> SketchReconciliation {
         SketchReconciliation {
             model: SketchModel::of(config),
-            sizes: setup.scenario.sizes,
             plain: AntiEntropy::for_trial(
                 Exchange::PushPull { full_table: false },
                 config.priority,
@@ -294,7 +292,6 @@ pub enum SketchStep {
 /// The sketch-reconciliation anti-entropy protocol.
 pub struct SketchReconciliation {
     model: SketchModel,
-    sizes: SizeModel,
     plain: AntiEntropy,
     /// Cuts the entries of a repair or close that do not all fit, by `priority`.
     selector: Selector,
@@ -303,10 +300,9 @@ pub struct SketchReconciliation {
 }
 
 impl SketchReconciliation {
-    /// A sketch message: its bytes charged as the digest entries they fill (rounded up), the
-    /// size model having no unit of its own for them.
+    /// A sketch message: the sketch's own bytes, exactly.
     fn sketch_size(&self) -> Size {
-        sketch_size(&self.model, &self.sizes)
+        sketch_size(&self.model)
     }
 
     fn send_sketch(
@@ -345,6 +341,7 @@ impl SketchReconciliation {
         let size = Size {
             entries,
             digest_entries: named,
+            other_bytes: 0,
         };
         let out = cx.send(MessageKind::ExchangeReply, b, a, size);
         out.payload.copy_from(&self.difference.b_newer);

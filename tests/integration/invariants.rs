@@ -88,7 +88,15 @@ fn check_always(scenario: &Scenario, report: &TrialReport) -> Result<(), TestCas
     );
     prop_assert!(run.alive_at_end <= u64::from(scenario.nodes));
     // The kinds that honour the bandwidth bounds never send over them.
-    let honours = ["push", "pull", "push-pull", "scuttlebutt", "piggyback"];
+    let honours = [
+        "push",
+        "pull",
+        "push-pull",
+        "scuttlebutt",
+        "piggyback",
+        "merkle",
+        "sketch",
+    ];
     if honours.contains(&scenario.protocol.kind.as_str()) {
         prop_assert_eq!(
             (run.oversize_messages, run.over_budget_messages),

@@ -60,19 +60,18 @@ fn the_full_digest_baseline_costs_the_catalog_each_way() {
 }
 
 /// Merkle, 16-ary over 256 products (depth 2), one product per leaf, one difference
-/// (the size model, README "Size model"; exact): partner newer 520 bytes in 3 round trips
-/// (2 of descent = the depth, 1 of repair), initiator newer 568 bytes (its repair names the
-/// entry, a close ships it): 1,088 bytes, 15 times less than the full digest. (The 8-byte
-/// root hash and the one-name request are charged a 16-byte digest entry each: 504 and 552
-/// with exact hash bytes.)
+/// (the size model, README "Size model"; exact, hashes at 8 bytes each): partner newer 504
+/// bytes in 3 round trips (2 of descent = the depth, 1 of repair), initiator newer 552 bytes
+/// (its repair names the entry, a close ships it): 1,056 bytes, 16 times less than the full
+/// digest.
 #[test]
 fn merkle_costs_depth_round_trips_for_a_single_difference() {
     let r = two_nodes("kind = \"merkle\"", 1);
     let shape = Shape::new(16, 1, 256);
     assert_eq!(shape.depth, 2);
-    let expected = shape.exchange_cost(&[0], (0, 1), 8, 16).bytes(&SIZES)
-        + shape.exchange_cost(&[0], (1, 0), 8, 16).bytes(&SIZES);
-    assert_eq!(expected, 1_088);
+    let expected = shape.exchange_cost(&[0], (0, 1), 8).bytes(&SIZES)
+        + shape.exchange_cost(&[0], (1, 0), 8).bytes(&SIZES);
+    assert_eq!(expected, 504 + 552);
     assert_eq!(r.run.bytes, expected);
     // Per exchange: depth + 1 requests (descent, leaves), as many responses, one close.
     assert_eq!(count(&r, MessageKind::ExchangeOpen), 2 * (2 + 1));
@@ -88,30 +87,29 @@ fn merkle_costs_depth_round_trips_for_a_single_difference() {
             count(&r, MessageKind::ExchangeOpen),
             2 * (u64::from(depth) + 1)
         );
-        let expected = shape.exchange_cost(&[0], (0, 1), 8, 16).bytes(&SIZES)
-            + shape.exchange_cost(&[0], (1, 0), 8, 16).bytes(&SIZES);
+        let expected = shape.exchange_cost(&[0], (0, 1), 8).bytes(&SIZES)
+            + shape.exchange_cost(&[0], (1, 0), 8).bytes(&SIZES);
         assert_eq!(r.run.bytes, expected, "{products} products");
     }
 }
 
 /// Merkle with d = 20 differences, products 0 ..= 19 (under level-1 nodes 0 and 1):
-/// per exchange 1 + 16 + 2 + 32 hashes = 51 x 8 bytes (charged 416: the root hash takes a
-/// whole digest entry), 20 leaf digest entries, 20 entries; exactly what
-/// `Shape::exchange_cost` states, and under the full digest.
+/// per exchange 1 + 16 + 2 + 32 hashes = 51 x 8 = 408 bytes, 20 leaf digest entries, 20
+/// entries; exactly what `Shape::exchange_cost` states, and under the full digest.
 #[test]
 fn merkle_costs_what_its_size_model_states_for_a_known_difference() {
     let d = 20;
     let r = two_nodes("kind = \"merkle\"", d);
     let shape = Shape::new(16, 1, 256);
     let products: Vec<u32> = (0..d).collect();
-    let partner = shape.exchange_cost(&products, (0, 20), 8, 16);
-    let initiator = shape.exchange_cost(&products, (20, 0), 8, 16);
-    assert_eq!((partner.hashes, partner.hash_bytes), (51, 416));
-    // 6 headers (192) + 416 + 20 digest entries (320) + 20 entries (480).
-    assert_eq!(partner.bytes(&SIZES), 1_408);
-    // 7 headers (224) + 416 + 40 digest entries (640) + 20 entries (480).
-    assert_eq!(initiator.bytes(&SIZES), 1_760);
-    assert_eq!(r.run.bytes, 1_408 + 1_760);
+    let partner = shape.exchange_cost(&products, (0, 20), 8);
+    let initiator = shape.exchange_cost(&products, (20, 0), 8);
+    assert_eq!((partner.hashes, partner.hash_bytes), (51, 408));
+    // 6 headers (192) + 408 + 20 digest entries (320) + 20 entries (480).
+    assert_eq!(partner.bytes(&SIZES), 1_400);
+    // 7 headers (224) + 408 + 40 digest entries (640) + 20 entries (480).
+    assert_eq!(initiator.bytes(&SIZES), 1_752);
+    assert_eq!(r.run.bytes, 1_400 + 1_752);
     let baseline = two_nodes("kind = \"push-pull\"", d);
     assert!(r.run.bytes < baseline.run.bytes);
 }
@@ -345,8 +343,8 @@ fn a_sketch_over_the_message_limit_is_refused() {
 }
 
 /// The default capacity (32) shrinks to the largest whose sketch fits the limit: at 200
-/// bytes the sketch has 168 after the header; 21 x 8 = 168 would be charged 176 (11 whole
-/// digest entries), so 20 (160 bytes, 192 in all). At 1,400 bytes 32 fits (288).
+/// bytes the sketch has 168 after the header, 21 elements of 8 bytes (200 in all). At 1,400
+/// bytes 32 fits (288).
 #[test]
 fn the_default_capacity_shrinks_to_fit_the_message_limit() {
     let doc = |limit: u32| {
@@ -357,6 +355,6 @@ fn the_default_capacity_shrinks_to_fit_the_message_limit() {
         )
     };
     let capacity = |limit: u32| scenario(&doc(limit)).protocol.config["capacity"].clone();
-    assert_eq!(capacity(200), toml::Value::Integer(20));
+    assert_eq!(capacity(200), toml::Value::Integer(21));
     assert_eq!(capacity(1400), toml::Value::Integer(32));
 }

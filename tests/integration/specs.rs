@@ -28,7 +28,14 @@ pub struct Options {
     pub bounds: bool,
 }
 
-pub const ANTI_ENTROPY: &[&str] = &["push", "pull", "push-pull", "scuttlebutt"];
+pub const ANTI_ENTROPY: &[&str] = &[
+    "push",
+    "pull",
+    "push-pull",
+    "scuttlebutt",
+    "merkle",
+    "sketch",
+];
 pub const EVERY_KIND: &[&str] = &[
     "push",
     "pull",
@@ -37,6 +44,8 @@ pub const EVERY_KIND: &[&str] = &[
     "median-counter",
     "scuttlebutt",
     "piggyback",
+    "merkle",
+    "sketch",
 ];
 
 impl Options {
