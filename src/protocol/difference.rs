@@ -10,7 +10,8 @@
 //! baseline, or neither: a node that lost its table is repaired by a full-digest exchange (see
 //! `merkle.rs` and `sketch.rs`), so the baseline never differs here.
 
-use super::{Context, NodeId, Words};
+use super::budget::Selector;
+use super::{Context, Message, MessageKind, NodeId, Size, Words};
 
 /// The version a node holds of a product it holds no slot of: the baseline's (retired)
 /// version. Elements keyed with it are distinct from every slot's version.
@@ -146,5 +147,70 @@ fn for_each_bit(mut word: u64, mut f: impl FnMut(usize)) {
     while word != 0 {
         f(word.trailing_zeros() as usize);
         word &= word - 1;
+    }
+}
+
+/// The last two messages of an exchange that found its difference (Merkle's leaves, a decoded
+/// sketch): the repair and the close, cut to the room by the protocol's priority. Nothing is
+/// left out silently: what does not fit is deferred.
+impl Difference {
+    /// At `b`: sends `a` the entries it lacks and names (as digest entries) those `b` lacks,
+    /// entries first. Returns the message, for its body, and the names it carries; `None`
+    /// when `b` has no room for it.
+    pub fn send_repair<'c, B: Copy + Default>(
+        &mut self,
+        selector: &mut Selector,
+        a: NodeId,
+        b: NodeId,
+        cx: &'c mut Context<'_, B>,
+    ) -> Option<(&'c mut Message<B>, u64)> {
+        let fit = cx.entries_fit(b, Size::HEADER);
+        if !cx.fits(b, Size::HEADER) || (fit == 0 && self.b_newer_entries > 0) {
+            return None;
+        }
+        let (entries, left_out) = selector.cut(b, &mut self.b_newer, fit, cx);
+        cx.defer(left_out);
+        let named = self
+            .a_newer_entries
+            .min(cx.digest_entries_fit(b, Size::entries(entries)));
+        // Entries `b` lacks but could not name wait too.
+        cx.defer(self.a_newer_entries - named);
+        let size = Size {
+            entries,
+            digest_entries: named,
+            other_bytes: 0,
+        };
+        let out = cx.send(MessageKind::ExchangeReply, b, a, size);
+        out.payload.copy_from(&self.b_newer);
+        Some((out, named))
+    }
+
+    /// At `a`, after the repair: sends `b` the entries it named (`named` of them), cut to the
+    /// room. Returns the message, for its body; `None` when nothing is owed or fits.
+    pub fn send_close<'c, B: Copy + Default>(
+        &mut self,
+        selector: &mut Selector,
+        a: NodeId,
+        b: NodeId,
+        named: u64,
+        cx: &'c mut Context<'_, B>,
+    ) -> Option<&'c mut Message<B>> {
+        let owed = self.a_newer_entries;
+        if owed == 0 {
+            return None;
+        }
+        // What `b` named; in async timing `a` may have learnt newer versions since, which
+        // `b` did not ask for and which are not deferred.
+        let wanted = owed.min(named);
+        let fit = wanted.min(cx.entries_fit(a, Size::HEADER));
+        if fit == 0 {
+            cx.defer(wanted);
+            return None;
+        }
+        let (entries, _) = selector.cut(a, &mut self.a_newer, fit, cx);
+        cx.defer(wanted - entries);
+        let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
+        out.payload.copy_from(&self.a_newer);
+        Some(out)
     }
 }

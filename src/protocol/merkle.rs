@@ -549,56 +549,29 @@ impl MerkleTree {
         cx: &mut Context<'_, MerkleBody>,
     ) {
         self.compare(a, b, range, cx);
-        let fit = cx.entries_fit(b, Size::HEADER);
-        if !cx.fits(b, Size::HEADER) || (fit == 0 && self.difference.b_newer_entries > 0) {
-            return;
+        if let Some((out, named)) = self.difference.send_repair(&mut self.selector, a, b, cx) {
+            out.body = MerkleBody {
+                step: Step::Repair,
+                range,
+                named: named as u32,
+            };
         }
-        let (entries, left_out) = self.selector.cut(b, &mut self.difference.b_newer, fit, cx);
-        cx.defer(left_out);
-        let named = self
-            .difference
-            .a_newer_entries
-            .min(cx.digest_entries_fit(b, Size::entries(entries)));
-        // Entries `b` lacks but could not name wait too.
-        cx.defer(self.difference.a_newer_entries - named);
-        let size = Size {
-            entries,
-            digest_entries: named,
-            other_bytes: 0,
-        };
-        let out = cx.send(MessageKind::ExchangeReply, b, a, size);
-        out.payload.copy_from(&self.difference.b_newer);
-        out.body = MerkleBody {
-            step: Step::Repair,
-            range,
-            named: named as u32,
-        };
     }
 
     /// At `a`: the repair from `b`; the close with what `b` named, cut to the room by
     /// priority.
     fn close(&mut self, a: NodeId, b: NodeId, body: MerkleBody, cx: &mut Context<'_, MerkleBody>) {
         self.compare(a, b, body.range, cx);
-        let owed = self.difference.a_newer_entries;
-        if owed == 0 {
-            return;
+        let named = u64::from(body.named);
+        if let Some(out) = self
+            .difference
+            .send_close(&mut self.selector, a, b, named, cx)
+        {
+            out.body = MerkleBody {
+                step: Step::Close,
+                ..body
+            };
         }
-        // What `b` named; in async timing `a` may have learnt newer versions since, which
-        // `b` did not ask for and which are not deferred.
-        let wanted = owed.min(u64::from(body.named));
-        let fit = wanted.min(cx.entries_fit(a, Size::HEADER));
-        if fit == 0 {
-            cx.defer(wanted);
-            return;
-        }
-        let (entries, _) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
-        cx.defer(wanted - entries);
-        let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
-        out.payload.copy_from(&self.difference.a_newer);
-        out.body = MerkleBody {
-            step: Step::Close,
-            ..body
-        };
     }
 }
 

@@ -326,48 +326,21 @@ impl SketchReconciliation {
     /// At `b`: the entries `a` lacks, and the names of those `b` lacks (the difference is
     /// decoded), cut to the room by priority (entries first).
     fn repair(&mut self, a: NodeId, b: NodeId, cx: &mut Context<'_, SketchStep>) {
-        let fit = cx.entries_fit(b, Size::HEADER);
-        if !cx.fits(b, Size::HEADER) || (fit == 0 && self.difference.b_newer_entries > 0) {
-            return;
+        if let Some((out, named)) = self.difference.send_repair(&mut self.selector, a, b, cx) {
+            out.body = SketchStep::Repair(named as u32);
         }
-        let (entries, left_out) = self.selector.cut(b, &mut self.difference.b_newer, fit, cx);
-        cx.defer(left_out);
-        let named = self
-            .difference
-            .a_newer_entries
-            .min(cx.digest_entries_fit(b, Size::entries(entries)));
-        // Entries `b` lacks but could not name wait too.
-        cx.defer(self.difference.a_newer_entries - named);
-        let size = Size {
-            entries,
-            digest_entries: named,
-            other_bytes: 0,
-        };
-        let out = cx.send(MessageKind::ExchangeReply, b, a, size);
-        out.payload.copy_from(&self.difference.b_newer);
-        out.body = SketchStep::Repair(named as u32);
     }
 
     /// At `a`: the close with the `named` entries `b` asked for, cut to the room by priority.
     fn close(&mut self, a: NodeId, b: NodeId, named: u32, cx: &mut Context<'_, SketchStep>) {
         self.difference.compute(a, b, cx);
-        let owed = self.difference.a_newer_entries;
-        if owed == 0 {
-            return;
+        let named = u64::from(named);
+        if let Some(out) = self
+            .difference
+            .send_close(&mut self.selector, a, b, named, cx)
+        {
+            out.body = SketchStep::Close;
         }
-        // What `b` named; in async timing `a` may have learnt newer versions since, which
-        // `b` did not ask for and which are not deferred.
-        let wanted = owed.min(u64::from(named));
-        let fit = wanted.min(cx.entries_fit(a, Size::HEADER));
-        if fit == 0 {
-            cx.defer(wanted);
-            return;
-        }
-        let (entries, _) = self.selector.cut(a, &mut self.difference.a_newer, fit, cx);
-        cx.defer(wanted - entries);
-        let out = cx.send(MessageKind::ExchangeClose, a, b, Size::entries(entries));
-        out.payload.copy_from(&self.difference.a_newer);
-        out.body = SketchStep::Close;
     }
 
     /// At `b`, a sketch (or, `half`, the second sketch of a bisection) from `a`.

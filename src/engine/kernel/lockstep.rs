@@ -148,8 +148,8 @@ impl RoundContacts {
                 let draws = world.is_up(node)
                     && (!matches!(kernel, Kernel::Push) || world.holds_any_in::<true>(node));
                 if draws {
+                    world.prefetch_whole_rows(node);
                     for &partner in peers.choose(node) {
-                        world.prefetch_whole_rows(node);
                         world.prefetch_whole_rows(partner);
                         ahead.push_back((node, partner));
                     }

@@ -122,15 +122,7 @@ impl World {
             .send(crate::report::MessageKind::PullRequest, 0, digest);
         self.arrives(peer, false);
         let mut payload = std::mem::take(&mut self.scratch_payload);
-        let words = self.rows.words_per_row();
-        let mut entries = 0;
-        payload.clear();
-        payload.resize(words);
-        for w in 0..words {
-            let bits = self.top_word(peer, w, self.rows.word(node, w));
-            entries += u64::from(bits.count_ones());
-            payload.set(w, bits);
-        }
+        let mut entries = self.top(peer, |w| self.rows.word(node, w), &mut payload);
         let baseline = !self.has_baseline(node) && self.has_baseline(peer);
         if baseline {
             entries += self.catalog_len;
