@@ -19,8 +19,9 @@ const HOP_BLOCK: u64 = 512;
 
 /// Bytes the engine allocates for one trial of `scenario` at its peak (per worker thread), so
 /// the memory guard can refuse a run before it starts: the row matrices (twice in rounds timing,
-/// plus the old one while a matrix grows), node flags, hop counts (a byte per node and slot),
-/// what a trial keeps per update (plan, report, coverage samples), in async timing the timers
+/// plus the old one while a matrix grows), node flags, hop counts (half a byte or a byte per
+/// node and slot), what a trial keeps per update (plan, report, coverage samples), in async
+/// timing the timers
 /// and messages in flight, the overlay (graph or HyParView views), Plumtree's announcements,
 /// the spreaders of protocols that stop by themselves, and the spreading state of flooding.
 pub fn estimate_memory(scenario: &Scenario) -> u64 {
@@ -37,16 +38,23 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
     let growing = if slots > 1 { matrix } else { 0 };
     let rows = matrices * matrix + growing;
     let flags = 3 * bitset::NodeSet::bytes(n as usize);
-    // A byte per node and slot: one block as wide as the slots (a power of two) up to 512,
+    // A field per node and slot: one block as wide as the slots (a power of two) up to 512,
     // blocks of 512 beyond; widening the first block copies it.
     let hop_width = if slots <= HOP_BLOCK {
         slots.next_power_of_two()
     } else {
         slots.div_ceil(HOP_BLOCK) * HOP_BLOCK
     };
-    let hops = n * hop_width
+    // Four bits per count, unless counts of 15 and more are common enough to widen blocks to a
+    // byte (`metrics/hops.rs`). In rounds timing a count is at most the rounds since its
+    // update's injection, so an update that reaches everyone within about 20 rounds keeps most
+    // of them under 15 (one update over 10^7 nodes: 18 rounds, 0.5% of counts at 15 or more,
+    // under the 1/128 that widens a block). Async timing forwards at once and goes deeper.
+    let shallow = matches!(scenario.timing, Timing::Rounds) && spread_rounds(scenario) < 20.0;
+    let field_halves = if shallow { 1 } else { 2 };
+    let hops = n * hop_width * field_halves / 2
         + if slots <= HOP_BLOCK {
-            n * hop_width / 2
+            n * hop_width * field_halves / 4
         } else {
             0
         };
