@@ -21,8 +21,9 @@ const HOP_BLOCK: u64 = 512;
 /// the memory guard can refuse a run before it starts: the row matrices (twice in rounds timing,
 /// plus the old one while a matrix grows), node flags, hop counts (half a byte or a byte per
 /// node and slot), what a trial keeps per update (plan, report, coverage samples), in async
-/// timing the timers and messages in flight, the overlay (graph or HyParView views), Plumtree's announcements,
-/// the spreaders of protocols that stop by themselves, and the spreading state of flooding.
+/// timing the timers and messages in flight, the overlay (graph or HyParView views),
+/// Plumtree's announcements, the spreaders of protocols that stop by themselves, and the
+/// spreading state of flooding.
 pub fn estimate_memory(scenario: &Scenario) -> u64 {
     let n = u64::from(scenario.nodes);
     let updates = updates(scenario);
