@@ -59,6 +59,7 @@ pub fn run_protocol<P: Protocol>(
     let (mut state, mut protocol) = trial::Trial::new(scenario, catalog, trial_seed, make);
     state.fast_paths = fast_paths;
     state.world.narrows = fast_paths;
+    state.world.skips_settled = fast_paths;
     let end = match scenario.timing {
         Timing::Rounds => lockstep::run(&mut state, &mut protocol, progress),
         Timing::Async { .. } => event_driven::run(&mut state, &mut protocol, progress),

@@ -136,6 +136,28 @@ impl RowMatrix {
         }
     }
 
+    /// Asks the processor for the cache lines of row `node` that hold words `words` (a hint;
+    /// `words` ascending): a wide-row contact that reads only some words.
+    #[inline(always)]
+    pub fn prefetch_words(&self, node: u32, words: &[usize]) {
+        if self.packed() {
+            return self.prefetch(node);
+        }
+        let start = self
+            .data
+            .as_ptr()
+            .wrapping_add(node as usize * self.words_per_row);
+        let mut last = usize::MAX;
+        for &w in words {
+            let word = start.wrapping_add(w);
+            let line = word as usize / 64;
+            if line != last {
+                super::memory::prefetch(word);
+                last = line;
+            }
+        }
+    }
+
     #[inline(always)]
     pub fn or_word(&mut self, node: u32, w: usize, bits: u64) {
         let node = node as usize;

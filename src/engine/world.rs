@@ -40,7 +40,7 @@ use super::workload::PlannedUpdate;
 mod faults;
 mod period;
 #[cfg(test)]
-pub(in crate::engine) use period::NARROWINGS;
+pub(in crate::engine) use period::{NARROWINGS, SETTLED_WORDS};
 mod staged;
 
 pub const NONE: u32 = u32::MAX;
@@ -110,6 +110,13 @@ pub struct World {
     /// Whether the rows narrow after a burst (see `period::narrow_rows`): a fast path, off
     /// when the engine's fast paths are (the tests compare the two).
     pub(crate) narrows: bool,
+    /// Whether a staged round's digest contacts skip the row words whose every slot in
+    /// flight every up node holds (see `period::settle`): a fast path, off when the engine's
+    /// fast paths are.
+    pub(crate) skips_settled: bool,
+    /// In a staged round, ascending: the row words with a slot in flight that some up node
+    /// lacks (every word when `skips_settled` is off).
+    unsettled: Vec<usize>,
     /// What the reports count: told of every message, learning, crash and period's end.
     pub(crate) metrics: Metrics,
     /// The message size limit and send budgets, charged for every message sent.
@@ -160,6 +167,8 @@ impl World {
             spreaders: spreading.map(|initial| Spreaders::new(n, initial)),
             hold_retirement: false,
             narrows: true,
+            skips_settled: true,
+            unsettled: Vec::new(),
             rejoining: Vec::new(),
             scratch_payload: Words::default(),
             metrics: Metrics::new(scenario, planned),

@@ -24,12 +24,13 @@ use super::Kernel;
 use super::batch::{self, ContactBatches};
 
 /// The payload of one message of a staged contact: what `sender` holds newest, minus what
-/// another node held at the start of the round. Word 0 is kept here; with wide rows every
-/// word is in [`RoundContacts::payload_words`], computed once per message.
+/// another node held at the start of the round. With rows of one word it is kept here; with
+/// wide rows its words that are not empty are in [`RoundContacts::payload_words`], computed
+/// once per message.
 #[derive(Clone, Copy)]
 struct Payload {
     sender: NodeId,
-    /// Word 0 of the payload.
+    /// Word 0 of the payload (rows of one word).
     first: u64,
     /// Entries the payload carries.
     entries: u64,
@@ -46,8 +47,9 @@ fn word_at(world: &World, sender: NodeId, minus_of: Option<NodeId>, w: usize) ->
 #[derive(Default)]
 pub struct RoundContacts {
     batches: ContactBatches,
-    /// The words of a payload delivered in a wide-row contact.
-    payload_words: Vec<u64>,
+    /// The words of a payload of a wide-row contact that are not empty, with their index,
+    /// ascending.
+    payload_words: Vec<(usize, u64)>,
     /// Wide rows: contacts drawn ahead of the one running, `(from, to)` in run order.
     ahead: std::collections::VecDeque<(NodeId, NodeId)>,
 }
@@ -61,6 +63,10 @@ impl RoundContacts {
     /// The payload `sender` sends: its newest versions, minus what `minus_of` held at the
     /// start of the round (nothing, when `None`). Start-of-round rows do not change within
     /// the round, so a message's payload computed once is the one counted and delivered.
+    ///
+    /// With wide rows and a `minus_of`, only the round's unsettled words are read: both sides
+    /// are up (a message to a down node is dropped before its payload is made), so in every
+    /// other word the payload is empty (see `World::unsettled_words`).
     #[inline(always)]
     fn payload<const WIDE: bool>(
         &mut self,
@@ -68,21 +74,32 @@ impl RoundContacts {
         sender: NodeId,
         minus_of: Option<NodeId>,
     ) -> Payload {
-        let first = word_at(world, sender, minus_of, 0);
-        let mut entries = entry_count(first);
-        if WIDE {
-            let words = &mut self.payload_words;
-            words.clear();
-            words.push(first);
-            for w in 1..world.row_words::<WIDE>() {
-                let bits = word_at(world, sender, minus_of, w);
+        if !WIDE {
+            let first = word_at(world, sender, minus_of, 0);
+            return Payload {
+                sender,
+                first,
+                entries: entry_count(first),
+            };
+        }
+        let words = &mut self.payload_words;
+        words.clear();
+        let mut entries = 0;
+        let mut add = |w: usize| {
+            let bits = word_at(world, sender, minus_of, w);
+            if bits != 0 {
                 entries += entry_count(bits);
-                words.push(bits);
+                words.push((w, bits));
             }
+        };
+        if minus_of.is_some() && world.in_round() {
+            world.unsettled_words().iter().for_each(|&w| add(w));
+        } else {
+            (0..world.row_words::<WIDE>()).for_each(add);
         }
         Payload {
             sender,
-            first,
+            first: 0,
             entries,
         }
     }
@@ -91,7 +108,7 @@ impl RoundContacts {
     #[inline(always)]
     fn carry<const WIDE: bool>(&self, world: &mut World, payload: &Payload) {
         if WIDE {
-            for (w, &bits) in self.payload_words.iter().enumerate() {
+            for &(w, bits) in &self.payload_words {
                 world.count_carried_word(w, bits);
             }
         } else {
@@ -140,6 +157,19 @@ impl RoundContacts {
     ) {
         let mut ahead = std::mem::take(&mut self.ahead);
         ahead.clear();
+        // A digest contact reads only the round's unsettled words (see `payload`); push and
+        // full-table contacts send whole tables.
+        let digest = matches!(
+            kernel,
+            Kernel::Pull | Kernel::PushPull { full_table: false }
+        );
+        let prefetch = |world: &World, node: NodeId| {
+            if digest {
+                world.prefetch_unsettled_rows(node);
+            } else {
+                world.prefetch_whole_rows(node);
+            }
+        };
         let mut next = 0;
         loop {
             while ahead.len() < LOOKAHEAD && next < world.nodes {
@@ -148,9 +178,9 @@ impl RoundContacts {
                 let draws = world.is_up(node)
                     && (!matches!(kernel, Kernel::Push) || world.holds_any_in::<true>(node));
                 if draws {
-                    world.prefetch_whole_rows(node);
+                    prefetch(world, node);
                     for &partner in peers.choose(node) {
-                        world.prefetch_whole_rows(partner);
+                        prefetch(world, partner);
                         ahead.push_back((node, partner));
                     }
                 }
@@ -384,7 +414,7 @@ impl RoundContacts {
         // its time was that stall).
         let target = world.rows_now();
         let mut touched = 0u16;
-        for (w, &bits) in self.payload_words.iter().enumerate() {
+        for &(w, bits) in &self.payload_words {
             let fresh = bits & !target.word(to, w);
             if fresh != 0 {
                 let slot = w * 64 + fresh.trailing_zeros() as usize;
@@ -392,7 +422,7 @@ impl RoundContacts {
             }
         }
         std::hint::black_box(touched);
-        for (w, &bits) in self.payload_words.iter().enumerate() {
+        for &(w, bits) in &self.payload_words {
             world.deliver_word(to, payload.sender, w, bits, at);
         }
     }

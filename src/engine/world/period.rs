@@ -11,6 +11,8 @@ use super::{NONE, World, clear_bit};
 thread_local! {
     /// How many times rows narrowed on this thread (the tests check that the fast path ran).
     pub(in crate::engine) static NARROWINGS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Row words with slots in flight that rounds on this thread found settled (likewise).
+    pub(in crate::engine) static SETTLED_WORDS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 impl World {
@@ -32,6 +34,30 @@ impl World {
             spreaders.next.copy_from(&spreaders.now);
         }
         self.in_round = true;
+        self.settle();
+    }
+
+    /// The round's unsettled words: those with a slot in flight that some up node lacks at
+    /// the start of the round. In every other word, two up nodes hold the same slots in flight,
+    /// so a payload of "what I hold minus what you held at the start of the round" is empty
+    /// there, and a digest contact need not read it. Under churn, a long tail of updates waits
+    /// for down nodes to come back (the storefront benchmark: thousands of slots, rows of over
+    /// a hundred words) while every up node has them long since.
+    fn settle(&mut self) {
+        let words = self.rows.words_per_row();
+        self.unsettled.clear();
+        for w in 0..words {
+            let mut lacked = !self.skips_settled;
+            for_each_bit(self.slots.active.get(w).copied().unwrap_or(0), |b| {
+                lacked |= self.slots.informed_live[w * 64 + b] != self.alive;
+            });
+            if lacked {
+                self.unsettled.push(w);
+            } else if cfg!(test) && self.slots.active.get(w).is_some_and(|&a| a != 0) {
+                #[cfg(test)]
+                SETTLED_WORDS.with(|n| n.set(n.get() + 1));
+            }
+        }
     }
 
     /// Milestones, coverage samples, stale count and retirement at the end of a round or period.

@@ -82,13 +82,30 @@ impl World {
         self.next.prefetch_row(node);
     }
 
+    /// The round's unsettled words, ascending (see `period::settle`): a payload of what one up
+    /// node holds minus what another held at the start of the round is empty in every other
+    /// word.
+    #[inline(always)]
+    pub(in crate::engine) fn unsettled_words(&self) -> &[usize] {
+        debug_assert!(self.in_round);
+        &self.unsettled
+    }
+
+    /// [`World::prefetch_whole_rows`] for a digest contact: only the lines of the round's
+    /// unsettled words.
+    #[inline(always)]
+    pub(in crate::engine) fn prefetch_unsettled_rows(&self, node: NodeId) {
+        self.rows.prefetch_words(node, &self.unsettled);
+        self.next.prefetch_words(node, &self.unsettled);
+    }
+
     /// Asks the processor for the hop-count lines a contact between `a` and `b` may touch:
-    /// for every row word where their start-of-round rows differ in a slot in flight, the line
-    /// of both nodes' hop counts for its 64 slots (a hint; a slot's count lives at
+    /// for every unsettled row word where their start-of-round rows differ in a slot in flight,
+    /// the line of both nodes' hop counts for its 64 slots (a hint; a slot's count lives at
     /// `64 * word + bit` of a node's block, so one line per word).
     #[inline(always)]
     pub(in crate::engine) fn prefetch_hops_between(&self, a: NodeId, b: NodeId) {
-        for w in 0..self.rows.words_per_row() {
+        for &w in &self.unsettled {
             let differ = (self.rows.word(a, w) ^ self.rows.word(b, w)) & self.slots.active[w];
             if differ != 0 {
                 let slot = w * 64 + differ.trailing_zeros() as usize;
