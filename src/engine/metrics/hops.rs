@@ -108,9 +108,18 @@ impl Hops {
                     wider.mask = u8::MAX;
                 }
                 wider.overflowing = old.overflowing;
-                for node in 0..nodes {
-                    for slot in 0..width {
-                        wider.put(node * new_width + slot, old.raw(node * width + slot));
+                let row_bytes = width >> old.pack;
+                if row_bytes > 0 {
+                    // Whole bytes per node row: copied as they are.
+                    let new_row_bytes = new_width >> old.pack;
+                    for (node, row) in old.bytes.chunks_exact(row_bytes).enumerate().take(nodes) {
+                        let at = node * new_row_bytes;
+                        wider.bytes[at..at + row_bytes].copy_from_slice(row);
+                    }
+                } else {
+                    // One four-bit field per node, two nodes to a byte.
+                    for node in 0..nodes {
+                        wider.put(node * new_width, old.raw(node));
                     }
                 }
                 self.blocks[0] = wider;
@@ -278,7 +287,7 @@ mod tests {
         let mut plain = vec![vec![0u16; 1600]; nodes];
         let mut slots = 1;
         for round in 0..16 {
-            slots = (slots * 2).min(1600);
+            // One slot first (two nodes to a byte), then doubling to 1,600.
             hops.make_room(nodes, slots);
             for _ in 0..60_000 {
                 let node = rng.random_range(0..nodes);
@@ -298,6 +307,7 @@ mod tests {
                     assert_eq!(hops.get(node as NodeId, slot), hop, "round {round}");
                 }
             }
+            slots = (slots * 2).min(1600);
         }
         let packs: Vec<u32> = hops.blocks.iter().map(|b| b.pack).collect();
         assert_eq!(

@@ -53,8 +53,10 @@ impl World {
             });
             if lacked {
                 self.unsettled.push(w);
-            } else if cfg!(test) && self.slots.active.get(w).is_some_and(|&a| a != 0) {
-                #[cfg(test)]
+                continue;
+            }
+            #[cfg(test)]
+            if self.slots.active.get(w).is_some_and(|&a| a != 0) {
                 SETTLED_WORDS.with(|n| n.set(n.get() + 1));
             }
         }
