@@ -13,7 +13,9 @@
 //!   the partner from all other nodes.
 //!
 //! Every membership draws from the peer-choice stream; full membership draws exactly as it
-//! always has.
+//! always has. Batched contacts of full membership with one partner ([`PeerSampler::draw_all`],
+//! [`PeerSampler::draw_for`]) read that stream a block of words at a time and hand back the
+//! words they did not use, so they consume the very values one-at-a-time draws would.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -34,12 +36,29 @@ enum Membership {
     },
 }
 
+/// Words of the peer-choice stream drawn ahead for batched draws: a power of two, so that the
+/// ring's indices wrap with a mask (no bounds check in the draw loop).
+const AHEAD: usize = 256;
+
+/// At most this many partners per batched draw: each takes one word of the stream, or two
+/// (see [`uniform_other_from`]), and every one of them must be in the ring already.
+pub const MOST_DRAWN: usize = AHEAD / 2;
+
+/// Words of the peer-choice stream drawn ahead, in stream order: those at positions
+/// `used..filled` (modulo [`AHEAD`]) are drawn from the stream but not consumed yet.
+struct Ahead {
+    words: Box<[u32; AHEAD]>,
+    used: usize,
+    filled: usize,
+}
+
 pub struct PeerSampler {
     nodes: u32,
     fanout: usize,
     rng: ChaCha8Rng,
     chosen: Vec<NodeId>,
     membership: Membership,
+    ahead: Ahead,
 }
 
 impl PeerSampler {
@@ -51,6 +70,11 @@ impl PeerSampler {
             rng,
             chosen: Vec::with_capacity(fanout as usize),
             membership: Membership::Full,
+            ahead: Ahead {
+                words: Box::new([0; AHEAD]),
+                used: 0,
+                filled: 0,
+            },
         }
     }
 
@@ -83,16 +107,78 @@ impl PeerSampler {
     }
 
     /// Whether partners are one uniform draw over all other nodes (full membership, fanout 1):
-    /// [`PeerSampler::one_of_all`] then draws them as [`PeerSampler::choose`] does.
+    /// [`PeerSampler::draw_all`] and [`PeerSampler::draw_for`] then draw them as
+    /// [`PeerSampler::choose`] does.
     pub fn full_single(&self) -> bool {
         self.fanout == 1 && matches!(self.membership, Membership::Full)
     }
 
-    /// The partner of `node` under [`PeerSampler::full_single`]: the same draw as `choose`.
-    #[inline(always)]
-    pub fn one_of_all(&mut self, node: NodeId) -> NodeId {
+    /// The partners of nodes `first, first + 1, ...` under [`PeerSampler::full_single`], one
+    /// per slot of `partners` (at most [`MOST_DRAWN`]): the draws `choose` makes, in order.
+    #[inline]
+    pub fn draw_all(&mut self, first: NodeId, partners: &mut [NodeId]) {
         debug_assert!(self.full_single());
-        uniform_other(&mut self.rng, self.nodes, node)
+        let range = self.nodes - 1;
+        let (words, mut used) = self.ahead_for(partners.len());
+        for (node, partner) in (first..).zip(partners.iter_mut()) {
+            *partner = uniform_other_from(words, &mut used, range, node);
+        }
+        self.ahead.used = used;
+    }
+
+    /// The partners of `nodes` (at most [`MOST_DRAWN`]) under [`PeerSampler::full_single`], in
+    /// order, into `partners` (as long): the draws `choose` makes.
+    #[inline]
+    pub fn draw_for(&mut self, nodes: &[NodeId], partners: &mut [NodeId]) {
+        debug_assert!(self.full_single());
+        debug_assert_eq!(nodes.len(), partners.len());
+        let range = self.nodes - 1;
+        let (words, mut used) = self.ahead_for(nodes.len());
+        for (&node, partner) in nodes.iter().zip(partners.iter_mut()) {
+            *partner = uniform_other_from(words, &mut used, range, node);
+        }
+        self.ahead.used = used;
+    }
+
+    /// The ring of words drawn ahead, holding enough for `draws` draws of two words each,
+    /// and the position of its first word not consumed.
+    #[inline(always)]
+    fn ahead_for(&mut self, draws: usize) -> (&[u32; AHEAD], usize) {
+        assert!(draws <= MOST_DRAWN, "{draws} draws at once");
+        let ahead = &mut self.ahead;
+        let left = ahead.filled - ahead.used;
+        if left < 2 * draws {
+            // The free part of the ring, in stream order: from `filled` on, wrapping at the
+            // end of the array.
+            let start = ahead.filled % AHEAD;
+            let free = AHEAD - left;
+            let to_end = free.min(AHEAD - start);
+            self.rng.fill(&mut ahead.words[start..start + to_end]);
+            self.rng.fill(&mut ahead.words[..free - to_end]);
+            ahead.filled = ahead.used + AHEAD;
+        }
+        (&ahead.words, ahead.used)
+    }
+
+    /// Gives the words drawn ahead and not consumed back to the stream, whose next draw then
+    /// reads the first of them: after this the stream is where one-at-a-time draws would
+    /// have left it. Every draw but the batched ones starts with it.
+    #[inline(always)]
+    pub fn hand_back(&mut self) {
+        let ahead = &mut self.ahead;
+        if ahead.filled != ahead.used {
+            self.give_back();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn give_back(&mut self) {
+        let ahead = &mut self.ahead;
+        let left = (ahead.filled - ahead.used) as u128;
+        self.rng.set_word_pos(self.rng.get_word_pos() - left);
+        ahead.used = 0;
+        ahead.filled = 0;
     }
 
     /// Whether partners come from a HyParView overlay, whose choice repairs the overlay as it
@@ -124,6 +210,7 @@ impl PeerSampler {
     /// One partner of `node`; `None` when it has no (live, for HyParView) neighbour.
     #[inline(always)]
     pub fn one(&mut self, node: NodeId) -> Option<NodeId> {
+        self.hand_back();
         match &mut self.membership {
             Membership::Full => Some(uniform_other(&mut self.rng, self.nodes, node)),
             Membership::Graph(graph) => {
@@ -152,6 +239,7 @@ impl PeerSampler {
     /// guarantees `fanout < nodes`.
     #[inline]
     pub fn choose(&mut self, node: NodeId) -> &[NodeId] {
+        self.hand_back();
         self.chosen.clear();
         match &mut self.membership {
             Membership::Full => {
@@ -208,6 +296,22 @@ impl PeerSampler {
 #[inline(always)]
 fn uniform_other(rng: &mut ChaCha8Rng, nodes: u32, node: NodeId) -> NodeId {
     let r = rng.random_range(0..nodes - 1);
+    if r >= node { r + 1 } else { r }
+}
+
+/// [`uniform_other`] from words drawn ahead: `rng.random_range(0..range)` (rand's
+/// widening multiply, with a second word for the rare sample that may be biased) reading the
+/// words of `words` from position `used` on (modulo its length), then past `node`.
+#[inline(always)]
+fn uniform_other_from(words: &[u32; AHEAD], used: &mut usize, range: u32, node: NodeId) -> NodeId {
+    let wide = u64::from(words[*used % AHEAD]) * u64::from(range);
+    *used += 1;
+    let (mut r, low) = ((wide >> 32) as u32, wide as u32);
+    if low > range.wrapping_neg() {
+        let next = u64::from(words[*used % AHEAD]) * u64::from(range);
+        *used += 1;
+        r += u32::from(low.checked_add((next >> 32) as u32).is_none());
+    }
     if r >= node { r + 1 } else { r }
 }
 
@@ -343,6 +447,63 @@ mod tests {
             .with_local_bias(vec![0, 40, 100], 0.0);
         for node in 0..100 {
             assert_eq!(plain.choose(node), biased.choose(node));
+        }
+    }
+
+    /// Batched draws read the stream a block at a time: mixed with hand-backs and with
+    /// one-at-a-time draws (which hand back first), they give the one-at-a-time partners, in
+    /// order, and leave the stream where one-at-a-time draws leave it.
+    #[test]
+    fn batched_draws_are_the_one_at_a_time_draws() {
+        // At 3x10^9 nodes most draws take a second word (rand's possibly-biased samples).
+        for nodes in [2, 10, 1_000_000, 3_000_000_000u32] {
+            let mut one = PeerSampler::new(nodes, 1, ChaCha8Rng::seed_from_u64(7));
+            let mut batched = PeerSampler::new(nodes, 1, ChaCha8Rng::seed_from_u64(7));
+            let mut plan = ChaCha8Rng::seed_from_u64(8);
+            let mut partners = [0; MOST_DRAWN];
+            let mut draws = 0;
+            for step in 0..400 {
+                match plan.random_range(0..4) {
+                    0 => {
+                        let len = plan.random_range(0..=MOST_DRAWN.min(nodes as usize));
+                        let first = plan.random_range(0..=nodes - len as u32);
+                        batched.draw_all(first, &mut partners[..len]);
+                        for (node, &p) in (first..).zip(&partners[..len]) {
+                            assert_eq!(p, one.one(node).unwrap(), "{nodes} nodes, step {step}");
+                        }
+                        draws += len;
+                    }
+                    1 => {
+                        let len = plan.random_range(0..=MOST_DRAWN);
+                        let of: Vec<NodeId> =
+                            (0..len).map(|_| plan.random_range(0..nodes)).collect();
+                        batched.draw_for(&of, &mut partners[..len]);
+                        for (&node, &p) in of.iter().zip(&partners[..len]) {
+                            assert_ne!(p, node);
+                            assert_eq!(p, one.one(node).unwrap(), "{nodes} nodes, step {step}");
+                        }
+                        draws += len;
+                    }
+                    2 => batched.hand_back(),
+                    _ => {
+                        let node = plan.random_range(0..nodes);
+                        assert_eq!(
+                            batched.one(node),
+                            one.one(node),
+                            "{nodes} nodes, step {step}"
+                        );
+                    }
+                }
+            }
+            assert!(draws > 5_000, "{draws} batched draws");
+            batched.hand_back();
+            assert_eq!(batched.rng.get_word_pos(), one.rng.get_word_pos());
+            if nodes > 2_000_000_000 {
+                assert!(
+                    one.rng.get_word_pos() > 3 * draws as u128 / 2,
+                    "second words drawn"
+                );
+            }
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::scenario::NodeId;
 use crate::time::Time;
 
 use super::super::metrics::Fates;
-use super::super::peers::PeerSampler;
+use super::super::peers::{MOST_DRAWN, PeerSampler};
 use super::super::rows::{RowView, entry_count, for_each_bit};
 use super::super::world::{NONE, World};
 use super::Kernel;
@@ -33,6 +33,8 @@ use super::Kernel;
 /// Contacts drawn per batch: enough to cover a cache miss two batches ahead, few enough that
 /// the batches stay in the first-level cache.
 const BATCH: usize = 64;
+// A batch's partners are drawn at once from the words drawn ahead.
+const _: () = assert!(BATCH <= MOST_DRAWN);
 
 /// The exchange a contact runs (a const parameter, so each has its own loop).
 const PUSH: u8 = 0;
@@ -249,62 +251,117 @@ fn pipeline<const MODE: u8, const LOSSY: bool, const ONE_BIT: bool>(
         batch.held_to.resize(capacity, 0);
         batch.len = 0;
     }
-    let nodes = world.nodes;
     let mut node = 0;
     loop {
         std::mem::swap(due, scanned);
         std::mem::swap(scanned, drawn);
-        let mut len = 0;
         if single {
-            // Full membership, one partner: the draw of `PeerSampler::choose`, inline.
-            while node < nodes && len < capacity {
-                if acts::<MODE, ONE_BIT>(world, fixed, node) {
-                    let partner = peers.one_of_all(node);
-                    fixed.rows.prefetch(partner);
-                    drawn.from[len] = node;
-                    drawn.to[len] = partner;
-                    len += 1;
-                }
-                node += 1;
-            }
+            draw_single::<MODE, ONE_BIT>(world, fixed, peers, drawn, &mut node);
         } else {
-            while node < nodes && len + peers.fanout() <= capacity {
-                if acts::<MODE, ONE_BIT>(world, fixed, node) {
-                    for &partner in peers.choose(node) {
-                        fixed.rows.prefetch(partner);
-                        drawn.from[len] = node;
-                        drawn.to[len] = partner;
-                        len += 1;
-                    }
-                }
-                node += 1;
-            }
+            draw_chosen::<MODE, ONE_BIT>(world, fixed, peers, drawn, &mut node);
         }
-        drawn.len = len;
         scan::<ONE_BIT>(world, fixed, scanned, quiets.then_some(&mut quiet));
         if due.len == 0 && scanned.len == 0 && drawn.len == 0 {
             break;
         }
-        let n = due.len;
-        let sides = due.from[..n].iter().zip(&due.to[..n]);
-        let rows = due.held_from[..n].iter().zip(&due.held_to[..n]);
-        for ((&from, &to), (&held_from, &held_to)) in sides.zip(rows) {
-            let c = Contact {
-                from,
-                to,
-                held_from,
-                held_to,
-            };
-            match MODE {
-                PUSH => push::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
-                PULL => pull::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
-                DIGEST => digest_exchange::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
-                _ => table_exchange::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
-            }
-        }
+        run::<MODE, LOSSY, ONE_BIT>(world, fixed, tally, due, lost);
     }
+    // Words of the peer-choice stream drawn ahead and not used go back to it.
+    peers.hand_back();
     add_quiet::<MODE>(tally, quiet, fixed.catalog);
     add_tally(world, tally, fixed.at);
+}
+
+/// The draw stage with full membership and one partner: the next [`BATCH`] acting nodes from
+/// `node` on, each with its partner (drawn as `PeerSampler::choose` would, a batch at a time),
+/// whose row is asked for. When every node acts (all up, and not push, which skips nodes with
+/// nothing to push) the batch is the next run of ids, with no per-node check.
+#[inline(never)]
+fn draw_single<const MODE: u8, const ONE_BIT: bool>(
+    world: &World,
+    fixed: Fixed,
+    peers: &mut PeerSampler,
+    drawn: &mut ContactBatch,
+    node: &mut NodeId,
+) {
+    let nodes = world.nodes;
+    let len;
+    if fixed.all_up && MODE != PUSH {
+        len = (nodes - *node).min(BATCH as u32) as usize;
+        let first = *node;
+        for (from, id) in drawn.from[..len].iter_mut().zip(first..) {
+            *from = id;
+        }
+        peers.draw_all(first, &mut drawn.to[..len]);
+        *node += len as u32;
+    } else {
+        let mut n = 0;
+        while *node < nodes && n < BATCH {
+            drawn.from[n] = *node;
+            n += usize::from(acts::<MODE, ONE_BIT>(world, fixed, *node));
+            *node += 1;
+        }
+        len = n;
+        peers.draw_for(&drawn.from[..len], &mut drawn.to[..len]);
+    }
+    for &partner in &drawn.to[..len] {
+        fixed.rows.prefetch(partner);
+    }
+    drawn.len = len;
+}
+
+/// The draw stage with any other membership or fanout: the partners `PeerSampler::choose`
+/// gives, as many acting nodes' as fit in the batch.
+#[inline(never)]
+fn draw_chosen<const MODE: u8, const ONE_BIT: bool>(
+    world: &World,
+    fixed: Fixed,
+    peers: &mut PeerSampler,
+    drawn: &mut ContactBatch,
+    node: &mut NodeId,
+) {
+    let capacity = drawn.from.len();
+    let mut len = 0;
+    while *node < world.nodes && len + peers.fanout() <= capacity {
+        if acts::<MODE, ONE_BIT>(world, fixed, *node) {
+            for &partner in peers.choose(*node) {
+                fixed.rows.prefetch(partner);
+                drawn.from[len] = *node;
+                drawn.to[len] = partner;
+                len += 1;
+            }
+        }
+        *node += 1;
+    }
+    drawn.len = len;
+}
+
+/// The run stage: the contacts of `due`, in order.
+#[inline(never)]
+fn run<const MODE: u8, const LOSSY: bool, const ONE_BIT: bool>(
+    world: &mut World,
+    fixed: Fixed,
+    tally: &mut Tally,
+    due: &ContactBatch,
+    lost: &mut impl FnMut() -> bool,
+) {
+    let n = due.len;
+    let sides = due.from[..n].iter().zip(&due.to[..n]);
+    let rows = due.held_from[..n].iter().zip(&due.held_to[..n]);
+    for ((&from, &to), (&held_from, &held_to)) in sides.zip(rows) {
+        let c = Contact {
+            from,
+            to,
+            held_from,
+            held_to,
+        };
+        match MODE {
+            PUSH => push::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
+            PULL => pull::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
+            DIGEST => digest_exchange::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
+            _ => table_exchange::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
+        }
+    }
 }
 
 /// Whether `node` contacts anyone this round: it is up and, for push, holds something to
@@ -318,7 +375,7 @@ fn acts<const MODE: u8, const ONE_BIT: bool>(world: &World, fixed: Fixed, node: 
 /// and prefetches what the contacts will touch beyond them: where the two rows differ an
 /// update flows, and the partner's hop counts are read or written; where it flows to the
 /// partner, its next-round row is read and written.
-#[inline(always)]
+#[inline(never)]
 fn scan<const ONE_BIT: bool>(
     world: &World,
     fixed: Fixed,
