@@ -343,6 +343,18 @@ pub fn entry_count(bits: u64) -> u64 {
     }
 }
 
+/// [`entry_count`] of a payload word of a row of `ONE_BIT` width: with rows of one bit (one
+/// update in flight) the word is 0 or 1, its own count.
+#[inline(always)]
+pub fn entries_in<const ONE_BIT: bool>(bits: u64) -> u64 {
+    if ONE_BIT {
+        debug_assert!(bits <= 1, "a one-bit row's payload is one bit");
+        bits
+    } else {
+        entry_count(bits)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,6 +433,15 @@ mod tests {
         for n in 0..10 {
             assert!(m.has(n, 0));
             assert!(!m.has(n, 1));
+        }
+    }
+
+    #[test]
+    fn a_one_bit_payload_counts_itself() {
+        assert_eq!(entries_in::<true>(0), 0);
+        assert_eq!(entries_in::<true>(1), 1);
+        for bits in [0, 1, 0b100, 0b1011, u64::MAX] {
+            assert_eq!(entries_in::<false>(bits), u64::from(bits.count_ones()));
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::time::Time;
 
 use super::super::metrics::Fates;
 use super::super::peers::{MOST_DRAWN, PeerSampler};
-use super::super::rows::{RowView, entry_count, for_each_bit};
+use super::super::rows::{RowView, entries_in, for_each_bit};
 use super::super::world::{NONE, World};
 use super::Kernel;
 
@@ -394,20 +394,38 @@ fn scan<const ONE_BIT: bool>(
         }
         return;
     };
-    // Quiet contacts leave the batch, which keeps the others in order.
+    // Quiet contacts leave the batch, which keeps the others in order. Every contact is
+    // written at `kept`, where the next one overwrites it if it was quiet: no branch on
+    // whether a contact is quiet, a coin toss while the update spreads.
+    let ContactBatch {
+        from,
+        to,
+        held_from,
+        held_to,
+        ..
+    } = batch;
+    let (from, to) = (&mut from[..n], &mut to[..n]);
+    let (held_from, held_to) = (&mut held_from[..n], &mut held_to[..n]);
     let mut kept = 0;
     for i in 0..n {
-        let (from, to) = (batch.from[i], batch.to[i]);
-        let (held_from, held_to) = (fixed.word::<ONE_BIT>(from), fixed.word::<ONE_BIT>(to));
-        if (held_from ^ held_to) & fixed.active == 0 {
-            continue;
-        }
-        batch.from[kept] = from;
-        batch.to[kept] = to;
-        batch.held_from[kept] = held_from;
-        batch.held_to[kept] = held_to;
-        kept += 1;
-        prefetch_flow(world, fixed, to, held_from, held_to);
+        let (f, t) = (from[i], to[i]);
+        let (hf, ht) = (fixed.word::<ONE_BIT>(f), fixed.word::<ONE_BIT>(t));
+        from[kept] = f;
+        to[kept] = t;
+        held_from[kept] = hf;
+        held_to[kept] = ht;
+        kept += usize::from((hf ^ ht) & fixed.active != 0);
+    }
+    // Then what the contacts kept will touch, in a second pass: each of them differs, so
+    // the partner's hop counts are read or written; its next-round row is asked for whichever
+    // way the update flows (a spare hint costs less than a branch on the direction).
+    for (&t, (&hf, &ht)) in to[..kept].iter().zip(held_from.iter().zip(held_to.iter())) {
+        let differ = (hf ^ ht) & fixed.active;
+        world
+            .metrics
+            .hops
+            .prefetch(t, differ.trailing_zeros() as usize);
+        world.prefetch_next_row(t);
     }
     *quiet += (n - kept) as u64;
     batch.len = kept;
@@ -555,7 +573,7 @@ fn digest_exchange<const LOSSY: bool, const ONE_BIT: bool>(
     let reply = top_of(world, fixed, c.to, c.held_to, c.held_from);
     tally.send(
         MessageKind::ExchangeReply,
-        entry_count(reply),
+        entries_in::<ONE_BIT>(reply),
         fixed.catalog,
     );
     if !carry::<LOSSY, ONE_BIT>(world, fixed, tally, c.to, c.from, true, reply, lost) {
@@ -563,7 +581,7 @@ fn digest_exchange<const LOSSY: bool, const ONE_BIT: bool>(
     }
     let close = top_of(world, fixed, c.from, c.held_from, c.held_to);
     if close != 0 {
-        tally.send(MessageKind::ExchangeClose, entry_count(close), 0);
+        tally.send(MessageKind::ExchangeClose, entries_in::<ONE_BIT>(close), 0);
         carry::<LOSSY, ONE_BIT>(world, fixed, tally, c.from, c.to, true, close, lost);
     }
 }
@@ -597,7 +615,7 @@ fn push<const LOSSY: bool, const ONE_BIT: bool>(
     lost: &mut impl FnMut() -> bool,
 ) {
     let payload = top_of(world, fixed, c.from, c.held_from, 0);
-    let entries = entry_count(payload);
+    let entries = entries_in::<ONE_BIT>(payload);
     if entries > 0 {
         tally.send(MessageKind::Push, entries, 0);
         carry::<LOSSY, ONE_BIT>(world, fixed, tally, c.from, c.to, false, payload, lost);
@@ -618,6 +636,6 @@ fn pull<const LOSSY: bool, const ONE_BIT: bool>(
         return;
     }
     let reply = top_of(world, fixed, c.to, c.held_to, c.held_from);
-    tally.send(MessageKind::PullReply, entry_count(reply), 0);
+    tally.send(MessageKind::PullReply, entries_in::<ONE_BIT>(reply), 0);
     carry::<LOSSY, ONE_BIT>(world, fixed, tally, c.to, c.from, true, reply, lost);
 }
