@@ -264,7 +264,11 @@ fn pipeline<const MODE: u8, const LOSSY: bool, const ONE_BIT: bool>(
         if due.len == 0 && scanned.len == 0 && drawn.len == 0 {
             break;
         }
-        run::<MODE, LOSSY, ONE_BIT>(world, fixed, tally, due, lost);
+        if MODE == DIGEST && ONE_BIT && quiets && fixed.chained == 0 {
+            run_flowing_digests(world, fixed, tally, due);
+        } else {
+            run::<MODE, LOSSY, ONE_BIT>(world, fixed, tally, due, lost);
+        }
     }
     // Words of the peer-choice stream drawn ahead and not used go back to it.
     peers.hand_back();
@@ -362,6 +366,41 @@ fn run<const MODE: u8, const LOSSY: bool, const ONE_BIT: bool>(
             _ => table_exchange::<LOSSY, ONE_BIT>(world, fixed, tally, c, lost),
         }
     }
+}
+
+/// The run stage of digest exchanges between rows of one bit when quiet contacts have left
+/// the batch (lossless, every node up) and the one slot has no newer version in flight: in
+/// every contact left exactly one side holds the update, and the exchange is an opening and a
+/// reply, each with a whole digest, and a close when the initiator holds it; whoever holds it
+/// delivers it to the other (see [`digest_exchange`], which this counts in bulk). Without a
+/// branch on who holds it, a coin toss while the update spreads.
+#[inline(never)]
+fn run_flowing_digests(world: &mut World, fixed: Fixed, tally: &mut Tally, due: &ContactBatch) {
+    let n = due.len;
+    let mut closes = 0;
+    for ((&from, &to), &held_from) in due.from[..n]
+        .iter()
+        .zip(&due.to[..n])
+        .zip(&due.held_from[..n])
+    {
+        let initiator_holds = held_from & fixed.active != 0;
+        let (sender, receiver) = if initiator_holds {
+            (from, to)
+        } else {
+            (to, from)
+        };
+        closes += u64::from(initiator_holds);
+        deliver_one_bit(world, &mut tally.one, sender, receiver);
+    }
+    let contacts = n as u64;
+    tally.by_kind[MessageKind::ExchangeOpen as usize] += contacts;
+    tally.by_kind[MessageKind::ExchangeReply as usize] += contacts;
+    tally.by_kind[MessageKind::ExchangeClose as usize] += closes;
+    // One entry each (the update, in the reply or the close), and two digests.
+    tally.entries += contacts;
+    tally.digest_entries += 2 * contacts * fixed.catalog;
+    tally.delivered += 2 * contacts + closes;
+    tally.one.carried += contacts;
 }
 
 /// Whether `node` contacts anyone this round: it is up and, for push, holds something to
