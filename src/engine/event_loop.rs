@@ -62,21 +62,26 @@ pub(super) fn run<'s, H: Handlers<'s>>(h: &mut H, ticking: bool, progress: &Atom
     trial.queue.push(period, Event::Tick);
     let mut end = horizon;
     loop {
-        if let Some(ring) = &mut timers.ring {
-            let timer = ring.head();
-            let queued = h.trial().queue.peek_key_before(timer.0);
-            if queued.is_none_or(|key| key > timer) {
-                let trial = h.trial();
-                trial.world.metrics.event();
-                trial.world.prefetch_node(ring.upcoming());
-                prefetch_ahead(h);
-                let node = ring.fire(h.trial().queue.reserve_seq());
-                h.act(node, Time(timer.0));
-                continue;
+        let (at, event) = match &mut timers.ring {
+            Some(ring) => {
+                let timer = ring.head();
+                match h.trial().queue.pop_before(timer) {
+                    Some(next) => next,
+                    None => {
+                        let trial = h.trial();
+                        trial.world.metrics.event();
+                        trial.world.prefetch_node(ring.upcoming());
+                        prefetch_ahead(h);
+                        let node = ring.fire(h.trial().queue.reserve_seq());
+                        h.act(node, Time(timer.0));
+                        continue;
+                    }
+                }
             }
-        }
-        let Some((at, event)) = h.trial().queue.pop() else {
-            break;
+            None => match h.trial().queue.pop() {
+                Some(next) => next,
+                None => break,
+            },
         };
         h.trial().world.metrics.event();
         prefetch_ahead(h);
