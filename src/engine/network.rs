@@ -18,7 +18,13 @@ pub struct Transport {
     latency: LatencySampler,
     rng: ChaCha8Rng,
     regional: Option<RegionalLatency>,
+    /// Latencies drawn ahead, `drawn[next..]` still to hand out: see [`Transport::batched`].
+    drawn: Box<[Time; BATCH]>,
+    next: usize,
 }
+
+/// Latencies drawn at a time when the network stream draws nothing else.
+const BATCH: usize = 64;
 
 /// The latency matrix between regions.
 struct RegionalLatency {
@@ -47,6 +53,8 @@ impl Transport {
             latency: LatencySampler::new(network.latency),
             rng: seed::stream(trial_seed, Purpose::Network),
             regional: None,
+            drawn: Box::new([Time(0); BATCH]),
+            next: BATCH,
         }
     }
 
@@ -119,10 +127,33 @@ impl Transport {
         self.loss > 0.0 && self.rng.random_bool(self.loss)
     }
 
+    /// Whether latencies may be drawn ahead in batches: when every draw of the network stream
+    /// is a latency from one sampler (no loss, which draws between latencies, and no region
+    /// matrix, which picks the sampler per message), the `k`-th message's latency is the
+    /// stream's `k`-th sample whenever it is drawn. Lossless: the same values in the same order
+    /// as drawing one at a time (a test compares). Nothing reads the stream after the last
+    /// latency, so the batch's unused draws change nothing.
+    #[inline(always)]
+    fn batched(&self) -> bool {
+        self.loss <= 0.0 && self.regional.is_none()
+    }
+
     /// The latency of the next message from `from` to `to`: their regions' entry of the
-    /// latency matrix, or `network.latency`.
-    #[inline]
+    /// latency matrix, or `network.latency`. Inlined, for the batched draw's two loads.
+    #[inline(always)]
     pub fn latency_between(&mut self, from: NodeId, to: NodeId) -> Time {
+        if self.batched() {
+            if self.next == BATCH {
+                self.draw_batch();
+            }
+            self.next += 1;
+            return self.drawn[self.next - 1];
+        }
+        self.latency_one_at_a_time(from, to)
+    }
+
+    #[inline(never)]
+    fn latency_one_at_a_time(&mut self, from: NodeId, to: NodeId) -> Time {
         let Some(regional) = &self.regional else {
             return self.latency.sample(&mut self.rng);
         };
@@ -132,6 +163,30 @@ impl Transport {
             DEFAULT => self.latency.sample(&mut self.rng),
             i => regional.samplers[i as usize].sample(&mut self.rng),
         }
+    }
+}
+
+impl Transport {
+    /// The next `BATCH` latencies, in the stream's order: one loop per sampler, so the
+    /// sampler's match and the stream's state stay out of the per-message path.
+    #[inline(never)]
+    fn draw_batch(&mut self) {
+        let rng = &mut self.rng;
+        let drawn = &mut *self.drawn;
+        match &self.latency {
+            LatencySampler::Constant(t) => drawn.fill(*t),
+            LatencySampler::Uniform { min_us, max_us } => {
+                for latency in drawn.iter_mut() {
+                    *latency = Time(rng.random_range(*min_us..=*max_us));
+                }
+            }
+            sampler => {
+                for latency in drawn.iter_mut() {
+                    *latency = sampler.sample(rng);
+                }
+            }
+        }
+        self.next = 0;
     }
 }
 
@@ -154,6 +209,52 @@ fn micros(ms: f64) -> Time {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Latencies drawn in batches are the values, in the order, of drawing one at a time from
+    /// the same stream: for every sampler, across several batches.
+    #[test]
+    fn batched_latencies_are_the_one_at_a_time_draws() {
+        let latencies = [
+            Latency::Constant { ms: 5.0 },
+            Latency::Uniform {
+                min_ms: 10.0,
+                max_ms: 100.0,
+            },
+            Latency::Exponential { mean_ms: 30.0 },
+            Latency::LogNormal {
+                median_ms: 20.0,
+                sigma: 0.5,
+            },
+        ];
+        for latency in latencies {
+            let network = Network {
+                loss: 0.0,
+                latency,
+                max_message_bytes: None,
+                budget_bytes_per_period: None,
+            };
+            let mut transport = Transport::new(&network, 11);
+            assert!(transport.batched());
+            let sampler = LatencySampler::new(latency);
+            let mut rng = seed::stream(11, Purpose::Network);
+            for i in 0..(3 * BATCH + 7) {
+                let one_at_a_time = sampler.sample(&mut rng);
+                assert_eq!(
+                    transport.latency_between(0, 1),
+                    one_at_a_time,
+                    "{latency:?} #{i}"
+                );
+            }
+        }
+        // A lossy network draws between latencies: one at a time.
+        let lossy = Network {
+            loss: 0.1,
+            latency: latencies[1],
+            max_message_bytes: None,
+            budget_bytes_per_period: None,
+        };
+        assert!(!Transport::new(&lossy, 11).batched());
+    }
 
     /// Found by the fuzz test: `max_ms = 1e306` became 0 µs, below `min_ms`, and sampling the
     /// uniform latency panicked ("cannot sample empty range").

@@ -14,8 +14,10 @@ use crate::time::Time;
 use super::super::event_loop::{self, Handlers};
 use super::super::memory;
 use super::super::queue::Event;
+use super::super::rows::entry_count;
 use super::super::trial::Trial;
 use super::super::words::Words;
+use super::super::world::World;
 use super::Kernel;
 
 /// A message on the wire: one cache line (a test checks), since at 10^7 nodes reading it is a
@@ -144,12 +146,98 @@ impl<'s> Handlers<'s> for Driver<'_, 's> {
         if !self.trial.world.is_up(node) {
             return;
         }
+        if self.trial.world.one_word_rows() {
+            self.act_in::<false>(node, at);
+        } else {
+            self.act_in::<true>(node, at);
+        }
+    }
+
+    /// A delivery, or a scheduled happening (the kernel sets no protocol timers).
+    #[inline(always)]
+    fn handle(&mut self, event: Event, at: Time) {
+        match event {
+            Event::Deliver(m) => {
+                if self.trial.world.one_word_rows() {
+                    self.deliver::<false>(m, at);
+                } else {
+                    self.deliver::<true>(m, at);
+                }
+            }
+            other => {
+                self.trial.handle_scheduled(other, at);
+            }
+        }
+    }
+
+    fn end_period(&mut self, _at: Time) {}
+
+    fn settled(&self) -> bool {
+        self.trial.world.quiescent()
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.wire.in_flight
+    }
+}
+
+/// The world's row reads and a delivery, for rows of `row_words::<WIDE>()` words: with `WIDE`
+/// false (one word, up to 64 updates in flight: the common case) plain word operations where
+/// the world's general versions loop over words. Each computes exactly what its general
+/// version does (the engine tests compare reports with one word and with several).
+#[inline(always)]
+fn top<const WIDE: bool>(
+    world: &World,
+    node: NodeId,
+    minus: impl Fn(usize) -> u64,
+    out: &mut Words,
+) -> u64 {
+    if WIDE {
+        return world.top(node, minus, out);
+    }
+    let bits = world.top_word(node, 0, minus(0));
+    out.resize(1);
+    out.set(0, bits);
+    entry_count(bits)
+}
+
+#[inline(always)]
+fn digest_into<const WIDE: bool>(world: &World, node: NodeId, out: &mut Words) {
+    if WIDE {
+        world.digest(node, out);
+    } else {
+        out.resize(1);
+        out.set(0, world.held_word(node, 0));
+    }
+}
+
+/// [`World::deliver`]: with one-word rows only word 0 can hold a bit (a payload built while
+/// the rows were wider holds none past the rows once masked, as `World::deliver` asserts).
+#[inline(always)]
+fn deliver_payload<const WIDE: bool>(
+    world: &mut World,
+    to: NodeId,
+    from: NodeId,
+    payload: &Words,
+    at: Time,
+) {
+    if WIDE {
+        world.deliver(to, from, payload, at);
+    } else {
+        world.deliver_word(to, from, 0, payload.get(0), at);
+    }
+}
+
+impl Driver<'_, '_> {
+    /// [`Handlers::act`] for rows of `row_words::<WIDE>()` words.
+    #[inline(always)]
+    fn act_in<const WIDE: bool>(&mut self, node: NodeId, at: Time) {
         match self.kernel {
             Kernel::Push => {
-                if !self.trial.world.holds_any(node) {
+                if !self.trial.world.holds_any_in::<WIDE>(node) {
                     return;
                 }
-                let entries = self.trial.world.top(node, |_| 0, &mut self.buf);
+                let entries = top::<WIDE>(&self.trial.world, node, |_| 0, &mut self.buf);
                 if entries == 0 {
                     return;
                 }
@@ -171,11 +259,11 @@ impl<'s> Handlers<'s> for Driver<'_, 's> {
                 };
                 let full = self.full_table();
                 let world = &self.trial.world;
-                let table = world.table_entries(node);
+                let table = world.table_entries_in::<WIDE>(node);
                 let has_baseline = world.has_baseline(node);
-                world.digest(node, &mut self.digest);
+                digest_into::<WIDE>(world, node, &mut self.digest);
                 if full {
-                    world.top(node, |_| 0, &mut self.buf);
+                    top::<WIDE>(world, node, |_| 0, &mut self.buf);
                 }
                 self.choose_partners(node);
                 for i in 0..self.partners.len() {
@@ -198,29 +286,6 @@ impl<'s> Handlers<'s> for Driver<'_, 's> {
         }
     }
 
-    /// A delivery, or a scheduled happening (the kernel sets no protocol timers).
-    #[inline(always)]
-    fn handle(&mut self, event: Event, at: Time) {
-        match event {
-            Event::Deliver(m) => self.deliver(m, at),
-            other => {
-                self.trial.handle_scheduled(other, at);
-            }
-        }
-    }
-
-    fn end_period(&mut self, _at: Time) {}
-
-    fn settled(&self) -> bool {
-        self.trial.world.quiescent()
-    }
-
-    fn in_flight(&self) -> u64 {
-        self.wire.in_flight
-    }
-}
-
-impl Driver<'_, '_> {
     fn full_table(&self) -> bool {
         self.kernel == (Kernel::PushPull { full_table: true })
     }
@@ -252,8 +317,9 @@ impl Driver<'_, '_> {
         }
     }
 
+    /// Delivers message `m`, for rows of `row_words::<WIDE>()` words.
     #[inline(always)]
-    fn deliver(&mut self, m: u32, at: Time) {
+    fn deliver<const WIDE: bool>(&mut self, m: u32, at: Time) {
         let (kind, from, to, sent_seq, sent_epoch) = {
             let msg = &self.wire.messages[m as usize];
             (msg.kind, msg.from, msg.to, msg.sent_seq, msg.sent_epoch)
@@ -274,13 +340,13 @@ impl Driver<'_, '_> {
         }
         match kind {
             MessageKind::Push | MessageKind::PullReply | MessageKind::ExchangeClose => {
-                world.deliver(to, from, &payload, at);
+                deliver_payload::<WIDE>(world, to, from, &payload, at);
             }
             MessageKind::PullRequest | MessageKind::ExchangeOpen => {
                 world.mask_stale(&mut digest, sent_seq, sent_epoch);
                 let full = kind == MessageKind::ExchangeOpen && full_table;
                 if full {
-                    world.deliver(to, from, &payload, at);
+                    deliver_payload::<WIDE>(world, to, from, &payload, at);
                 }
                 let reply_kind = if kind == MessageKind::PullRequest {
                     MessageKind::PullReply
@@ -290,21 +356,21 @@ impl Driver<'_, '_> {
                 let r = self.open(reply_kind, to, from);
                 let world = &mut self.trial.world;
                 let reply = &mut self.wire.messages[r as usize];
-                let table = world.table_entries(to);
+                let table = world.table_entries_in::<WIDE>(to);
                 let has_baseline = world.has_baseline(to);
                 reply.sender_has_baseline = has_baseline;
                 if full {
-                    world.top(to, |_| 0, &mut reply.payload);
+                    top::<WIDE>(world, to, |_| 0, &mut reply.payload);
                     reply.carries_baseline = has_baseline;
                     world.metrics.send(reply_kind, table, 0);
                 } else {
-                    let mut entries = world.top(to, |w| digest.get(w), &mut reply.payload);
+                    let mut entries = top::<WIDE>(world, to, |w| digest.get(w), &mut reply.payload);
                     reply.carries_baseline = has_baseline && !sender_has_baseline;
                     if reply.carries_baseline {
                         entries += world.catalog_len();
                     }
                     let digest_entries = if reply_kind == MessageKind::ExchangeReply {
-                        world.digest(to, &mut reply.digest);
+                        digest_into::<WIDE>(world, to, &mut reply.digest);
                         table
                     } else {
                         0
@@ -322,11 +388,11 @@ impl Driver<'_, '_> {
                 unreachable!("anti-entropy sends none of Plumtree's or HyParView's messages")
             }
             MessageKind::ExchangeReply => {
-                world.deliver(to, from, &payload, at);
+                deliver_payload::<WIDE>(world, to, from, &payload, at);
                 if !full_table {
                     world.mask_stale(&mut digest, sent_seq, sent_epoch);
                     let has_baseline = world.has_baseline(to);
-                    let mut entries = world.top(to, |w| digest.get(w), &mut self.buf);
+                    let mut entries = top::<WIDE>(world, to, |w| digest.get(w), &mut self.buf);
                     let baseline = has_baseline && !sender_has_baseline;
                     if baseline {
                         entries += world.catalog_len();

@@ -190,8 +190,10 @@ impl EventQueue {
         self.cursor + ((self.ring_mask as u64 + 1) << self.width_log2)
     }
 
-    /// Schedules `event` at `time`, which must not be in the past.
-    #[inline]
+    /// Schedules `event` at `time`, which must not be in the past. Inlined: nearly every push
+    /// lands in a bucket of the ring ahead of the cursor (a message's latency, a timer's
+    /// period), the rest go out of line.
+    #[inline(always)]
     pub fn push(&mut self, time: Time, event: Event) {
         debug_assert!(time.0 >= self.now, "event scheduled in the past");
         let entry = Entry {
@@ -201,15 +203,61 @@ impl EventQueue {
         };
         self.next_seq += 1;
         self.len += 1;
-        if entry.time < self.cursor + self.width() {
-            self.late.push(Reverse(entry));
-        } else if entry.time < self.horizon() {
+        if entry.time >= self.cursor + self.width() && entry.time < self.horizon() {
             let index = (entry.time >> self.width_log2) as usize & self.ring_mask;
             self.buckets.push(index, entry);
             self.in_ring += 1;
         } else {
+            self.push_outside_ring(entry);
+        }
+    }
+
+    /// An event in the current bucket's time range (already sorted) or beyond the horizon.
+    #[inline(never)]
+    fn push_outside_ring(&mut self, entry: Entry) {
+        if entry.time < self.cursor + self.width() {
+            self.late.push(Reverse(entry));
+        } else {
             self.far.push(Reverse(entry));
         }
+    }
+
+    /// Pops the next event if its `(time, seq)` comes before `limit`, the key of the next event
+    /// kept outside the queue (see `event_loop::TimerRing`); else `None`, the cursor staying at
+    /// `limit`'s bucket as in [`EventQueue::peek_key_before`]. One pass for what
+    /// `peek_key_before` then `pop` do, with the same result.
+    #[inline(always)]
+    pub fn pop_before(&mut self, limit: (u64, u64)) -> Option<(Time, Event)> {
+        if !(self.pos < self.current.len() || !self.late.is_empty() || self.advance_until(limit.0))
+        {
+            return None;
+        }
+        if self.late.is_empty() {
+            // The common case: the next event is the current bucket's.
+            let entry = self.current[self.pos];
+            if (entry.time, entry.seq) > limit {
+                return None;
+            }
+            self.pos += 1;
+            self.len -= 1;
+            self.now = entry.time;
+            return Some((Time(entry.time), entry.event));
+        }
+        self.pop_before_with_late(limit)
+    }
+
+    #[inline(never)]
+    fn pop_before_with_late(&mut self, limit: (u64, u64)) -> Option<(Time, Event)> {
+        let a = self.current.get(self.pos).map(|e| (e.time, e.seq));
+        let b = self.late.peek().map(|Reverse(e)| (e.time, e.seq));
+        let key = match (a, b) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        if key > limit {
+            return None;
+        }
+        self.pop()
     }
 
     /// The event `k` places ahead in the current bucket, if it holds that many more: a hint for
@@ -423,6 +471,17 @@ mod tests {
     /// queue's cursor never runs ahead of them (messages they send land in buckets, not `late`).
     #[test]
     fn outside_events_merge_in_queue_order() {
+        merge_outside_events(false);
+    }
+
+    /// The same merge through `pop_before`, the event loop's one pass for `peek_key_before`
+    /// then `pop`.
+    #[test]
+    fn outside_events_merge_in_queue_order_through_pop_before() {
+        merge_outside_events(true);
+    }
+
+    fn merge_outside_events(one_pass: bool) {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let period = 64u64;
         let mut q = EventQueue::new(2, 64);
@@ -444,12 +503,17 @@ mod tests {
         for _ in 0..5_000 {
             let (phase, seq, node) = ring[pos];
             let timer = (base + phase, seq);
-            let popped = match q.peek_key_before(timer.0) {
-                Some(key) if key < timer => {
-                    let (t, event) = q.pop().expect("peeked");
-                    (t.0, event)
+            let next = if one_pass {
+                q.pop_before(timer)
+            } else {
+                match q.peek_key_before(timer.0) {
+                    Some(key) if key < timer => q.pop(),
+                    _ => None,
                 }
-                _ => {
+            };
+            let popped = match next {
+                Some((t, event)) => (t.0, event),
+                None => {
                     ring[pos].1 = q.reserve_seq();
                     reference.push(Reverse((timer.0 + period, ring[pos].1, Event::Timer(node))));
                     pos += 1;
