@@ -479,6 +479,11 @@ impl Store {
 /// point in `points` (store and point index, in point order). All-or-nothing: every file is
 /// staged before any is renamed into place. Optional files not in `headers` are removed, so
 /// the folder never mixes two runs. Returns the paths written.
+///
+/// The provenance files are renamed first, `scenario.resolved.toml` before `run.toml`: a run
+/// killed between two renames then leaves result files only beside a `run.toml` that marks the
+/// folder as gossip-sim's, so the next run into it is not refused as a stranger's (see
+/// `output::folder`).
 pub fn assemble(
     out_dir: &Path,
     headers: &[(String, String)],
@@ -486,6 +491,11 @@ pub fn assemble(
     provenance: &[(String, Vec<u8>)],
 ) -> Result<Vec<PathBuf>, WriteError> {
     let mut staged: Vec<StagedFile> = Vec::with_capacity(headers.len() + provenance.len());
+    for (name, bytes) in provenance {
+        staged.push(atomic::stage(&out_dir.join(name), |out| {
+            out.write_all(bytes)
+        })?);
+    }
     for (file, header) in headers {
         let path = out_dir.join(file);
         staged.push(atomic::stage(&path, |out| {
@@ -498,15 +508,10 @@ pub fn assemble(
             Ok(())
         })?);
     }
-    for (name, bytes) in provenance {
-        staged.push(atomic::stage(&out_dir.join(name), |out| {
-            out.write_all(bytes)
-        })?);
-    }
     // One after the other, then one directory sync: see `commit_all`.
     let mut written = atomic::commit_all(staged)?;
     // The result files; the provenance files are not listed.
-    written.truncate(headers.len());
+    written.drain(..provenance.len());
     for optional in crate::output::OPTIONAL_FILES {
         if headers.iter().any(|(file, _)| file == optional) {
             continue;
@@ -691,8 +696,27 @@ mod tests {
         assert_eq!(store.finished().unwrap(), [0, 2]);
         assert!(!store_dir.join(".point-000001.rows.tmp-99").exists());
         assert_eq!(store.rows(2, "summary.csv").unwrap(), b"s2\n");
-        let files = assemble(dir.path(), &m.headers, &[(&store, 0), (&store, 2)], &[]).unwrap();
-        assert_eq!(files.len(), 2);
+        let provenance = [
+            (
+                "scenario.resolved.toml".to_owned(),
+                b"name = \"s\"\n".to_vec(),
+            ),
+            (
+                "run.toml".to_owned(),
+                b"generator = \"gossip-sim\"\n".to_vec(),
+            ),
+        ];
+        let files = assemble(
+            dir.path(),
+            &m.headers,
+            &[(&store, 0), (&store, 2)],
+            &provenance,
+        )
+        .unwrap();
+        // The result files only, though the provenance files were renamed first.
+        let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap()).collect();
+        assert_eq!(names, ["runs.csv", "summary.csv"]);
+        assert!(dir.path().join("run.toml").is_file());
         assert_eq!(
             fs::read_to_string(dir.path().join("runs.csv")).unwrap(),
             "scenario,trial,seed,point,nodes,x\nr0\nr2\n"

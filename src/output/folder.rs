@@ -236,7 +236,17 @@ fn check_owner(dir: &Path, resolved: &str) -> Result<(), FolderError> {
                     error,
                 })?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if !is_ours(&entry.path(), &name) {
+                // A run of this very scenario killed between renaming its provenance files
+                // (`store::assemble` renames them first) left this one alone.
+                let this_runs_scenario = || {
+                    name == RESOLVED_SCENARIO
+                        && read(entry.path()).is_ok_and(|found| {
+                            found.is_some_and(|found| {
+                                manifest::differences(&found, resolved).is_empty()
+                            })
+                        })
+                };
+                if !is_ours(&entry.path(), &name) && !this_runs_scenario() {
                     names.push(name);
                 }
             }
@@ -340,6 +350,27 @@ mod tests {
         );
         fs::write(dir.path().join(RESOLVED_SCENARIO), RESOLVED).unwrap();
         open(dir.path(), false).unwrap().keep();
+    }
+
+    /// A run killed between renaming `scenario.resolved.toml` and `run.toml` leaves the first
+    /// alone: the same scenario's next run may write there, another scenario's may not.
+    #[test]
+    fn a_killed_runs_resolved_scenario_alone_is_ours_only_for_that_scenario() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(RESOLVED_SCENARIO), RESOLVED).unwrap();
+        fs::write(dir.path().join(".runs.csv.tmp-12"), "half").unwrap();
+        open(dir.path(), false).unwrap().keep();
+        fs::write(
+            dir.path().join(RESOLVED_SCENARIO),
+            "name = \"s\"\nnodes = 20\n",
+        )
+        .unwrap();
+        let err = open(dir.path(), false).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("holds files gossip-sim did not write (scenario.resolved.toml)"),
+            "{err}"
+        );
     }
 
     #[test]
