@@ -112,16 +112,15 @@ impl LatencySampler {
 }
 
 impl Transport {
-    /// Whether the next message is lost. A lossless network draws no random number, so turning
-    /// loss off leaves every other draw of this stream where it was.
-    #[inline(always)]
     /// Whether messages may be lost: when not, [`Transport::lost`] draws nothing.
+    #[inline(always)]
     pub fn lossy(&self) -> bool {
         self.loss > 0.0
     }
 
-    /// Whether the next message is lost. Inlined into the kernels' contact loops (another
-    /// codegen unit), where a disabled loss is one comparison.
+    /// Whether the next message is lost. A lossless network draws no random number, so turning
+    /// loss off leaves every other draw of this stream where it was. Inlined into the kernels'
+    /// contact loops (another codegen unit), where a disabled loss is one comparison.
     #[inline]
     pub fn lost(&mut self) -> bool {
         self.loss > 0.0 && self.rng.random_bool(self.loss)
@@ -164,27 +163,12 @@ impl Transport {
             i => regional.samplers[i as usize].sample(&mut self.rng),
         }
     }
-}
 
-impl Transport {
-    /// The next `BATCH` latencies, in the stream's order: one loop per sampler, so the
-    /// sampler's match and the stream's state stay out of the per-message path.
+    /// The next `BATCH` latencies, in the stream's order, out of the per-message path.
     #[inline(never)]
     fn draw_batch(&mut self) {
-        let rng = &mut self.rng;
-        let drawn = &mut *self.drawn;
-        match &self.latency {
-            LatencySampler::Constant(t) => drawn.fill(*t),
-            LatencySampler::Uniform { min_us, max_us } => {
-                for latency in drawn.iter_mut() {
-                    *latency = Time(rng.random_range(*min_us..=*max_us));
-                }
-            }
-            sampler => {
-                for latency in drawn.iter_mut() {
-                    *latency = sampler.sample(rng);
-                }
-            }
+        for latency in self.drawn.iter_mut() {
+            *latency = self.latency.sample(&mut self.rng);
         }
         self.next = 0;
     }

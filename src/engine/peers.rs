@@ -117,24 +117,24 @@ impl PeerSampler {
     /// per slot of `partners` (at most [`MOST_DRAWN`]): the draws `choose` makes, in order.
     #[inline]
     pub fn draw_all(&mut self, first: NodeId, partners: &mut [NodeId]) {
-        debug_assert!(self.full_single());
-        let range = self.nodes - 1;
-        let (words, mut used) = self.ahead_for(partners.len());
-        for (node, partner) in (first..).zip(partners.iter_mut()) {
-            *partner = uniform_other_from(words, &mut used, range, node);
-        }
-        self.ahead.used = used;
+        self.draw_each(first.., partners);
     }
 
     /// The partners of `nodes` (at most [`MOST_DRAWN`]) under [`PeerSampler::full_single`], in
     /// order, into `partners` (as long): the draws `choose` makes.
     #[inline]
     pub fn draw_for(&mut self, nodes: &[NodeId], partners: &mut [NodeId]) {
-        debug_assert!(self.full_single());
         debug_assert_eq!(nodes.len(), partners.len());
+        self.draw_each(nodes.iter().copied(), partners);
+    }
+
+    /// One partner of each of `nodes` into `partners`, from the words drawn ahead.
+    #[inline(always)]
+    fn draw_each(&mut self, nodes: impl Iterator<Item = NodeId>, partners: &mut [NodeId]) {
+        debug_assert!(self.full_single());
         let range = self.nodes - 1;
-        let (words, mut used) = self.ahead_for(nodes.len());
-        for (&node, partner) in nodes.iter().zip(partners.iter_mut()) {
+        let (words, mut used) = self.ahead_for(partners.len());
+        for (node, partner) in nodes.zip(partners.iter_mut()) {
             *partner = uniform_other_from(words, &mut used, range, node);
         }
         self.ahead.used = used;

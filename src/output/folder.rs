@@ -240,11 +240,8 @@ fn check_owner(dir: &Path, resolved: &str) -> Result<(), FolderError> {
                 // (`store::assemble` renames them first) left this one alone.
                 let this_runs_scenario = || {
                     name == RESOLVED_SCENARIO
-                        && read(entry.path()).is_ok_and(|found| {
-                            found.is_some_and(|found| {
-                                manifest::differences(&found, resolved).is_empty()
-                            })
-                        })
+                        && matches!(read(entry.path()), Ok(Some(found))
+                            if manifest::differences(&found, resolved).is_empty())
                 };
                 if !is_ours(&entry.path(), &name) && !this_runs_scenario() {
                     names.push(name);

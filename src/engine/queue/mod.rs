@@ -133,24 +133,6 @@ impl EventQueue {
         self.next_seq - 1
     }
 
-    /// `(time, seq)` of the next event if it comes no later than the bucket holding `limit`,
-    /// else `None`: to merge the queue with events kept outside it (see
-    /// `event_loop::TimerRing`), whose next one is at `limit`. Unlike `pop`, this never moves
-    /// the cursor past `limit`'s bucket, so what the outside event pushes (at `limit` or later)
-    /// still finds its bucket instead of the `late` heap.
-    #[inline]
-    pub fn peek_key_before(&mut self, limit: u64) -> Option<(u64, u64)> {
-        if !(self.pos < self.current.len() || !self.late.is_empty() || self.advance_until(limit)) {
-            return None;
-        }
-        let a = self.current.get(self.pos).map(|e| (e.time, e.seq));
-        let b = self.late.peek().map(|Reverse(e)| (e.time, e.seq));
-        match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
     /// [`EventQueue::advance`], stopping at the bucket holding `limit`. True when the current
     /// bucket (or `late`) then holds an event.
     fn advance_until(&mut self, limit: u64) -> bool {
@@ -223,9 +205,9 @@ impl EventQueue {
     }
 
     /// Pops the next event if its `(time, seq)` comes before `limit`, the key of the next event
-    /// kept outside the queue (see `event_loop::TimerRing`); else `None`, the cursor staying at
-    /// `limit`'s bucket as in [`EventQueue::peek_key_before`]. One pass for what
-    /// `peek_key_before` then `pop` do, with the same result.
+    /// kept outside the queue (see `event_loop::TimerRing`); else `None`. Unlike `pop`, this
+    /// never moves the cursor past `limit`'s bucket, so what the outside event pushes (at
+    /// `limit` or later) still finds its bucket instead of the `late` heap.
     #[inline(always)]
     pub fn pop_before(&mut self, limit: (u64, u64)) -> Option<(Time, Event)> {
         if !(self.pos < self.current.len() || !self.late.is_empty() || self.advance_until(limit.0))
@@ -466,22 +448,11 @@ mod tests {
     }
 
     /// Periodic events kept outside the queue (as `event_loop::TimerRing` keeps timers),
-    /// merged with it through `reserve_seq` and `peek_key_before`, come out in the order of a
+    /// merged with it through `reserve_seq` and `pop_before`, come out in the order of a
     /// reference that holds every event in one heap - ties at equal times included - and the
     /// queue's cursor never runs ahead of them (messages they send land in buckets, not `late`).
     #[test]
     fn outside_events_merge_in_queue_order() {
-        merge_outside_events(false);
-    }
-
-    /// The same merge through `pop_before`, the event loop's one pass for `peek_key_before`
-    /// then `pop`.
-    #[test]
-    fn outside_events_merge_in_queue_order_through_pop_before() {
-        merge_outside_events(true);
-    }
-
-    fn merge_outside_events(one_pass: bool) {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let period = 64u64;
         let mut q = EventQueue::new(2, 64);
@@ -503,15 +474,7 @@ mod tests {
         for _ in 0..5_000 {
             let (phase, seq, node) = ring[pos];
             let timer = (base + phase, seq);
-            let next = if one_pass {
-                q.pop_before(timer)
-            } else {
-                match q.peek_key_before(timer.0) {
-                    Some(key) if key < timer => q.pop(),
-                    _ => None,
-                }
-            };
-            let popped = match next {
+            let popped = match q.pop_before(timer) {
                 Some((t, event)) => (t.0, event),
                 None => {
                     ring[pos].1 = q.reserve_seq();
