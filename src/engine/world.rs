@@ -246,10 +246,6 @@ impl World {
         s.informed_live.push(0);
         s.informed_all.push(0);
         s.born_seq.push(0);
-        let words = (slot + 1).div_ceil(64);
-        for mask in [&mut s.active, &mut s.latest, &mut s.chained] {
-            mask.resize(words, 0);
-        }
         self.make_row_room(slot);
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.add_slot(slot, self.nodes as usize);
@@ -262,6 +258,15 @@ impl World {
             self.rows.grow(slot + 1);
             if self.staged {
                 self.next.grow(slot + 1);
+            }
+        }
+        // The slot masks cover every row word (rows grow ahead of the slots in use), so that
+        // a contact may read them at any word of a row.
+        let words = self.rows.words_per_row();
+        let s = &mut self.slots;
+        if s.active.len() < words {
+            for mask in [&mut s.active, &mut s.latest, &mut s.chained] {
+                mask.resize(words, 0);
             }
         }
     }
