@@ -584,6 +584,31 @@ fn narrowed_rows_give_the_reports_of_wide_ones() {
     assert!(narrowed >= 8, "the rows narrowed {narrowed} times");
 }
 
+/// Rows grow ahead of the slots in flight (the ladder of `RowMatrix::capacity_for`: 540
+/// updates at once fill 9 words of rows 10 words wide), and contacts read the slot masks at
+/// every row word: whole reports with and without the fast paths, both timings, churn that
+/// keeps or loses state.
+#[test]
+fn rows_wider_than_the_slots_in_flight_give_the_reports_of_the_plain_path() {
+    assert_eq!(super::rows::RowMatrix::capacity_for(540), 10 * 64);
+    let mut cases = Vec::new();
+    for kind in [push(), push_pull()] {
+        for keep_state in [true, false] {
+            let mut s = burst(with_churn(with_loss(scenario(kind.clone(), 150))));
+            if let Some(g) = &mut s.workload.generated {
+                g.count = 540;
+            }
+            if let Some(churn) = &mut s.churn {
+                churn.keep_state = keep_state;
+            }
+            s.max_rounds = 40;
+            cases.push(s.clone());
+            cases.push(with_async(s));
+        }
+    }
+    assert_fast_paths_agree(&cases);
+}
+
 /// Digest contacts skip the row words every up node holds whole (`World::unsettled_words`):
 /// under churn where nodes keep their tables, updates wait in flight for the down nodes long
 /// after every up node has them. Whole reports with and without the skip, and the skip ran.
