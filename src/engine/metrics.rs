@@ -352,6 +352,9 @@ impl Metrics {
             .iter()
             .filter(|u| u.injected && u.update_messages == 0 && u.final_informed < u.final_alive)
             .count() as u64;
+        // Samples are taken slot by slot; in the report they go by update, then time (as in
+        // coverage.csv), so that no report depends on which slot an update was given.
+        self.coverage.sort_by_key(|sample| (sample.update, sample.at));
         (self.updates, self.run, self.coverage)
     }
 }
