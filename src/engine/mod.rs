@@ -60,6 +60,7 @@ pub fn run_protocol<P: Protocol>(
     state.fast_paths = fast_paths;
     state.world.narrows = fast_paths;
     state.world.skips_settled = fast_paths;
+    state.world.clusters_slots = fast_paths;
     let end = match scenario.timing {
         Timing::Rounds => lockstep::run(&mut state, &mut protocol, progress),
         Timing::Async { .. } => event_driven::run(&mut state, &mut protocol, progress),

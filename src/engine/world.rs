@@ -55,8 +55,8 @@ struct Slots {
     informed_all: Vec<u64>,
     /// Event sequence number of the injection: a message sent before it cannot carry this slot.
     born_seq: Vec<u64>,
-    /// Free slots, lowest last, so slots are reused lowest first.
-    free: Vec<u32>,
+    /// The row word new updates fill (see [`World::vacant_slot`]).
+    filling: usize,
     /// Bit masks over slots: in use; newest version of its product; has an active newer version.
     active: Vec<u64>,
     latest: Vec<u64>,
@@ -114,6 +114,9 @@ pub struct World {
     /// flight every up node holds (see `period::settle`): a fast path, off when the engine's
     /// fast paths are.
     pub(crate) skips_settled: bool,
+    /// Whether new updates fill one row word at a time (see [`World::vacant_slot`]) rather
+    /// than take the lowest vacant slot: a fast path, off when the engine's fast paths are.
+    pub(crate) clusters_slots: bool,
     /// In a staged round, ascending: the row words with a slot in flight that some up node
     /// lacks (every word when `skips_settled` is off).
     unsettled: Vec<usize>,
@@ -168,6 +171,7 @@ impl World {
             hold_retirement: false,
             narrows: true,
             skips_settled: true,
+            clusters_slots: true,
             unsettled: Vec::new(),
             rejoining: Vec::new(),
             scratch_payload: Words::default(),
@@ -233,12 +237,13 @@ impl World {
     // ---- slots and injection ---------------------------------------------------------------
 
     fn allocate_slot(&mut self) -> usize {
-        if let Some(slot) = self.slots.free.pop() {
-            // The rows may have narrowed below a freed slot (see `retire_eligible`).
-            self.make_row_room(slot as usize);
-            return slot as usize;
+        let slot = self.vacant_slot();
+        if slot < self.slots.update.len() {
+            // The rows may have narrowed below a vacant slot (see `retire_eligible`).
+            self.make_row_room(slot);
+            return slot;
         }
-        let slot = self.slots.update.len();
+        debug_assert_eq!(slot, self.slots.update.len());
         let s = &mut self.slots;
         s.update.push(NONE);
         s.older.push(NONE);
@@ -250,6 +255,62 @@ impl World {
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.add_slot(slot, self.nodes as usize);
         }
+        slot
+    }
+
+    /// The slot a new update takes: the lowest vacant slot of the word being filled, and when
+    /// that word is full (or wholly vacant), of the word with the most vacant slots (the lowest
+    /// such word). Updates injected close together so share row words, and a word empties as
+    /// its updates retire together: under churn, thousands of old updates wait in flight for
+    /// down nodes while the young ones still spreading lie in a few words, the only words a
+    /// caught-up node lacks (see `period::settle`). Slots are looked for within the rows'
+    /// width first, so that rows narrowed after a burst do not widen again while a slot fits;
+    /// failing that, the lowest vacant slot beyond, else a new one. Within one word this is
+    /// the lowest vacant slot, so a run that never holds more than 64 updates in flight uses
+    /// the slots it always did. Only memory depends on slot numbers: no report does.
+    fn vacant_slot(&mut self) -> usize {
+        let len = self.slots.update.len();
+        if !self.clusters_slots {
+            // The plain path: the lowest vacant slot, else a new one.
+            return (0..len)
+                .find(|&slot| !get_bit(&self.slots.active, slot))
+                .unwrap_or(len);
+        }
+        let capacity = self.rows.capacity();
+        // Slots below `within` are looked at word by word: those in use, and the fresh ones
+        // from `len` to the end of its word.
+        let within = len.next_multiple_of(64).min(capacity.max(64));
+        let vacant = |w: usize| {
+            let bound = within - w * 64;
+            let in_reach = if bound >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << bound) - 1
+            };
+            !self.slots.active[w] & in_reach
+        };
+        let words = within.div_ceil(64);
+        let filling = self.slots.filling;
+        if filling < words && self.slots.active[filling] != 0 && vacant(filling) != 0 {
+            return filling * 64 + vacant(filling).trailing_zeros() as usize;
+        }
+        let mut best: Option<(u32, usize)> = None;
+        for w in 0..words {
+            let count = vacant(w).count_ones();
+            if count > 0 && best.is_none_or(|(most, _)| count > most) {
+                best = Some((count, w));
+            }
+        }
+        if let Some((_, w)) = best {
+            self.slots.filling = w;
+            return w * 64 + vacant(w).trailing_zeros() as usize;
+        }
+        // Every slot within the rows' width is in use: the lowest vacant one beyond, else a
+        // new one.
+        let slot = (within..len)
+            .find(|&slot| !get_bit(&self.slots.active, slot))
+            .unwrap_or(len);
+        self.slots.filling = slot / 64;
         slot
     }
 

@@ -193,8 +193,6 @@ impl World {
             spreaders.next.clear_slots(&retiring);
         }
         self.scratch = retiring;
-        // Free slots are reused lowest first.
-        self.slots.free.sort_unstable_by(|a, b| b.cmp(a));
         self.narrow_rows();
     }
 
@@ -251,6 +249,5 @@ impl World {
             *baseline = u as u32;
         }
         self.slots.update[slot] = NONE;
-        self.slots.free.push(slot as u32);
     }
 }
