@@ -354,7 +354,8 @@ impl Metrics {
             .count() as u64;
         // Samples are taken slot by slot; in the report they go by update, then time (as in
         // coverage.csv), so that no report depends on which slot an update was given.
-        self.coverage.sort_by_key(|sample| (sample.update, sample.at));
+        self.coverage
+            .sort_by_key(|sample| (sample.update, sample.at));
         (self.updates, self.run, self.coverage)
     }
 }

@@ -148,26 +148,13 @@ impl RowMatrix {
         }
     }
 
-    /// Asks the processor for the cache lines of row `node` that hold words `words` (a hint;
-    /// `words` ascending): a wide-row contact that reads only some words.
+    /// Asks the processor for the cache line of word `w` of row `node` (a hint; rows of whole
+    /// words): a wide-row contact that reads only some words.
     #[inline(always)]
-    pub fn prefetch_words(&self, node: u32, words: &[usize]) {
-        if self.packed() {
-            return self.prefetch(node);
-        }
-        let start = self
-            .data
-            .as_ptr()
-            .wrapping_add(node as usize * self.words_per_row);
-        let mut last = usize::MAX;
-        for &w in words {
-            let word = start.wrapping_add(w);
-            let line = word as usize / 64;
-            if line != last {
-                super::memory::prefetch(word);
-                last = line;
-            }
-        }
+    pub fn prefetch_word(&self, node: u32, w: usize) {
+        debug_assert!(!self.packed());
+        let at = node as usize * self.words_per_row + w;
+        super::memory::prefetch(self.data.as_ptr().wrapping_add(at));
     }
 
     #[inline(always)]
@@ -288,6 +275,36 @@ impl RowMatrix {
     }
 
     /// Makes `self` an exact copy of `other` (same shape), without allocating.
+    /// [`RowMatrix::copy_from`] for rows of whole words, noting on the way which words each
+    /// row lacks a slot of `active` in: bit `w % 64` of `lacks[row * lack_words + w / 64]`
+    /// (`lack_words` = words per row / 64, rounded up). One pass over the rows, which the copy
+    /// makes anyway.
+    pub fn copy_noting_lacks(&mut self, other: &RowMatrix, active: &[u64], lacks: &mut [u64]) {
+        if self.bits_per_row != other.bits_per_row {
+            *self = other.clone();
+        }
+        let words = self.words_per_row;
+        assert!(!self.packed() && active.len() >= words);
+        let lack_words = words.div_ceil(64);
+        assert_eq!(lacks.len(), self.nodes * lack_words);
+        let rows = self.data.chunks_exact_mut(words);
+        let sources = other.data.chunks_exact(words);
+        for ((row, source), lack) in rows.zip(sources).zip(lacks.chunks_exact_mut(lack_words)) {
+            row.copy_from_slice(source);
+            for ((lack, source), active) in lack
+                .iter_mut()
+                .zip(source.chunks(64))
+                .zip(active.chunks(64))
+            {
+                let mut bits = 0;
+                for (w, (&held, &in_flight)) in source.iter().zip(active).enumerate() {
+                    bits |= u64::from(in_flight & !held != 0) << w;
+                }
+                *lack = bits;
+            }
+        }
+    }
+
     pub fn copy_from(&mut self, other: &RowMatrix) {
         if self.bits_per_row != other.bits_per_row {
             *self = other.clone();

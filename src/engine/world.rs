@@ -110,16 +110,20 @@ pub struct World {
     /// Whether the rows narrow after a burst (see `period::narrow_rows`): a fast path, off
     /// when the engine's fast paths are (the tests compare the two).
     pub(crate) narrows: bool,
-    /// Whether a staged round's digest contacts skip the row words whose every slot in
-    /// flight every up node holds (see `period::settle`): a fast path, off when the engine's
-    /// fast paths are.
+    /// Whether a staged round's digest contacts skip the row words in which the receiver
+    /// lacks no slot in flight (see `period::copy_noting_lacks`): a fast path, off when the
+    /// engine's fast paths are.
     pub(crate) skips_settled: bool,
     /// Whether new updates fill one row word at a time (see [`World::vacant_slot`]) rather
     /// than take the lowest vacant slot: a fast path, off when the engine's fast paths are.
     pub(crate) clusters_slots: bool,
-    /// In a staged round, ascending: the row words with a slot in flight that some up node
-    /// lacks (every word when `skips_settled` is off).
-    unsettled: Vec<usize>,
+    /// In a staged round with rows of many words, per node (`lack_words` words each, one bit
+    /// per row word): the row words in which it lacked a slot in flight at the start of the
+    /// round (every word when `skips_settled` is off). See `period::copy_noting_lacks`.
+    lacking: Vec<u64>,
+    lack_words: usize,
+    /// The row words `lacking` was noted over for this round (0: not noted).
+    noted_words: usize,
     /// What the reports count: told of every message, learning, crash and period's end.
     pub(crate) metrics: Metrics,
     /// The message size limit and send budgets, charged for every message sent.
@@ -172,7 +176,9 @@ impl World {
             narrows: true,
             skips_settled: true,
             clusters_slots: true,
-            unsettled: Vec::new(),
+            lacking: Vec::new(),
+            lack_words: 0,
+            noted_words: 0,
             rejoining: Vec::new(),
             scratch_payload: Words::default(),
             metrics: Metrics::new(scenario, planned),
@@ -263,7 +269,7 @@ impl World {
     /// such word). Updates injected close together so share row words, and a word empties as
     /// its updates retire together: under churn, thousands of old updates wait in flight for
     /// down nodes while the young ones still spreading lie in a few words, the only words a
-    /// caught-up node lacks (see `period::settle`). Slots are looked for within the rows'
+    /// caught-up node lacks (see `period::copy_noting_lacks`). Slots are looked for within the rows'
     /// width first, so that rows narrowed after a burst do not widen again while a slot fits;
     /// failing that, the lowest vacant slot beyond, else a new one. Within one word this is
     /// the lowest vacant slot, so a run that never holds more than 64 updates in flight uses
@@ -398,7 +404,7 @@ impl World {
                 self.check_milestones(s, at);
             }
             let older = self.slots.older[s];
-            if older == NONE {
+            if older == NONE || in_round && self.held_word_whole(node, older as usize / 64) {
                 break;
             }
             s = older as usize;

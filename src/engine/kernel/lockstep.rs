@@ -18,7 +18,7 @@ use crate::scenario::NodeId;
 use crate::time::Time;
 
 use super::super::network::Transport;
-use super::super::rows::entry_count;
+use super::super::rows::{entry_count, for_each_bit};
 use super::super::world::World;
 use super::Kernel;
 use super::batch::{self, ContactBatches};
@@ -57,16 +57,19 @@ pub struct RoundContacts {
 /// Wide rows: how many contacts ahead partners are drawn and their rows prefetched. A wide row
 /// is a kilobyte or more at a random place (a miss of 160-390 ns on this project's machines);
 /// a few contacts of a few hundred nanoseconds each cover it.
-const LOOKAHEAD: usize = 4;
+const LOOKAHEAD: usize = 6;
+/// Where in the contacts drawn ahead a digest contact's rows, then its hop counts, are asked
+/// for (see [`RoundContacts::drawn_ahead`]).
+const ROWS_AHEAD: usize = 4;
+const HOPS_AHEAD: usize = 2;
 
 impl RoundContacts {
     /// The payload `sender` sends: its newest versions, minus what `minus_of` held at the
     /// start of the round (nothing, when `None`). Start-of-round rows do not change within
     /// the round, so a message's payload computed once is the one counted and delivered.
     ///
-    /// With wide rows and a `minus_of`, only the round's unsettled words are read: both sides
-    /// are up (a message to a down node is dropped before its payload is made), so in every
-    /// other word the payload is empty (see `World::unsettled_words`).
+    /// With wide rows and a `minus_of`, only the words `minus_of` lacked at the start of the
+    /// round are read: in every other word the payload is empty (see `World::lacking_words`).
     #[inline(always)]
     fn payload<const WIDE: bool>(
         &mut self,
@@ -92,8 +95,10 @@ impl RoundContacts {
                 words.push((w, bits));
             }
         };
-        if minus_of.is_some() && world.in_round() {
-            world.unsettled_words().iter().for_each(|&w| add(w));
+        if let Some(other) = minus_of.filter(|_| world.in_round()) {
+            for (i, &lacks) in world.lacking_words(other).iter().enumerate() {
+                for_each_bit(lacks, |b| add(i * 64 + b));
+            }
         } else {
             (0..world.row_words::<WIDE>()).for_each(add);
         }
@@ -157,7 +162,7 @@ impl RoundContacts {
     ) {
         let mut ahead = std::mem::take(&mut self.ahead);
         ahead.clear();
-        // A digest contact reads only the round's unsettled words (see `payload`); push and
+        // A digest contact reads only the words either side lacks (see `payload`); push and
         // full-table contacts send whole tables.
         let digest = matches!(
             kernel,
@@ -165,7 +170,7 @@ impl RoundContacts {
         );
         let prefetch = |world: &World, node: NodeId| {
             if digest {
-                world.prefetch_unsettled_rows(node);
+                world.prefetch_lacking(node);
             } else {
                 world.prefetch_whole_rows(node);
             }
@@ -185,9 +190,13 @@ impl RoundContacts {
                     }
                 }
             }
-            // Two contacts on, the rows asked for two contacts ago have arrived: ask for the
-            // hop counts its deliveries will read and write.
-            if let Some(&(a, b)) = ahead.get(2) {
+            // A digest contact's lines come in three steps, two contacts apart: the words
+            // each side lacks, then the rows at those words, then the hop counts its
+            // deliveries will read and write.
+            if digest && let Some(&(a, b)) = ahead.get(ROWS_AHEAD) {
+                world.prefetch_rows_between(a, b);
+            }
+            if let Some(&(a, b)) = ahead.get(HOPS_AHEAD) {
                 world.prefetch_hops_between(a, b);
             }
             let Some((node, partner)) = ahead.pop_front() else {

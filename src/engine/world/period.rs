@@ -11,7 +11,8 @@ use super::{NONE, World, clear_bit};
 thread_local! {
     /// How many times rows narrowed on this thread (the tests check that the fast path ran).
     pub(in crate::engine) static NARROWINGS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    /// Row words with slots in flight that rounds on this thread found settled (likewise).
+    /// Row words with slots in flight that up nodes held whole at the start of rounds on this
+    /// thread (likewise).
     pub(in crate::engine) static SETTLED_WORDS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
@@ -20,45 +21,70 @@ impl World {
     pub fn end_round(&mut self) {
         debug_assert!(self.in_round);
         std::mem::swap(&mut self.rows, &mut self.next);
+        self.noted_words = 0;
         if let Some(spreaders) = &mut self.spreaders {
             std::mem::swap(&mut spreaders.now, &mut spreaders.next);
         }
         self.in_round = false;
     }
 
-    /// Starts a round (rounds timing): the write target begins as the start-of-round state.
+    /// Starts a round (rounds timing): the write target begins as the start-of-round state,
+    /// and with rows of many words, each node's lacking words are noted.
     pub fn begin_round(&mut self) {
         debug_assert!(self.staged);
-        self.next.copy_from(&self.rows);
+        if self.rows.words_per_row() > 1 {
+            self.copy_noting_lacks();
+        } else {
+            self.next.copy_from(&self.rows);
+        }
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.next.copy_from(&spreaders.now);
         }
         self.in_round = true;
-        self.settle();
     }
 
-    /// The round's unsettled words: those with a slot in flight that some up node lacks at
-    /// the start of the round. In every other word, two up nodes hold the same slots in flight,
-    /// so a payload of "what I hold minus what you held at the start of the round" is empty
-    /// there, and a digest contact need not read it. Under churn, a long tail of updates waits
-    /// for down nodes to come back (the storefront benchmark: thousands of slots, rows of over
-    /// a hundred words) while every up node has them long since.
-    fn settle(&mut self) {
+    /// The copy of `begin_round` for rows of many words, noting per node the words in which it
+    /// lacks a slot in flight at the start of the round (`World::lacking_words`). A payload of
+    /// what one node holds minus what another held at the start of the round is empty in
+    /// every other word, so a digest contact reads only the words its receiver lacks. Under
+    /// churn, thousands of updates wait in flight for the down nodes (the storefront
+    /// benchmark: rows of 147 words) while an up node lacks only the young updates still
+    /// spreading, which lie in a few words (`World::vacant_slot`), and a node back from a
+    /// crash the updates of its downtime. With the fast paths off, every word is noted.
+    fn copy_noting_lacks(&mut self) {
         let words = self.rows.words_per_row();
-        self.unsettled.clear();
-        for w in 0..words {
-            let mut lacked = !self.skips_settled;
-            for_each_bit(self.slots.active.get(w).copied().unwrap_or(0), |b| {
-                lacked |= self.slots.informed_live[w * 64 + b] != self.alive;
-            });
-            if lacked {
-                self.unsettled.push(w);
-                continue;
+        self.noted_words = words;
+        self.lack_words = words.div_ceil(64);
+        self.lacking
+            .resize(self.nodes as usize * self.lack_words, 0);
+        if self.skips_settled {
+            let active = &self.slots.active[..words];
+            self.next
+                .copy_noting_lacks(&self.rows, active, &mut self.lacking);
+        } else {
+            self.next.copy_from(&self.rows);
+            for (i, lack) in self.lacking.iter_mut().enumerate() {
+                let w = i % self.lack_words * 64;
+                *lack = if words - w >= 64 {
+                    u64::MAX
+                } else {
+                    (1 << (words - w)) - 1
+                };
             }
-            #[cfg(test)]
-            if self.slots.active.get(w).is_some_and(|&a| a != 0) {
-                SETTLED_WORDS.with(|n| n.set(n.get() + 1));
+        }
+        #[cfg(test)]
+        if self.skips_settled {
+            let mut skipped = 0;
+            for node in 0..self.nodes {
+                if !self.up.contains(node) {
+                    continue;
+                }
+                for w in 0..words {
+                    let lacks = self.lacking_words(node)[w / 64] >> (w % 64) & 1 == 1;
+                    skipped += u64::from(self.slots.active[w] != 0 && !lacks);
+                }
             }
+            SETTLED_WORDS.with(|n| n.set(n.get() + skipped));
         }
     }
 

@@ -5,7 +5,7 @@
 
 use crate::scenario::NodeId;
 
-use super::super::rows::RowMatrix;
+use super::super::rows::{RowMatrix, for_each_bit};
 use super::World;
 
 impl World {
@@ -82,36 +82,67 @@ impl World {
         self.next.prefetch_row(node);
     }
 
-    /// The round's unsettled words, ascending (see `period::settle`): a payload of what one up
-    /// node holds minus what another held at the start of the round is empty in every other
-    /// word.
+    /// The row words in which `node` lacked a slot in flight at the start of the round, one
+    /// bit per word (see `period::copy_noting_lacks`): a payload of what another node holds
+    /// minus what `node` held at the start of the round is empty in every other word.
     #[inline(always)]
-    pub(in crate::engine) fn unsettled_words(&self) -> &[usize] {
-        debug_assert!(self.in_round);
-        &self.unsettled
+    pub(in crate::engine) fn lacking_words(&self, node: NodeId) -> &[u64] {
+        debug_assert!(self.in_round && self.noted_words > 0);
+        let start = node as usize * self.lack_words;
+        &self.lacking[start..start + self.lack_words]
     }
 
-    /// [`World::prefetch_whole_rows`] for a digest contact: only the lines of the round's
-    /// unsettled words.
+    /// Whether `node` held every slot in flight of row word `w` at the start of the round,
+    /// as far as its lacking words tell (false when they were not noted: rows of one word).
+    /// It then holds them now: nothing is unlearnt within a round. A node learning a version
+    /// learns the older ones it lacks (`World::learn`); this answers "it has them" from a
+    /// word in cache instead of a row word at another place of its row.
     #[inline(always)]
-    pub(in crate::engine) fn prefetch_unsettled_rows(&self, node: NodeId) {
-        self.rows.prefetch_words(node, &self.unsettled);
-        self.next.prefetch_words(node, &self.unsettled);
+    pub(in crate::engine) fn held_word_whole(&self, node: NodeId, w: usize) -> bool {
+        w < self.noted_words && self.lacking_words(node)[w / 64] >> (w % 64) & 1 == 0
+    }
+
+    /// Asks the processor for `node`'s lacking words (a hint, a few contacts ahead).
+    #[inline(always)]
+    pub(in crate::engine) fn prefetch_lacking(&self, node: NodeId) {
+        let start = node as usize * self.lack_words;
+        super::super::memory::prefetch(self.lacking.as_ptr().wrapping_add(start));
+    }
+
+    /// Asks the processor for the row lines a digest contact between `a` and `b` reads and
+    /// writes: both start-of-round rows at the words either lacks, and each one's write target
+    /// at the words it lacks (a hint).
+    #[inline(always)]
+    pub(in crate::engine) fn prefetch_rows_between(&self, a: NodeId, b: NodeId) {
+        let (lacks_a, lacks_b) = (self.lacking_words(a), self.lacking_words(b));
+        for (i, (&la, &lb)) in lacks_a.iter().zip(lacks_b).enumerate() {
+            for_each_bit(la | lb, |b_| {
+                let w = i * 64 + b_;
+                self.rows.prefetch_word(a, w);
+                self.rows.prefetch_word(b, w);
+            });
+            for_each_bit(la, |b_| self.next.prefetch_word(a, i * 64 + b_));
+            for_each_bit(lb, |b_| self.next.prefetch_word(b, i * 64 + b_));
+        }
     }
 
     /// Asks the processor for the hop-count lines a contact between `a` and `b` may touch:
-    /// for every unsettled row word where their start-of-round rows differ in a slot in flight,
-    /// the line of both nodes' hop counts for its 64 slots (a hint; a slot's count lives at
-    /// `64 * word + bit` of a node's block, so one line per word).
+    /// for every row word either lacks where their start-of-round rows differ in a slot in
+    /// flight, the line of both nodes' hop counts for its 64 slots (a hint; a slot's count
+    /// lives at `64 * word + bit` of a node's block, so one line per word).
     #[inline(always)]
     pub(in crate::engine) fn prefetch_hops_between(&self, a: NodeId, b: NodeId) {
-        for &w in &self.unsettled {
-            let differ = (self.rows.word(a, w) ^ self.rows.word(b, w)) & self.slots.active[w];
-            if differ != 0 {
-                let slot = w * 64 + differ.trailing_zeros() as usize;
-                self.metrics.hops.prefetch(a, slot);
-                self.metrics.hops.prefetch(b, slot);
-            }
+        let (lacks_a, lacks_b) = (self.lacking_words(a), self.lacking_words(b));
+        for (i, (&la, &lb)) in lacks_a.iter().zip(lacks_b).enumerate() {
+            for_each_bit(la | lb, |b_| {
+                let w = i * 64 + b_;
+                let differ = (self.rows.word(a, w) ^ self.rows.word(b, w)) & self.slots.active[w];
+                if differ != 0 {
+                    let slot = w * 64 + differ.trailing_zeros() as usize;
+                    self.metrics.hops.prefetch(a, slot);
+                    self.metrics.hops.prefetch(b, slot);
+                }
+            });
         }
     }
 
