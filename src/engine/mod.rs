@@ -61,6 +61,7 @@ pub fn run_protocol<P: Protocol>(
     state.world.narrows = fast_paths;
     state.world.skips_settled = fast_paths;
     state.world.clusters_slots = fast_paths;
+    state.world.tallies &= fast_paths;
     let end = match scenario.timing {
         Timing::Rounds => lockstep::run(&mut state, &mut protocol, progress),
         Timing::Async { .. } => event_driven::run(&mut state, &mut protocol, progress),

@@ -42,6 +42,7 @@ mod period;
 #[cfg(test)]
 pub(in crate::engine) use period::{NARROWINGS, SETTLED_WORDS};
 mod staged;
+mod tally;
 
 pub const NONE: u32 = u32::MAX;
 
@@ -49,6 +50,8 @@ pub const NONE: u32 = u32::MAX;
 #[derive(Default)]
 struct Slots {
     update: Vec<u32>,
+    /// The node the update was injected at.
+    origin: Vec<u32>,
     older: Vec<u32>,
     newer: Vec<u32>,
     informed_live: Vec<u64>,
@@ -96,6 +99,9 @@ pub struct World {
     slot_epoch: u64,
     /// Reused buffer for retirement.
     scratch: Vec<u64>,
+    /// Reused buffer for the stale count: (most up nodes lacking one, word, newest versions
+    /// some up node lacks) per row word.
+    wanted: Vec<(u64, usize, u64)>,
     /// Who still spreads what, for protocols that stop by themselves.
     pub(crate) spreaders: Option<Spreaders>,
     /// Set by a protocol with sends still due (Plumtree's pushes of the next round): no update
@@ -128,6 +134,12 @@ pub struct World {
     pub(crate) metrics: Metrics,
     /// The message size limit and send budgets, charged for every message sent.
     pub(crate) budget: Budget,
+    /// What the lock-step kernel's contacts counted this round, per slot (see `tally`).
+    tally: tally::RoundTally,
+    /// Whether the kernel's contacts count into `tally`: a fast path, off when the engine's
+    /// fast paths are, and when a learnt bit must also be told to the regions' tallies or the
+    /// spreaders.
+    pub(crate) tallies: bool,
 }
 
 impl World {
@@ -171,6 +183,7 @@ impl World {
             retired: vec![false; planned.len()],
             slot_epoch: 0,
             scratch: Vec::new(),
+            wanted: Vec::new(),
             spreaders: spreading.map(|initial| Spreaders::new(n, initial)),
             hold_retirement: false,
             narrows: true,
@@ -183,6 +196,8 @@ impl World {
             scratch_payload: Words::default(),
             metrics: Metrics::new(scenario, planned),
             budget: Budget::new(&scenario.network, scenario.sizes, n),
+            tally: tally::RoundTally::default(),
+            tallies: spreading.is_none() && scenario.regions.is_none(),
         }
     }
 
@@ -252,12 +267,14 @@ impl World {
         debug_assert_eq!(slot, self.slots.update.len());
         let s = &mut self.slots;
         s.update.push(NONE);
+        s.origin.push(NONE);
         s.older.push(NONE);
         s.newer.push(NONE);
         s.informed_live.push(0);
         s.informed_all.push(0);
         s.born_seq.push(0);
         self.make_row_room(slot);
+        self.tally.add_slot(slot);
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.add_slot(slot, self.nodes as usize);
         }
@@ -352,6 +369,7 @@ impl World {
         let nodes = self.nodes as usize;
         let s = &mut self.slots;
         s.update[slot] = index as u32;
+        s.origin[slot] = origin;
         s.informed_live[slot] = 0;
         s.informed_all[slot] = 0;
         s.born_seq[slot] = seq;
@@ -381,6 +399,14 @@ impl World {
 
     /// `node` learns slot `slot` (and every older version of its product it lacks) at `at`.
     fn learn(&mut self, node: NodeId, slot: usize, hop: u16, at: Time) {
+        self.learn_counted::<false>(node, slot, hop, at);
+    }
+
+    /// [`World::learn`]; `TALLY`: in a staged round of the lock-step kernel, counted into the
+    /// round's tally instead of the update's report (see `tally`).
+    #[inline(always)]
+    fn learn_counted<const TALLY: bool>(&mut self, node: NodeId, slot: usize, hop: u16, at: Time) {
+        debug_assert!(!TALLY || self.in_round && self.tallies);
         let in_round = self.in_round;
         let mut s = slot;
         loop {
@@ -396,10 +422,17 @@ impl World {
             if let Some(spreaders) = &mut self.spreaders {
                 spreaders.start(node, s, in_round);
             }
-            let u = self.slots.update[s] as usize;
             self.slots.informed_live[s] += 1;
             self.slots.informed_all[s] += 1;
-            self.metrics.learnt(node, s, u, hop, at);
+            if TALLY {
+                self.metrics.hops.set(node, s, hop);
+                if node != self.slots.origin[s] {
+                    self.tally.delivered(s, hop);
+                }
+            } else {
+                let u = self.slots.update[s] as usize;
+                self.metrics.learnt(node, s, u, hop, at);
+            }
             if !in_round && s != slot {
                 self.check_milestones(s, at);
             }
@@ -459,6 +492,54 @@ impl World {
             let hop = self.metrics.hop(sender, slot).saturating_add(1);
             self.learn(recipient, slot, hop, at);
         }
+    }
+
+    /// [`World::deliver_word`] for the lock-step kernel's contacts in a staged round: counted
+    /// into the round's tally when `tallies` is on (see `tally`).
+    #[inline(always)]
+    pub(in crate::engine) fn deliver_word_in_round(
+        &mut self,
+        recipient: NodeId,
+        sender: NodeId,
+        w: usize,
+        bits: u64,
+        at: Time,
+    ) {
+        if !(self.tallies && self.in_round) {
+            return self.deliver_word(recipient, sender, w, bits, at);
+        }
+        if bits == 0 {
+            return;
+        }
+        if !self.tally.delivering_at(at) {
+            self.flush_tally();
+            self.tally.delivering_at(at);
+        }
+        let held = self.next.word(recipient, w);
+        for_each_bit(bits & held, |b| self.tally.duplicate(w * 64 + b));
+        let mut fresh = bits & !held;
+        while fresh != 0 {
+            let b = fresh.trailing_zeros() as usize;
+            fresh &= fresh - 1;
+            let slot = w * 64 + b;
+            let hop = self.metrics.hop(sender, slot).saturating_add(1);
+            self.learn_counted::<true>(recipient, slot, hop, at);
+        }
+    }
+
+    /// [`World::count_carried_word`] for the lock-step kernel's contacts in a staged round
+    /// (see [`World::deliver_word_in_round`]).
+    #[inline(always)]
+    pub(in crate::engine) fn count_carried_in_round(&mut self, w: usize, bits: u64) {
+        if !(self.tallies && self.in_round) {
+            return self.count_carried_word(w, bits);
+        }
+        for_each_bit(bits, |b| self.tally.carried(w * 64 + b));
+    }
+
+    /// Adds the round's tally to the updates' reports.
+    pub(in crate::engine) fn flush_tally(&mut self) {
+        self.tally.flush(&self.slots.update, &mut self.metrics);
     }
 
     /// Fills `out` with the newest versions `node` holds (as of the round start when staged),

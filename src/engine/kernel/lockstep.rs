@@ -114,10 +114,10 @@ impl RoundContacts {
     fn carry<const WIDE: bool>(&self, world: &mut World, payload: &Payload) {
         if WIDE {
             for &(w, bits) in &self.payload_words {
-                world.count_carried_word(w, bits);
+                world.count_carried_in_round(w, bits);
             }
         } else {
-            world.count_carried_word(0, payload.first);
+            world.count_carried_in_round(0, payload.first);
         }
     }
 
@@ -414,7 +414,7 @@ impl RoundContacts {
         at: Time,
     ) {
         if !WIDE {
-            world.deliver_word(to, payload.sender, 0, payload.first, at);
+            world.deliver_word_in_round(to, payload.sender, 0, payload.first, at);
             return;
         }
         // Wide rows (many updates in flight): the sender's hop counts of every word with a
@@ -432,7 +432,7 @@ impl RoundContacts {
         }
         std::hint::black_box(touched);
         for &(w, bits) in &self.payload_words {
-            world.deliver_word(to, payload.sender, w, bits, at);
+            world.deliver_word_in_round(to, payload.sender, w, bits, at);
         }
     }
 }

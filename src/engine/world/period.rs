@@ -20,6 +20,7 @@ impl World {
     /// Makes what was learnt during the round visible (rounds timing).
     pub fn end_round(&mut self) {
         debug_assert!(self.in_round);
+        self.flush_tally();
         std::mem::swap(&mut self.rows, &mut self.next);
         self.noted_words = 0;
         if let Some(spreaders) = &mut self.spreaders {
@@ -134,7 +135,7 @@ impl World {
 
     /// Live nodes serving an outdated price: missing the newest version of some product in
     /// flight, or missing the baseline.
-    fn stale_nodes(&self) -> u64 {
+    fn stale_nodes(&mut self) -> u64 {
         let latest_count: u32 = self.slots.latest.iter().map(|w| w.count_ones()).sum();
         if latest_count == 0 {
             return self.up_without_baseline;
@@ -150,19 +151,40 @@ impl World {
                 .expect("one latest slot");
             return self.alive - self.slots.informed_live[slot];
         }
+        // Only newest versions some up node lacks can make a node stale: under churn most
+        // are long held by every up node (waiting for down ones), and with updates filling
+        // words together the others lie in a few words. Those words are looked at first where
+        // most nodes lack something, so a stale node is found stale after a word or two.
+        let mut wanted = std::mem::take(&mut self.wanted);
+        wanted.clear();
         let words = self.rows.words_per_row();
+        for (w, &latest) in self.slots.latest.iter().enumerate().take(words) {
+            let mut mask = 0;
+            let mut most = 0;
+            for_each_bit(latest, |b| {
+                let lacking = self.alive - self.slots.informed_live[w * 64 + b].min(self.alive);
+                if lacking > 0 {
+                    mask |= 1 << b;
+                    most = most.max(lacking);
+                }
+            });
+            if mask != 0 {
+                wanted.push((most, w, mask));
+            }
+        }
+        wanted.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut stale = 0;
         for node in 0..self.nodes {
             if !self.up.contains(node) {
                 continue;
             }
             let outdated = !self.has_baseline.contains(node)
-                || (0..words).any(|w| {
-                    let latest = self.slots.latest.get(w).copied().unwrap_or(0);
-                    self.rows.word(node, w) & latest != latest
-                });
+                || wanted
+                    .iter()
+                    .any(|&(_, w, mask)| self.rows.word(node, w) & mask != mask);
             stale += u64::from(outdated);
         }
+        self.wanted = wanted;
         stale
     }
 
