@@ -36,7 +36,14 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
     };
     // A growing matrix is copied into a wider one: both are alive for a moment.
     let growing = if slots > 1 { matrix } else { 0 };
-    let rows = matrices * matrix + growing;
+    // Rounds timing with rows of many words notes per node the words it lacks (a bit per word).
+    let words = capacity.div_ceil(64);
+    let lacking = if matrices == 2 && words > 1 {
+        n * words.div_ceil(64) * 8
+    } else {
+        0
+    };
+    let rows = matrices * matrix + growing + lacking;
     let flags = 3 * bitset::NodeSet::bytes(n as usize);
     // A field per node and slot: one block as wide as the slots (a power of two) up to 512,
     // blocks of 512 beyond; widening the first block copies it.
