@@ -471,27 +471,7 @@ impl World {
         bits: u64,
         at: Time,
     ) {
-        if bits == 0 {
-            return;
-        }
-        let target = if self.in_round {
-            &self.next
-        } else {
-            &self.rows
-        };
-        let held = target.word(recipient, w);
-        for_each_bit(bits & held, |b| {
-            let u = self.slots.update[w * 64 + b] as usize;
-            self.metrics.duplicate(u);
-        });
-        let mut fresh = bits & !held;
-        while fresh != 0 {
-            let b = fresh.trailing_zeros() as usize;
-            fresh &= fresh - 1;
-            let slot = w * 64 + b;
-            let hop = self.metrics.hop(sender, slot).saturating_add(1);
-            self.learn(recipient, slot, hop, at);
-        }
+        self.deliver_word_counted::<false>(recipient, sender, w, bits, at);
     }
 
     /// [`World::deliver_word`] for the lock-step kernel's contacts in a staged round: counted
@@ -506,24 +486,50 @@ impl World {
         at: Time,
     ) {
         if !(self.tallies && self.in_round) {
-            return self.deliver_word(recipient, sender, w, bits, at);
-        }
-        if bits == 0 {
-            return;
+            return self.deliver_word_counted::<false>(recipient, sender, w, bits, at);
         }
         if !self.tally.delivering_at(at) {
             self.flush_tally();
             self.tally.delivering_at(at);
         }
-        let held = self.next.word(recipient, w);
-        for_each_bit(bits & held, |b| self.tally.duplicate(w * 64 + b));
+        self.deliver_word_counted::<true>(recipient, sender, w, bits, at);
+    }
+
+    /// [`World::deliver_word`]; `TALLY`: counted into the round's tally (see
+    /// [`World::learn_counted`]).
+    #[inline(always)]
+    fn deliver_word_counted<const TALLY: bool>(
+        &mut self,
+        recipient: NodeId,
+        sender: NodeId,
+        w: usize,
+        bits: u64,
+        at: Time,
+    ) {
+        if bits == 0 {
+            return;
+        }
+        let target = if self.in_round {
+            &self.next
+        } else {
+            &self.rows
+        };
+        let held = target.word(recipient, w);
+        for_each_bit(bits & held, |b| {
+            if TALLY {
+                self.tally.duplicate(w * 64 + b);
+            } else {
+                let u = self.slots.update[w * 64 + b] as usize;
+                self.metrics.duplicate(u);
+            }
+        });
         let mut fresh = bits & !held;
         while fresh != 0 {
             let b = fresh.trailing_zeros() as usize;
             fresh &= fresh - 1;
             let slot = w * 64 + b;
             let hop = self.metrics.hop(sender, slot).saturating_add(1);
-            self.learn_counted::<true>(recipient, slot, hop, at);
+            self.learn_counted::<TALLY>(recipient, slot, hop, at);
         }
     }
 

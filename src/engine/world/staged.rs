@@ -114,16 +114,16 @@ impl World {
     /// at the words it lacks (a hint).
     #[inline(always)]
     pub(in crate::engine) fn prefetch_rows_between(&self, a: NodeId, b: NodeId) {
-        let (lacks_a, lacks_b) = (self.lacking_words(a), self.lacking_words(b));
-        for (i, (&la, &lb)) in lacks_a.iter().zip(lacks_b).enumerate() {
-            for_each_bit(la | lb, |b_| {
-                let w = i * 64 + b_;
-                self.rows.prefetch_word(a, w);
-                self.rows.prefetch_word(b, w);
-            });
-            for_each_bit(la, |b_| self.next.prefetch_word(a, i * 64 + b_));
-            for_each_bit(lb, |b_| self.next.prefetch_word(b, i * 64 + b_));
-        }
+        self.for_each_word_lacked(a, b, |w, a_lacks, b_lacks| {
+            self.rows.prefetch_word(a, w);
+            self.rows.prefetch_word(b, w);
+            if a_lacks {
+                self.next.prefetch_word(a, w);
+            }
+            if b_lacks {
+                self.next.prefetch_word(b, w);
+            }
+        });
     }
 
     /// Asks the processor for the hop-count lines a contact between `a` and `b` may touch:
@@ -132,16 +132,24 @@ impl World {
     /// lives at `64 * word + bit` of a node's block, so one line per word).
     #[inline(always)]
     pub(in crate::engine) fn prefetch_hops_between(&self, a: NodeId, b: NodeId) {
+        self.for_each_word_lacked(a, b, |w, _, _| {
+            let differ = (self.rows.word(a, w) ^ self.rows.word(b, w)) & self.slots.active[w];
+            if differ != 0 {
+                let slot = w * 64 + differ.trailing_zeros() as usize;
+                self.metrics.hops.prefetch(a, slot);
+                self.metrics.hops.prefetch(b, slot);
+            }
+        });
+    }
+
+    /// Calls `f(w, a lacked w, b lacked w)` for every row word `a` or `b` lacked a slot of at
+    /// the start of the round, ascending.
+    #[inline(always)]
+    fn for_each_word_lacked(&self, a: NodeId, b: NodeId, mut f: impl FnMut(usize, bool, bool)) {
         let (lacks_a, lacks_b) = (self.lacking_words(a), self.lacking_words(b));
         for (i, (&la, &lb)) in lacks_a.iter().zip(lacks_b).enumerate() {
-            for_each_bit(la | lb, |b_| {
-                let w = i * 64 + b_;
-                let differ = (self.rows.word(a, w) ^ self.rows.word(b, w)) & self.slots.active[w];
-                if differ != 0 {
-                    let slot = w * 64 + differ.trailing_zeros() as usize;
-                    self.metrics.hops.prefetch(a, slot);
-                    self.metrics.hops.prefetch(b, slot);
-                }
+            for_each_bit(la | lb, |bit| {
+                f(i * 64 + bit, la >> bit & 1 == 1, lb >> bit & 1 == 1)
             });
         }
     }
