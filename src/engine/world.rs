@@ -571,9 +571,8 @@ impl World {
         let chained = bits & self.slots.chained[w];
         for_each_bit(chained, |b| {
             let newer = self.slots.newer[w * 64 + b] as usize;
-            if self.rows.has(node, newer) {
-                bits &= !(1u64 << b);
-            }
+            // Without a branch: whether the node holds the newer version is anyone's guess.
+            bits &= !(u64::from(self.rows.has(node, newer)) << b);
         });
         bits
     }
