@@ -274,7 +274,6 @@ impl RowMatrix {
         *self = narrower;
     }
 
-    /// Makes `self` an exact copy of `other` (same shape), without allocating.
     /// [`RowMatrix::copy_from`] for rows of whole words, noting on the way which words each
     /// row lacks a slot of `active` in: bit `w % 64` of `lacks[row * lack_words + w / 64]`
     /// (`lack_words` = words per row / 64, rounded up). One pass over the rows, which the copy
@@ -305,6 +304,7 @@ impl RowMatrix {
         }
     }
 
+    /// Makes `self` an exact copy of `other` (same shape), without allocating.
     pub fn copy_from(&mut self, other: &RowMatrix) {
         if self.bits_per_row != other.bits_per_row {
             *self = other.clone();

@@ -46,6 +46,13 @@ mod tally;
 
 pub const NONE: u32 = u32::MAX;
 
+#[cfg(test)]
+thread_local! {
+    /// How many updates on this thread took another slot than the lowest vacant one (the
+    /// tests check that the fast path of `World::vacant_slot` ran).
+    pub(in crate::engine) static CLUSTERED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Per-slot bookkeeping, indexed by slot.
 #[derive(Default)]
 struct Slots {
@@ -127,7 +134,6 @@ pub struct World {
     /// per row word): the row words in which it lacked a slot in flight at the start of the
     /// round (every word when `skips_settled` is off). See `period::copy_noting_lacks`.
     lacking: Vec<u64>,
-    lack_words: usize,
     /// The row words `lacking` was noted over for this round (0: not noted).
     noted_words: usize,
     /// What the reports count: told of every message, learning, crash and period's end.
@@ -190,7 +196,6 @@ impl World {
             skips_settled: true,
             clusters_slots: true,
             lacking: Vec::new(),
-            lack_words: 0,
             noted_words: 0,
             rejoining: Vec::new(),
             scratch_payload: Words::default(),
@@ -292,13 +297,26 @@ impl World {
     /// the lowest vacant slot, so a run that never holds more than 64 updates in flight uses
     /// the slots it always did. Only memory depends on slot numbers: no report does.
     fn vacant_slot(&mut self) -> usize {
-        let len = self.slots.update.len();
         if !self.clusters_slots {
-            // The plain path: the lowest vacant slot, else a new one.
-            return (0..len)
-                .find(|&slot| !get_bit(&self.slots.active, slot))
-                .unwrap_or(len);
+            return self.lowest_vacant_slot();
         }
+        let slot = self.clustered_slot();
+        #[cfg(test)]
+        CLUSTERED.with(|n| n.set(n.get() + u64::from(slot != self.lowest_vacant_slot())));
+        slot
+    }
+
+    /// The plain path of [`World::vacant_slot`]: the lowest vacant slot, else a new one.
+    fn lowest_vacant_slot(&self) -> usize {
+        let len = self.slots.update.len();
+        (0..len)
+            .find(|&slot| !get_bit(&self.slots.active, slot))
+            .unwrap_or(len)
+    }
+
+    /// [`World::vacant_slot`] with the fast paths on.
+    fn clustered_slot(&mut self) -> usize {
+        let len = self.slots.update.len();
         let capacity = self.rows.capacity();
         // Slots below `within` are looked at word by word: those in use, and the fresh ones
         // from `len` to the end of its word.
@@ -328,11 +346,10 @@ impl World {
             self.slots.filling = w;
             return w * 64 + vacant(w).trailing_zeros() as usize;
         }
-        // Every slot within the rows' width is in use: the lowest vacant one beyond, else a
-        // new one.
-        let slot = (within..len)
-            .find(|&slot| !get_bit(&self.slots.active, slot))
-            .unwrap_or(len);
+        // Every slot within the rows' width is in use: the first one beyond (vacant, since
+        // rows narrow only to cover every slot in flight), else a new one.
+        let slot = within.min(len);
+        debug_assert!(!get_bit(&self.slots.active, slot));
         self.slots.filling = slot / 64;
         slot
     }

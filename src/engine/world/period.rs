@@ -55,9 +55,8 @@ impl World {
     fn copy_noting_lacks(&mut self) {
         let words = self.rows.words_per_row();
         self.noted_words = words;
-        self.lack_words = words.div_ceil(64);
-        self.lacking
-            .resize(self.nodes as usize * self.lack_words, 0);
+        let lack_words = self.lack_words();
+        self.lacking.resize(self.nodes as usize * lack_words, 0);
         if self.skips_settled {
             let active = &self.slots.active[..words];
             self.next
@@ -65,7 +64,7 @@ impl World {
         } else {
             self.next.copy_from(&self.rows);
             for (i, lack) in self.lacking.iter_mut().enumerate() {
-                let w = i % self.lack_words * 64;
+                let w = i % lack_words * 64;
                 *lack = if words - w >= 64 {
                     u64::MAX
                 } else {
@@ -81,8 +80,7 @@ impl World {
                     continue;
                 }
                 for w in 0..words {
-                    let lacks = self.lacking_words(node)[w / 64] >> (w % 64) & 1 == 1;
-                    skipped += u64::from(self.slots.active[w] != 0 && !lacks);
+                    skipped += u64::from(self.slots.active[w] != 0 && !self.lacked(node, w));
                 }
             }
             SETTLED_WORDS.with(|n| n.set(n.get() + skipped));

@@ -88,8 +88,21 @@ impl World {
     #[inline(always)]
     pub(in crate::engine) fn lacking_words(&self, node: NodeId) -> &[u64] {
         debug_assert!(self.in_round && self.noted_words > 0);
-        let start = node as usize * self.lack_words;
-        &self.lacking[start..start + self.lack_words]
+        let start = node as usize * self.lack_words();
+        &self.lacking[start..start + self.lack_words()]
+    }
+
+    /// Words of `lacking` per node: a bit per row word noted.
+    #[inline(always)]
+    pub(super) fn lack_words(&self) -> usize {
+        self.noted_words.div_ceil(64)
+    }
+
+    /// Whether `node` lacked a slot in flight of row word `w` (below `noted_words`) at the
+    /// start of the round.
+    #[inline(always)]
+    pub(super) fn lacked(&self, node: NodeId, w: usize) -> bool {
+        self.lacking_words(node)[w / 64] >> (w % 64) & 1 == 1
     }
 
     /// Whether `node` held every slot in flight of row word `w` at the start of the round,
@@ -99,13 +112,13 @@ impl World {
     /// word in cache instead of a row word at another place of its row.
     #[inline(always)]
     pub(in crate::engine) fn held_word_whole(&self, node: NodeId, w: usize) -> bool {
-        w < self.noted_words && self.lacking_words(node)[w / 64] >> (w % 64) & 1 == 0
+        w < self.noted_words && !self.lacked(node, w)
     }
 
     /// Asks the processor for `node`'s lacking words (a hint, a few contacts ahead).
     #[inline(always)]
     pub(in crate::engine) fn prefetch_lacking(&self, node: NodeId) {
-        let start = node as usize * self.lack_words;
+        let start = node as usize * self.lack_words();
         super::super::memory::prefetch(self.lacking.as_ptr().wrapping_add(start));
     }
 
