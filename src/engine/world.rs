@@ -134,8 +134,10 @@ pub struct World {
     /// per row word): the row words in which it lacked a slot in flight at the start of the
     /// round (every word when `skips_settled` is off). See `period::copy_noting_lacks`.
     lacking: Vec<u64>,
-    /// The row words `lacking` was noted over for this round (0: not noted).
+    /// The row words `lacking` was noted over for this round (0: not noted), and the words of
+    /// `lacking` per node they take (kept, not derived: the contacts read it per word).
     noted_words: usize,
+    lack_words: usize,
     /// What the reports count: told of every message, learning, crash and period's end.
     pub(crate) metrics: Metrics,
     /// The message size limit and send budgets, charged for every message sent.
@@ -197,6 +199,7 @@ impl World {
             clusters_slots: true,
             lacking: Vec::new(),
             noted_words: 0,
+            lack_words: 0,
             rejoining: Vec::new(),
             scratch_payload: Words::default(),
             metrics: Metrics::new(scenario, planned),

@@ -55,7 +55,8 @@ impl World {
     fn copy_noting_lacks(&mut self) {
         let words = self.rows.words_per_row();
         self.noted_words = words;
-        let lack_words = self.lack_words();
+        self.lack_words = words.div_ceil(64);
+        let lack_words = self.lack_words;
         self.lacking.resize(self.nodes as usize * lack_words, 0);
         if self.skips_settled {
             let active = &self.slots.active[..words];

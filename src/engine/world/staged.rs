@@ -88,14 +88,8 @@ impl World {
     #[inline(always)]
     pub(in crate::engine) fn lacking_words(&self, node: NodeId) -> &[u64] {
         debug_assert!(self.in_round && self.noted_words > 0);
-        let start = node as usize * self.lack_words();
-        &self.lacking[start..start + self.lack_words()]
-    }
-
-    /// Words of `lacking` per node: a bit per row word noted.
-    #[inline(always)]
-    pub(super) fn lack_words(&self) -> usize {
-        self.noted_words.div_ceil(64)
+        let start = node as usize * self.lack_words;
+        &self.lacking[start..start + self.lack_words]
     }
 
     /// Whether `node` lacked a slot in flight of row word `w` (below `noted_words`) at the
@@ -118,7 +112,7 @@ impl World {
     /// Asks the processor for `node`'s lacking words (a hint, a few contacts ahead).
     #[inline(always)]
     pub(in crate::engine) fn prefetch_lacking(&self, node: NodeId) {
-        let start = node as usize * self.lack_words();
+        let start = node as usize * self.lack_words;
         super::super::memory::prefetch(self.lacking.as_ptr().wrapping_add(start));
     }
 
