@@ -282,26 +282,80 @@ impl RowMatrix {
         if self.bits_per_row != other.bits_per_row {
             *self = other.clone();
         }
-        let words = self.words_per_row;
-        assert!(!self.packed() && active.len() >= words);
-        let lack_words = words.div_ceil(64);
-        assert_eq!(lacks.len(), self.nodes * lack_words);
+        let (words, lack_words) = self.lack_shape(active, lacks);
         let rows = self.data.chunks_exact_mut(words);
         let sources = other.data.chunks_exact(words);
         for ((row, source), lack) in rows.zip(sources).zip(lacks.chunks_exact_mut(lack_words)) {
             row.copy_from_slice(source);
-            for ((lack, source), active) in lack
-                .iter_mut()
-                .zip(source.chunks(64))
-                .zip(active.chunks(64))
-            {
-                let mut bits = 0;
-                for (w, (&held, &in_flight)) in source.iter().zip(active).enumerate() {
-                    bits |= u64::from(in_flight & !held != 0) << w;
-                }
-                *lack = bits;
+            note_lacks(source, active, lack);
+        }
+    }
+
+    /// Row `node` of [`RowMatrix::copy_noting_lacks`].
+    pub fn copy_row_noting_lacks(
+        &mut self,
+        other: &RowMatrix,
+        node: u32,
+        active: &[u64],
+        lacks: &mut [u64],
+    ) {
+        assert_eq!(self.bits_per_row, other.bits_per_row);
+        let (words, lack_words) = self.lack_shape(active, lacks);
+        let (start, node) = (node as usize * words, node as usize);
+        let source = &other.data[start..start + words];
+        self.data[start..start + words].copy_from_slice(source);
+        note_lacks(
+            source,
+            active,
+            &mut lacks[node * lack_words..(node + 1) * lack_words],
+        );
+    }
+
+    /// [`RowMatrix::copy_noting_lacks`] where the rows differ only in words noted in `lacks`
+    /// (bits set where a row lacked a slot of `active` when `lacks` was noted), and a row
+    /// lacks a slot now only in such a word or in one of `born` (one bit per word, as each
+    /// row's `lacks`): the words where slots were born since. Copies and notes just those
+    /// words; the rest of the rows stays as it is, and noted as lacking nothing.
+    pub fn refresh_noting_lacks(
+        &mut self,
+        other: &RowMatrix,
+        active: &[u64],
+        lacks: &mut [u64],
+        born: &[u64],
+    ) {
+        assert_eq!(self.bits_per_row, other.bits_per_row);
+        let (words, lack_words) = self.lack_shape(active, lacks);
+        let born = &born[..lack_words];
+        let rows = self.data.chunks_exact_mut(words);
+        let sources = other.data.chunks_exact(words);
+        for ((row, source), lack) in rows.zip(sources).zip(lacks.chunks_exact_mut(lack_words)) {
+            for (i, (lack, &born)) in lack.iter_mut().zip(born).enumerate() {
+                let mut noted = 0;
+                for_each_bit(*lack | born, |b| {
+                    let w = i * 64 + b;
+                    let held = source[w];
+                    row[w] = held;
+                    noted |= u64::from(active[w] & !held != 0) << b;
+                });
+                *lack = noted;
             }
         }
+    }
+
+    /// Words per row and lack words per row of the lack-noting copies, checked against
+    /// `active` and `lacks`.
+    fn lack_shape(&self, active: &[u64], lacks: &[u64]) -> (usize, usize) {
+        let words = self.words_per_row;
+        assert!(!self.packed() && active.len() >= words);
+        let lack_words = words.div_ceil(64);
+        assert_eq!(lacks.len(), self.nodes * lack_words);
+        (words, lack_words)
+    }
+
+    /// The row data, for comparing two matrices in tests.
+    #[cfg(test)]
+    pub fn data(&self) -> &[u64] {
+        &self.data
     }
 
     /// Makes `self` an exact copy of `other` (same shape), without allocating.
@@ -348,6 +402,19 @@ impl RowView<'_> {
                 .as_ptr()
                 .wrapping_add((node >> self.rows_per_word_log2) as usize),
         );
+    }
+}
+
+/// Notes in `lack` (one bit per word of `row`, 64 to a lack word) the words in which `row`
+/// lacks a slot of `active`.
+#[inline(always)]
+fn note_lacks(row: &[u64], active: &[u64], lack: &mut [u64]) {
+    for ((lack, row), active) in lack.iter_mut().zip(row.chunks(64)).zip(active.chunks(64)) {
+        let mut bits = 0;
+        for (w, (&held, &in_flight)) in row.iter().zip(active).enumerate() {
+            bits |= u64::from(in_flight & !held != 0) << w;
+        }
+        *lack = bits;
     }
 }
 

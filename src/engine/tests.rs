@@ -646,7 +646,12 @@ fn settled_words_give_the_reports_of_all_words() {
     }
     let before = super::world::SETTLED_WORDS.with(|n| n.get());
     let clustered_before = super::world::CLUSTERED.with(|n| n.get());
+    let refreshes_before = super::world::REFRESHES.with(|n| n.get());
     assert_fast_paths_agree(&cases);
+    // Round starts that refreshed only the row words that could have changed, each checked
+    // against a whole copy (`period::copy_noting_lacks`): 2,994 when written.
+    let refreshes = super::world::REFRESHES.with(|n| n.get()) - refreshes_before;
+    assert!(refreshes >= 2000, "{refreshes} refreshed round starts");
     let settled = super::world::SETTLED_WORDS.with(|n| n.get()) - before;
     // Updates that filled a word instead of taking the lowest vacant slot (`World::
     // vacant_slot`): the two slot rules did differ, and gave the same reports.

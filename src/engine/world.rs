@@ -40,7 +40,7 @@ use super::workload::PlannedUpdate;
 mod faults;
 mod period;
 #[cfg(test)]
-pub(in crate::engine) use period::{NARROWINGS, SETTLED_WORDS};
+pub(in crate::engine) use period::{NARROWINGS, REFRESHES, SETTLED_WORDS};
 mod staged;
 mod tally;
 
@@ -138,6 +138,14 @@ pub struct World {
     /// `lacking` per node they take (kept, not derived: the contacts read it per word).
     noted_words: usize,
     lack_words: usize,
+    /// Whether the next round's start must copy and note every row word: the rows changed
+    /// shape since `lacking` was noted (or it never was). Otherwise it refreshes only the
+    /// words that can have changed (see `period::copy_noting_lacks`).
+    renote_all: bool,
+    /// The row words in which slots were born since `lacking` was noted, one bit per word.
+    born_words: Vec<u64>,
+    /// Nodes whose rows were emptied (a crash losing the table) since `lacking` was noted.
+    emptied_rows: Vec<NodeId>,
     /// What the reports count: told of every message, learning, crash and period's end.
     pub(crate) metrics: Metrics,
     /// The message size limit and send budgets, charged for every message sent.
@@ -200,6 +208,9 @@ impl World {
             lacking: Vec::new(),
             noted_words: 0,
             lack_words: 0,
+            renote_all: true,
+            born_words: Vec::new(),
+            emptied_rows: Vec::new(),
             rejoining: Vec::new(),
             scratch_payload: Words::default(),
             metrics: Metrics::new(scenario, planned),
@@ -363,6 +374,7 @@ impl World {
             if self.staged {
                 self.next.grow(slot + 1);
             }
+            self.renote_all = true;
         }
         // The slot masks cover every row word (rows grow ahead of the slots in use), so that
         // a contact may read them at any word of a row.
@@ -386,6 +398,10 @@ impl World {
         self.slot_epoch += 1;
         let product = self.metrics.updates[index].product as usize;
         let slot = self.allocate_slot();
+        if self.born_words.len() <= slot / 64 / 64 {
+            self.born_words.resize(slot / 64 / 64 + 1, 0);
+        }
+        set_bit(&mut self.born_words, slot / 64);
         let nodes = self.nodes as usize;
         let s = &mut self.slots;
         s.update[slot] = index as u32;
@@ -439,6 +455,11 @@ impl World {
                 break;
             }
             target.set(node, s);
+            if self.staged && !in_round {
+                // Between rounds the write target is kept equal to the rows, so that a round's
+                // start need refresh only the words its contacts wrote (`begin_round`).
+                self.next.set(node, s);
+            }
             if let Some(spreaders) = &mut self.spreaders {
                 spreaders.start(node, s, in_round);
             }

@@ -53,6 +53,9 @@ impl World {
                 }
             }
         }
+        if !keeps_table && self.staged {
+            self.emptied_rows.push(node);
+        }
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.stop_all(node);
         }

@@ -14,6 +14,9 @@ thread_local! {
     /// Row words with slots in flight that up nodes held whole at the start of rounds on this
     /// thread (likewise).
     pub(in crate::engine) static SETTLED_WORDS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Round starts on this thread that refreshed the rows' changed words only (checked
+    /// against a whole copy each time).
+    pub(in crate::engine) static REFRESHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 impl World {
@@ -37,6 +40,8 @@ impl World {
             self.copy_noting_lacks();
         } else {
             self.next.copy_from(&self.rows);
+            self.renote_all = true;
+            self.emptied_rows.clear();
         }
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.next.copy_from(&spreaders.now);
@@ -52,18 +57,22 @@ impl World {
     /// benchmark: rows of 147 words) while an up node lacks only the young updates still
     /// spreading, which lie in a few words (`World::vacant_slot`), and a node back from a
     /// crash the updates of its downtime. With the fast paths off, every word is noted.
+    ///
+    /// Only the first round after the rows change shape copies and notes every word. Later
+    /// ones refresh a node's words it lacked at the last round's start, the words slots were
+    /// born in since, and the whole row of a node that lost its table: a round's contacts
+    /// write only words their receiver lacked, between rounds learning writes both matrices
+    /// (`World::learn`), crashes and retirement clear both, and a word held whole stays whole
+    /// until a slot is born in it. A node then copies some 10 of 147 words instead of all.
     fn copy_noting_lacks(&mut self) {
         let words = self.rows.words_per_row();
         self.noted_words = words;
         self.lack_words = words.div_ceil(64);
         let lack_words = self.lack_words;
-        self.lacking.resize(self.nodes as usize * lack_words, 0);
-        if self.skips_settled {
-            let active = &self.slots.active[..words];
-            self.next
-                .copy_noting_lacks(&self.rows, active, &mut self.lacking);
-        } else {
+        let nodes = self.nodes as usize;
+        if !self.skips_settled {
             self.next.copy_from(&self.rows);
+            self.lacking.resize(nodes * lack_words, 0);
             for (i, lack) in self.lacking.iter_mut().enumerate() {
                 let w = i % lack_words * 64;
                 *lack = if words - w >= 64 {
@@ -72,7 +81,37 @@ impl World {
                     (1 << (words - w)) - 1
                 };
             }
+        } else if self.renote_all || self.lacking.len() != nodes * lack_words {
+            self.lacking.resize(nodes * lack_words, 0);
+            let active = &self.slots.active[..words];
+            self.next
+                .copy_noting_lacks(&self.rows, active, &mut self.lacking);
+        } else {
+            let active = &self.slots.active[..words];
+            self.born_words
+                .resize(self.born_words.len().max(lack_words), 0);
+            self.next
+                .refresh_noting_lacks(&self.rows, active, &mut self.lacking, &self.born_words);
+            for &node in &self.emptied_rows {
+                self.next
+                    .copy_row_noting_lacks(&self.rows, node, active, &mut self.lacking);
+            }
+            #[cfg(test)]
+            {
+                let mut next = self.next.clone();
+                let mut lacking = vec![0; self.lacking.len()];
+                next.copy_noting_lacks(&self.rows, active, &mut lacking);
+                assert!(
+                    next.data() == self.next.data(),
+                    "a row word the refresh missed"
+                );
+                assert!(lacking == self.lacking, "a lacking word the refresh missed");
+                REFRESHES.with(|n| n.set(n.get() + 1));
+            }
         }
+        self.renote_all = false;
+        self.born_words.fill(0);
+        self.emptied_rows.clear();
         #[cfg(test)]
         if self.skips_settled {
             let mut skipped = 0;
@@ -270,6 +309,7 @@ impl World {
         if self.staged {
             self.next.narrow(highest + 1);
         }
+        self.renote_all = true;
         #[cfg(test)]
         NARROWINGS.with(|n| n.set(n.get() + 1));
     }
