@@ -326,9 +326,27 @@ impl RowMatrix {
         assert_eq!(self.bits_per_row, other.bits_per_row);
         let (words, lack_words) = self.lack_shape(active, lacks);
         let born = &born[..lack_words];
-        let rows = self.data.chunks_exact_mut(words);
-        let sources = other.data.chunks_exact(words);
-        for ((row, source), lack) in rows.zip(sources).zip(lacks.chunks_exact_mut(lack_words)) {
+        for node in 0..self.nodes {
+            // The words of a row a few ahead, which the walk of rows in order does not make
+            // the hardware fetch: a random place in each row.
+            let ahead = node + REFRESH_AHEAD;
+            if ahead < self.nodes {
+                for (i, (&lack, &born)) in lacks[ahead * lack_words..].iter().zip(born).enumerate()
+                {
+                    let mut last = usize::MAX;
+                    for_each_bit(lack | born, |b| {
+                        let at = ahead * words + i * 64 + b;
+                        if at / 8 != last {
+                            last = at / 8;
+                            super::memory::prefetch(other.data.as_ptr().wrapping_add(at));
+                            super::memory::prefetch(self.data.as_ptr().wrapping_add(at));
+                        }
+                    });
+                }
+            }
+            let row = &mut self.data[node * words..(node + 1) * words];
+            let source = &other.data[node * words..(node + 1) * words];
+            let lack = &mut lacks[node * lack_words..(node + 1) * lack_words];
             for (i, (lack, &born)) in lack.iter_mut().zip(born).enumerate() {
                 let mut noted = 0;
                 for_each_bit(*lack | born, |b| {
@@ -404,6 +422,10 @@ impl RowView<'_> {
         );
     }
 }
+
+/// Rows ahead of the one [`RowMatrix::refresh_noting_lacks`] refreshes whose words it asks
+/// the processor for.
+const REFRESH_AHEAD: usize = 4;
 
 /// Notes in `lack` (one bit per word of `row`, 64 to a lack word) the words in which `row`
 /// lacks a slot of `active`.
