@@ -327,22 +327,8 @@ impl RowMatrix {
         let (words, lack_words) = self.lack_shape(active, lacks);
         let born = &born[..lack_words];
         for node in 0..self.nodes {
-            // The words of a row a few ahead, which the walk of rows in order does not make
-            // the hardware fetch: a random place in each row.
-            let ahead = node + REFRESH_AHEAD;
-            if ahead < self.nodes {
-                for (i, (&lack, &born)) in lacks[ahead * lack_words..].iter().zip(born).enumerate()
-                {
-                    let mut last = usize::MAX;
-                    for_each_bit(lack | born, |b| {
-                        let at = ahead * words + i * 64 + b;
-                        if at / 8 != last {
-                            last = at / 8;
-                            super::memory::prefetch(other.data.as_ptr().wrapping_add(at));
-                            super::memory::prefetch(self.data.as_ptr().wrapping_add(at));
-                        }
-                    });
-                }
+            if node + REFRESH_AHEAD < self.nodes {
+                self.prefetch_refresh(other, node + REFRESH_AHEAD, lacks, born);
             }
             let row = &mut self.data[node * words..(node + 1) * words];
             let source = &other.data[node * words..(node + 1) * words];
@@ -357,6 +343,27 @@ impl RowMatrix {
                 });
                 *lack = noted;
             }
+        }
+    }
+
+    /// Asks the processor for the words of row `node` that [`RowMatrix::refresh_noting_lacks`]
+    /// will read and write, once per line: the walk of rows in order does not make the
+    /// hardware fetch them, as they lie at a different place in each row.
+    #[inline(always)]
+    fn prefetch_refresh(&self, other: &RowMatrix, node: usize, lacks: &[u64], born: &[u64]) {
+        let words = self.words_per_row;
+        let lacks = &lacks[node * born.len()..(node + 1) * born.len()];
+        let mut last_line = usize::MAX;
+        for (i, (&lack, &born)) in lacks.iter().zip(born).enumerate() {
+            for_each_bit(lack | born, |b| {
+                let at = node * words + i * 64 + b;
+                let source = other.data.as_ptr().wrapping_add(at);
+                if source as usize >> 6 != last_line {
+                    last_line = source as usize >> 6;
+                    super::memory::prefetch(source);
+                    super::memory::prefetch(self.data.as_ptr().wrapping_add(at));
+                }
+            });
         }
     }
 

@@ -40,7 +40,7 @@ use super::workload::PlannedUpdate;
 mod faults;
 mod period;
 #[cfg(test)]
-pub(in crate::engine) use period::{NARROWINGS, REFRESHES, SETTLED_WORDS};
+pub(in crate::engine) use period::{EMPTIED_ROWS, NARROWINGS, REFRESHES, SETTLED_WORDS};
 mod staged;
 mod tally;
 
@@ -142,7 +142,8 @@ pub struct World {
     /// shape since `lacking` was noted (or it never was). Otherwise it refreshes only the
     /// words that can have changed (see `period::copy_noting_lacks`).
     renote_all: bool,
-    /// The row words in which slots were born since `lacking` was noted, one bit per word.
+    /// The row words in which slots were born since `lacking` was noted, one bit per word
+    /// (`lack_words` words; kept only while `renote_all` is off).
     born_words: Vec<u64>,
     /// Nodes whose rows were emptied (a crash losing the table) since `lacking` was noted.
     emptied_rows: Vec<NodeId>,
@@ -398,10 +399,10 @@ impl World {
         self.slot_epoch += 1;
         let product = self.metrics.updates[index].product as usize;
         let slot = self.allocate_slot();
-        if self.born_words.len() <= slot / 64 / 64 {
-            self.born_words.resize(slot / 64 / 64 + 1, 0);
+        if !self.renote_all {
+            // The rows kept their shape since `born_words` was sized to them.
+            set_bit(&mut self.born_words, slot / 64);
         }
-        set_bit(&mut self.born_words, slot / 64);
         let nodes = self.nodes as usize;
         let s = &mut self.slots;
         s.update[slot] = index as u32;

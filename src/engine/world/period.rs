@@ -17,6 +17,8 @@ thread_local! {
     /// Round starts on this thread that refreshed the rows' changed words only (checked
     /// against a whole copy each time).
     pub(in crate::engine) static REFRESHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Rows emptied by a crash that such refreshes noted whole.
+    pub(in crate::engine) static EMPTIED_ROWS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 impl World {
@@ -81,21 +83,21 @@ impl World {
                     (1 << (words - w)) - 1
                 };
             }
-        } else if self.renote_all || self.lacking.len() != nodes * lack_words {
+        } else if self.renote_all {
             self.lacking.resize(nodes * lack_words, 0);
             let active = &self.slots.active[..words];
             self.next
                 .copy_noting_lacks(&self.rows, active, &mut self.lacking);
         } else {
             let active = &self.slots.active[..words];
-            self.born_words
-                .resize(self.born_words.len().max(lack_words), 0);
             self.next
                 .refresh_noting_lacks(&self.rows, active, &mut self.lacking, &self.born_words);
             for &node in &self.emptied_rows {
                 self.next
                     .copy_row_noting_lacks(&self.rows, node, active, &mut self.lacking);
             }
+            #[cfg(test)]
+            EMPTIED_ROWS.with(|n| n.set(n.get() + self.emptied_rows.len() as u64));
             #[cfg(test)]
             {
                 let mut next = self.next.clone();
@@ -110,7 +112,8 @@ impl World {
             }
         }
         self.renote_all = false;
-        self.born_words.fill(0);
+        self.born_words.clear();
+        self.born_words.resize(lack_words, 0);
         self.emptied_rows.clear();
         #[cfg(test)]
         if self.skips_settled {
