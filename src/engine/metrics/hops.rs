@@ -182,6 +182,55 @@ impl Hops {
         }
     }
 
+    /// `to` learns the slots of row word `w` marked in `fresh` from `from`, each at one hop
+    /// more than `from`'s count: the counts of the word at once, in four 64-bit lanes of
+    /// sixteen fields (the word's 64 counts are 32 adjacent bytes of a node's block). Returns
+    /// the new counts (field `i` of lane `j` is slot `64 w + 16 j + i`; zero outside `fresh`)
+    /// and the slots of `fresh` it left to the caller, who sets them one at a time: those whose
+    /// count reaches the overflow field, and those overwriting an overflowed count (whose
+    /// entry must go). `None`: the word's block is widened to a byte per count or narrower than
+    /// a word; the caller sets every slot itself.
+    #[inline(always)]
+    pub(in crate::engine) fn learn_word(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        w: usize,
+        fresh: u64,
+    ) -> Option<([u64; 4], u64)> {
+        if self.width_log2 < 6 {
+            return None;
+        }
+        let (b, from_i) = self.index(from, w * 64);
+        let (_, to_i) = self.index(to, w * 64);
+        let block = &mut self.blocks[b];
+        if block.pack != 1 {
+            return None;
+        }
+        // Both fields start a 32-byte run: `64 w` is a multiple of 64 within the block row.
+        let (from_at, to_at) = (from_i >> 1, to_i >> 1);
+        let mut new = [0u64; 4];
+        let mut left = 0u64;
+        for (j, new) in new.iter_mut().enumerate() {
+            let lanes = spread16(fresh >> (16 * j));
+            if lanes == 0 {
+                continue;
+            }
+            let src = lane(&block.bytes, from_at + 8 * j);
+            let dst = lane(&block.bytes, to_at + 8 * j);
+            // A sender's count of 14 or more makes a count that needs the overflow field; a
+            // receiver's all-ones field has an overflow entry to drop.
+            let slow = lanes & (at_least_14(src) | all_ones(dst));
+            let fast = lanes & !slow;
+            let fields = fast * 0xf;
+            // Fast fields hold 13 or less: one more stays within the field.
+            *new = (src + fast) & fields;
+            put_lane(&mut block.bytes, to_at + 8 * j, (dst & !fields) | *new);
+            left |= gather16(slow) << (16 * j);
+        }
+        Some((new, left))
+    }
+
     /// The overflow side of [`Hops::set`]: `was`: the field held an overflowed count (a
     /// reused slot's, or this one's); `fits`: the new count fits the field.
     #[cold]
@@ -232,6 +281,64 @@ impl Hops {
             overflowing,
         };
     }
+}
+
+/// Sixteen fields of four bits, read from `bytes[at..at + 8]` (field `i`: byte `i / 2`, the
+/// low half first, as [`Block::place`] packs them).
+#[inline(always)]
+fn lane(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+}
+
+#[inline(always)]
+fn put_lane(bytes: &mut [u8], at: usize, lane: u64) {
+    bytes[at..at + 8].copy_from_slice(&lane.to_le_bytes());
+}
+
+/// The low 16 bits of `bits`, bit `i` moved to bit `4 i` (the low bit of field `i`).
+#[inline(always)]
+pub(in crate::engine) fn spread16(bits: u64) -> u64 {
+    let mut x = bits & 0xffff;
+    x = (x | (x << 24)) & 0x0000_00ff_0000_00ff;
+    x = (x | (x << 12)) & 0x000f_000f_000f_000f;
+    x = (x | (x << 6)) & 0x0303_0303_0303_0303;
+    (x | (x << 3)) & 0x1111_1111_1111_1111
+}
+
+/// The inverse of [`spread16`]: bit `4 i` (and no other) moved to bit `i`.
+#[inline(always)]
+fn gather16(fields: u64) -> u64 {
+    let mut x = fields & 0x1111_1111_1111_1111;
+    x = (x | (x >> 3)) & 0x0303_0303_0303_0303;
+    x = (x | (x >> 6)) & 0x000f_000f_000f_000f;
+    x = (x | (x >> 12)) & 0x0000_00ff_0000_00ff;
+    (x | (x >> 24)) & 0xffff
+}
+
+/// The low bit of each four-bit field that holds 14 or 15.
+#[inline(always)]
+fn at_least_14(x: u64) -> u64 {
+    ((x & (x >> 1) & (x >> 2)) >> 1) & 0x1111_1111_1111_1111
+}
+
+/// The low bit of each four-bit field that holds 15.
+#[inline(always)]
+fn all_ones(x: u64) -> u64 {
+    x & (x >> 1) & (x >> 2) & (x >> 3) & 0x1111_1111_1111_1111
+}
+
+/// The larger of each pair of four-bit fields of `a` and `b`.
+#[inline(always)]
+pub(in crate::engine) fn field_max(a: u64, b: u64) -> u64 {
+    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    // Each field in a byte of its own: 16 + a - b is 16 or more exactly when a >= b, and
+    // never borrows from the next byte.
+    let max = |a: u64, b: u64| {
+        let a_wins = (((a | 0x1010_1010_1010_1010) - b) >> 4) & 0x0101_0101_0101_0101;
+        let pick = a_wins * 0xf;
+        (a & pick) | (b & !pick & LOW)
+    };
+    max(a & LOW, b & LOW) | (max((a >> 4) & LOW, (b >> 4) & LOW) << 4)
 }
 
 #[cfg(test)]
@@ -317,5 +424,98 @@ mod tests {
         );
         let entries: usize = hops.blocks.iter().map(|b| b.overflowing).sum();
         assert_eq!(entries, hops.overflow.len());
+    }
+
+    /// Words of counts learnt at once against the same counts set one at a time: senders'
+    /// counts near and past the field's top, receivers' stale overflowed fields, and a widened
+    /// block, which the word path declines.
+    #[test]
+    fn a_word_learnt_at_once_matches_one_slot_at_a_time() {
+        use rand::{Rng, SeedableRng};
+        // Blocks of 512 slots x 1,000 nodes widen past 4,096 overflowed counts: this stays
+        // under that, so both blocks stay packed.
+        let (nodes, slots) = (1000, 1024);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut word = Hops::default();
+        let mut plain = Hops::default();
+        for hops in [&mut word, &mut plain] {
+            hops.make_room(nodes, slots);
+        }
+        let random_hop = |rng: &mut rand_chacha::ChaCha8Rng| match rng.random_range(0..1000) {
+            0..30 => rng.random_range(12..15),
+            30..32 => rng.random_range(15..40),
+            32 => rng.random_range(255..600),
+            _ => rng.random_range(0..12),
+        };
+        for node in 0..nodes as NodeId {
+            for slot in 0..slots {
+                let hop = random_hop(&mut rng);
+                word.set(node, slot, hop);
+                plain.set(node, slot, hop);
+            }
+        }
+        let (mut at_once, mut left_over) = (0u64, 0u64);
+        for _ in 0..10_000 {
+            let from = rng.random_range(0..nodes) as NodeId;
+            let to = (from + rng.random_range(1..nodes as NodeId)) % nodes as NodeId;
+            let w = rng.random_range(0..slots / 64);
+            let fresh = rng.random::<u64>() & rng.random::<u64>();
+            for b in 0..64 {
+                if fresh >> b & 1 == 1 {
+                    let hop = plain.get(from, w * 64 + b).saturating_add(1);
+                    plain.set(to, w * 64 + b, hop);
+                }
+            }
+            let (new, left) = word.learn_word(from, to, w, fresh).expect("packed blocks");
+            for b in 0..64 {
+                let slot = w * 64 + b;
+                let field = (new[b / 16] >> (4 * (b % 16))) & 0xf;
+                if left >> b & 1 == 1 {
+                    assert_eq!(field, 0);
+                    let hop = word.get(from, slot).saturating_add(1);
+                    word.set(to, slot, hop);
+                } else if fresh >> b & 1 == 1 {
+                    assert_eq!(u16::try_from(field).unwrap(), plain.get(to, slot));
+                } else {
+                    assert_eq!(field, 0, "a field outside fresh");
+                }
+            }
+            at_once += u64::from((fresh & !left).count_ones());
+            left_over += u64::from(left.count_ones());
+            assert_eq!(left & !fresh, 0);
+        }
+        for node in 0..nodes as NodeId {
+            for slot in 0..slots {
+                assert_eq!(word.get(node, slot), plain.get(node, slot));
+            }
+        }
+        assert_eq!(word.overflow, plain.overflow);
+        assert!(
+            at_once > 10 * left_over && left_over > 300,
+            "{at_once} {left_over}"
+        );
+        // A widened block: the word path declines.
+        word.widen(1);
+        assert!(word.learn_word(0, 1, 8, 1).is_none());
+        assert!(word.learn_word(0, 1, 7, 1).is_some());
+    }
+
+    #[test]
+    fn field_helpers_agree_with_their_definitions() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..10_000 {
+            let (a, b) = (rng.random::<u64>(), rng.random::<u64>());
+            let bits = rng.random::<u64>() & 0xffff;
+            assert_eq!(gather16(spread16(bits)), bits);
+            let max = field_max(a, b);
+            for i in 0..16 {
+                let field = |x: u64| (x >> (4 * i)) & 0xf;
+                assert_eq!(field(max), field(a).max(field(b)));
+                assert_eq!(field(spread16(bits)), bits >> i & 1);
+                assert_eq!(field(at_least_14(a)), u64::from(field(a) >= 14));
+                assert_eq!(field(all_ones(a)), u64::from(field(a) == 15));
+            }
+        }
     }
 }
