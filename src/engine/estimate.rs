@@ -44,7 +44,7 @@ pub fn estimate_memory(scenario: &Scenario) -> u64 {
         0
     };
     let rows = matrices * matrix + growing + lacking;
-    let flags = 4 * bitset::NodeSet::bytes(n as usize);
+    let flags = 3 * bitset::NodeSet::bytes(n as usize);
     // A field per node and slot: one block as wide as the slots (a power of two) up to 512,
     // blocks of 512 beyond; widening the first block copies it.
     let hop_width = if slots <= HOP_BLOCK {

@@ -14,7 +14,7 @@ use crate::time::Time;
 use super::regions::RegionTally;
 use super::workload::PlannedUpdate;
 
-pub(super) mod hops;
+mod hops;
 pub(super) use hops::Hops;
 
 pub struct Metrics {

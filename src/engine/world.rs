@@ -51,9 +51,6 @@ thread_local! {
     /// How many updates on this thread took another slot than the lowest vacant one (the
     /// tests check that the fast path of `World::vacant_slot` ran).
     pub(in crate::engine) static CLUSTERED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    /// Slots learnt a row word at a time in staged rounds on this thread, and older versions
-    /// learnt through them (`World::learn_word_in_round`; the tests check that it ran).
-    pub(in crate::engine) static WORD_LEARNT: std::cell::Cell<[u64; 2]> = const { std::cell::Cell::new([0; 2]) };
 }
 
 /// Per-slot bookkeeping, indexed by slot.
@@ -84,9 +81,6 @@ pub struct World {
     has_baseline: NodeSet,
     /// Down nodes that will recover with their table.
     returns_with_state: NodeSet,
-    /// Nodes that ever lost their table: only they can lack an update they originated, so
-    /// every other node's learning is a delivery (see [`World::deliver_word_counted`]).
-    lost_table: NodeSet,
     pub alive: u64,
     up_without_baseline: u64,
     /// Nodes that hold a table: up, or down and coming back with it.
@@ -186,7 +180,6 @@ impl World {
             up: NodeSet::new(n, true),
             has_baseline: NodeSet::new(n, true),
             returns_with_state: NodeSet::new(n, false),
-            lost_table: NodeSet::new(n, false),
             alive: n as u64,
             up_without_baseline: 0,
             tables: n as u64,
@@ -564,87 +557,21 @@ impl World {
             &self.rows
         };
         let held = target.word(recipient, w);
-        if TALLY {
-            self.tally.duplicate_word(w, bits & held);
-        } else {
-            for_each_bit(bits & held, |b| {
+        for_each_bit(bits & held, |b| {
+            if TALLY {
+                self.tally.duplicate(w * 64 + b);
+            } else {
                 let u = self.slots.update[w * 64 + b] as usize;
                 self.metrics.duplicate(u);
-            });
-        }
-        let fresh = bits & !held;
-        if TALLY && !self.lost_table.contains(recipient) {
-            return self.learn_word_in_round(recipient, sender, w, fresh);
-        }
-        let mut fresh = fresh;
+            }
+        });
+        let mut fresh = bits & !held;
         while fresh != 0 {
             let b = fresh.trailing_zeros() as usize;
             fresh &= fresh - 1;
             let slot = w * 64 + b;
             let hop = self.metrics.hop(sender, slot).saturating_add(1);
             self.learn_counted::<TALLY>(recipient, slot, hop, at);
-        }
-    }
-
-    /// `recipient` learns the slots of row word `w` in `fresh` from `sender` within a staged
-    /// round of the lock-step kernel, counted a word at a time into the round's tally: what
-    /// [`World::learn_counted`] does bit by bit, for a recipient that is none of their origins
-    /// (it never lost its table). Then each learns the older versions it lacks at the same hop
-    /// count, bit by bit: they lie in other words. The order does not matter: a payload carries
-    /// one version per product, so no two of its slots share a chain.
-    #[inline(always)]
-    fn learn_word_in_round(&mut self, recipient: NodeId, sender: NodeId, w: usize, fresh: u64) {
-        if fresh == 0 {
-            return;
-        }
-        debug_assert!(self.in_round && self.tallies && self.spreaders.is_none());
-        #[cfg(test)]
-        WORD_LEARNT.with(|n| n.set([n.get()[0] + u64::from(fresh.count_ones()), n.get()[1]]));
-        self.next.or_word(recipient, w, fresh);
-        let hops = &mut self.metrics.hops;
-        let (fields, left) = hops
-            .learn_word(sender, recipient, w, fresh)
-            .unwrap_or(([0; 4], fresh));
-        self.tally.delivered_word(w, fresh, &fields);
-        for_each_bit(left, |b| {
-            let slot = w * 64 + b;
-            let hop = hops.get(sender, slot).saturating_add(1);
-            hops.set(recipient, slot, hop);
-            self.tally.deepest_hop(slot, hop);
-        });
-        for_each_bit(fresh, |b| {
-            let slot = w * 64 + b;
-            let older = self.slots.older[slot];
-            if older != NONE && !self.held_word_whole(recipient, older as usize / 64) {
-                let hop = self.metrics.hops.get(recipient, slot);
-                self.learn_older_in_round(recipient, older as usize, hop);
-            }
-        });
-    }
-
-    /// The older versions of [`World::learn_word_in_round`]: `recipient` learns `slot` and the
-    /// versions before it down to the first it holds, at hop count `hop`. Their hop counts
-    /// are counted into the tally but not kept: a node that learnt a version through a newer
-    /// one holds that newer one until its table goes, so it never sends the version (a payload
-    /// carries only versions whose newer one its sender lacks, as of the round's start), and
-    /// nothing else reads a node's count (each learning writes its own).
-    #[inline(always)]
-    fn learn_older_in_round(&mut self, recipient: NodeId, mut slot: usize, hop: u16) {
-        loop {
-            if self.next.has(recipient, slot) {
-                break;
-            }
-            self.next.set(recipient, slot);
-            #[cfg(test)]
-            WORD_LEARNT.with(|n| n.set([n.get()[0], n.get()[1] + 1]));
-            self.slots.informed_live[slot] += 1;
-            self.slots.informed_all[slot] += 1;
-            self.tally.delivered(slot, hop);
-            let older = self.slots.older[slot];
-            if older == NONE || self.held_word_whole(recipient, older as usize / 64) {
-                break;
-            }
-            slot = older as usize;
         }
     }
 
@@ -655,14 +582,12 @@ impl World {
         if !(self.tallies && self.in_round) {
             return self.count_carried_word(w, bits);
         }
-        self.tally.carried_word(w, bits);
+        for_each_bit(bits, |b| self.tally.carried(w * 64 + b));
     }
 
     /// Adds the round's tally to the updates' reports.
     pub(in crate::engine) fn flush_tally(&mut self) {
-        let s = &mut self.slots;
-        let informed = [&mut s.informed_live[..], &mut s.informed_all[..]];
-        self.tally.flush(&s.update, informed, &mut self.metrics);
+        self.tally.flush(&self.slots.update, &mut self.metrics);
     }
 
     /// Fills `out` with the newest versions `node` holds (as of the round start when staged),

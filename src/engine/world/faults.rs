@@ -56,9 +56,6 @@ impl World {
         if !keeps_table && self.staged {
             self.emptied_rows.push(node);
         }
-        if !keeps_table {
-            self.lost_table.insert(node);
-        }
         if let Some(spreaders) = &mut self.spreaders {
             spreaders.stop_all(node);
         }
