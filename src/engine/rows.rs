@@ -238,8 +238,9 @@ impl RowMatrix {
     /// benchmark's rows (10^5 nodes, twice, up to 160 words) took 27 widths, each a fresh copy:
     /// 1.8 GB of fresh pages over its run. In place, a width needs new pages only for the
     /// words it adds, and the room doubles (one fresh buffer) a handful of times: its page
-    /// faults over 80 rounds fell from 33,746 to 20,220 (the rest are mostly hop counts). The bits, and so every report, are the same as
-    /// [`RowMatrix::grown_by_copy`]'s (a test compares them).
+    /// faults over 80 rounds fell from 33,746 to 20,220 (the rest are mostly hop counts). The
+    /// bits, and so every report, are the same as [`RowMatrix::grown_by_copy`]'s (a test
+    /// compares them).
     pub fn grow(&mut self, slots: usize) {
         if slots <= self.bits_per_row {
             return;
