@@ -235,8 +235,8 @@ impl RowMatrix {
     ///
     /// Rows of whole words widen in place, within a buffer that keeps room for twice the
     /// words: a fresh buffer is pages the kernel zeroes on first touch, and the storefront
-    /// benchmark's rows (10^5 nodes, twice, up to 160 words) took 27 widths, each a fresh copy:
-    /// 1.8 GB of fresh pages over its run. In place, a width needs new pages only for the
+    /// benchmark's rows (10^5 nodes, twice, up to 160 words) took 25 widths of whole words,
+    /// each a fresh copy: 1.56 GB of fresh pages over its run (the widths' sum). In place, a width needs new pages only for the
     /// words it adds, and the room doubles (one fresh buffer) a handful of times: its page
     /// faults over 80 rounds fell from 33,746 to 20,220 (the rest are mostly hop counts). The
     /// bits, and so every report, are the same as [`RowMatrix::grown_by_copy`]'s (a test

@@ -468,10 +468,10 @@ impl World {
             self.slots.informed_all[s] += 1;
             if TALLY {
                 // An older version learnt through a newer one keeps no hop count: its holder
-                // holds the newer one as long as it holds it (bits of a version imply its
-                // older ones, so both retire together, and only a lost table clears either),
-                // and a payload carries a version only when its sender lacks the newer one
-                // (`World::top_word`), so nobody reads it. Skipping it saves a hop-count line
+                // holds the newer one as long as it holds the older (holding a version implies
+                // holding the older ones, so the older retires no later, and a lost table
+                // clears both), and a payload carries a version only when its sender lacks
+                // the newer one (`World::top_word`), so nobody reads it. Skipping it saves a hop-count line
                 // the contact's prefetches did not bring; the fast-path tests, which run the
                 // same contacts with every count written, compare whole reports.
                 if s == slot {

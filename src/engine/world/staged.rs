@@ -27,16 +27,6 @@ impl World {
         self.rows.word(node, w)
     }
 
-    /// The rows as they are now, including what nodes learnt earlier in this round.
-    #[inline(always)]
-    pub(in crate::engine) fn rows_now(&self) -> &RowMatrix {
-        if self.in_round {
-            &self.next
-        } else {
-            &self.rows
-        }
-    }
-
     /// Word `w` of the slots in flight.
     #[inline(always)]
     pub(in crate::engine) fn active_word(&self, w: usize) -> u64 {
