@@ -471,14 +471,21 @@ impl World {
                 // holds the newer one as long as it holds the older (holding a version implies
                 // holding the older ones, so the older retires no later, and a lost table
                 // clears both), and a payload carries a version only when its sender lacks
-                // the newer one (`World::top_word`), so nobody reads it. Skipping it saves a hop-count line
-                // the contact's prefetches did not bring; the fast-path tests, which run the
-                // same contacts with every count written, compare whole reports.
+                // the newer one (`World::top_word`), so nobody reads it. Skipping it saves a
+                // hop-count line the contact's prefetches did not bring; the fast-path tests,
+                // which run the same contacts with every count written, compare whole reports.
+                // The bit learnt was carried, and counts as carried with its delivery (see
+                // `tally`); the older versions were not.
+                let at_origin = node == self.slots.origin[s];
                 if s == slot {
                     self.metrics.hops.set(node, s, hop);
-                }
-                if node != self.slots.origin[s] {
-                    self.tally.delivered(s, hop);
+                    if at_origin {
+                        self.tally.carried(s);
+                    } else {
+                        self.tally.delivered(s, hop);
+                    }
+                } else if !at_origin {
+                    self.tally.chained(s, hop);
                 }
             } else {
                 let u = self.slots.update[s] as usize;
@@ -584,14 +591,25 @@ impl World {
         }
     }
 
-    /// [`World::count_carried_word`] for the lock-step kernel's contacts in a staged round
-    /// (see [`World::deliver_word_in_round`]).
+    /// Whether the lock-step kernel's contacts count into the round's tally, where a bit
+    /// delivered counts as carried (see `tally`): a message that arrives then needs no count
+    /// of its own ([`World::count_carried_in_round`]).
     #[inline(always)]
-    pub(in crate::engine) fn count_carried_in_round(&mut self, w: usize, bits: u64) {
-        if !(self.tallies && self.in_round) {
+    pub(in crate::engine) fn counts_carried_on_delivery(&self) -> bool {
+        self.tallies && self.in_round
+    }
+
+    /// [`World::count_carried_word`] for the lock-step kernel's contacts in a staged round
+    /// (see [`World::deliver_word_in_round`]), of a message that `arrived` or not: one that
+    /// arrives is counted by its delivery when [`World::counts_carried_on_delivery`].
+    #[inline(always)]
+    pub(in crate::engine) fn count_carried_in_round(&mut self, w: usize, bits: u64, arrived: bool) {
+        if !self.counts_carried_on_delivery() {
             return self.count_carried_word(w, bits);
         }
-        for_each_bit(bits, |b| self.tally.carried(w * 64 + b));
+        if !arrived {
+            for_each_bit(bits, |b| self.tally.carried(w * 64 + b));
+        }
     }
 
     /// Adds the round's tally to the updates' reports.

@@ -109,15 +109,19 @@ impl RoundContacts {
         }
     }
 
-    /// Counts one message carrying `payload` against every update in it.
+    /// Counts one message carrying `payload` against every update in it; one that `arrived`
+    /// is counted by its delivery when the round's tally allows (see `world::tally`).
     #[inline(always)]
-    fn carry<const WIDE: bool>(&self, world: &mut World, payload: &Payload) {
+    fn carry<const WIDE: bool>(&self, world: &mut World, payload: &Payload, arrived: bool) {
+        if arrived && world.counts_carried_on_delivery() {
+            return;
+        }
         if WIDE {
             for &(w, bits) in &self.payload_words {
-                world.count_carried_in_round(w, bits);
+                world.count_carried_in_round(w, bits, arrived);
             }
         } else {
-            world.count_carried_in_round(0, payload.first);
+            world.count_carried_in_round(0, payload.first, arrived);
         }
     }
 
@@ -264,8 +268,9 @@ impl RoundContacts {
         let entries = payload.entries;
         if entries > 0 {
             world.metrics.send(MessageKind::Push, entries, 0);
-            self.carry::<WIDE>(world, &payload);
-            if world.arrives(to, lost()) {
+            let arrived = world.arrives(to, lost());
+            self.carry::<WIDE>(world, &payload, arrived);
+            if arrived {
                 self.deliver::<WIDE>(world, to, &payload, at);
             }
         }
@@ -336,8 +341,9 @@ impl RoundContacts {
         }
         if entries > 0 {
             world.metrics.send(MessageKind::ExchangeClose, entries, 0);
-            self.carry::<WIDE>(world, &payload);
-            if world.arrives(to, lost()) {
+            let arrived = world.arrives(to, lost());
+            self.carry::<WIDE>(world, &payload, arrived);
+            if arrived {
                 if baseline {
                     world.grant_baseline(to);
                 }
@@ -367,8 +373,8 @@ impl RoundContacts {
             entries += world.catalog_len();
         }
         world.metrics.send(kind, entries, digest_entries);
-        self.carry::<WIDE>(world, &payload);
         let arrived = world.arrives(requester, lost());
+        self.carry::<WIDE>(world, &payload, arrived);
         if arrived {
             if baseline {
                 world.grant_baseline(requester);
@@ -393,8 +399,8 @@ impl RoundContacts {
         let payload = self.payload::<WIDE>(world, from, None);
         let table = world.table_entries_in::<WIDE>(from);
         world.metrics.send(kind, table, 0);
-        self.carry::<WIDE>(world, &payload);
         let arrived = world.arrives(to, lost());
+        self.carry::<WIDE>(world, &payload, arrived);
         if arrived {
             if world.has_baseline(from) {
                 world.grant_baseline(to);

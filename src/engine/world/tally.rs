@@ -6,6 +6,11 @@
 //! and every delivery of a round happens at the round's one time, so the report gets them in
 //! one addition per slot at the end of the round ([`Metrics::add_update_counts`], as the
 //! batched kernel does): the same sums and maxima, in another order.
+//!
+//! A bit that arrives is either a duplicate or learnt, so the contacts count a message's bits
+//! as carried only when it does not arrive, and a duplicate or a learnt carried bit counts as
+//! carried too: one count per bit where there were two, and no pass over an arriving
+//! message's payload before its delivery.
 
 use crate::time::Time;
 
@@ -14,6 +19,10 @@ use super::NONE;
 
 #[derive(Clone, Copy, Default)]
 struct Counts {
+    /// Messages carrying the update, less the duplicates and the deliveries, which count as
+    /// carried too (see the module's header): the bits of messages that did not arrive and an
+    /// origin's relearning, minus the versions learnt through a newer one (delivered but not
+    /// carried). Wrapping: only the sum at the flush is a count.
     carried: u64,
     duplicates: u64,
     deliveries: u64,
@@ -49,11 +58,22 @@ impl RoundTally {
         self.pending = true;
     }
 
-    /// A delivery at the time of [`RoundTally::delivering_at`].
+    /// A carried bit learnt by a node other than the update's origin, at the time of
+    /// [`RoundTally::delivering_at`] (carried too).
     #[inline(always)]
     pub(super) fn delivered(&mut self, slot: usize, hop: u16) {
         let counts = &mut self.counts[slot];
         counts.deliveries += 1;
+        counts.max_hop = counts.max_hop.max(hop);
+        self.pending = true;
+    }
+
+    /// An older version learnt through a newer one: delivered, not carried.
+    #[inline(always)]
+    pub(super) fn chained(&mut self, slot: usize, hop: u16) {
+        let counts = &mut self.counts[slot];
+        counts.deliveries += 1;
+        counts.carried = counts.carried.wrapping_sub(1);
         counts.max_hop = counts.max_hop.max(hop);
         self.pending = true;
     }
@@ -74,17 +94,23 @@ impl RoundTally {
     /// Adds every count to its update's report and starts afresh. `update`: each slot's
     /// update (its slot still holds it: slots retire only after the round's end).
     pub(super) fn flush(&mut self, update: &[u32], metrics: &mut Metrics) {
-        if !self.pending {
+        // The time goes even when nothing was counted at it (a delivery of no bits), so that
+        // the next deliveries, at another time, are not counted at this one.
+        let at = self.at.take().unwrap_or_default();
+        if !std::mem::take(&mut self.pending) {
             return;
         }
-        let at = self.at.unwrap_or_default();
         for (slot, counts) in self.counts.iter_mut().enumerate() {
             let c = std::mem::take(counts);
-            if c.carried + c.duplicates + c.deliveries > 0 {
+            let carried = c
+                .carried
+                .wrapping_add(c.duplicates)
+                .wrapping_add(c.deliveries);
+            if carried + c.deliveries > 0 {
                 debug_assert_ne!(update[slot], NONE, "a count of a free slot");
                 metrics.add_update_counts(
                     update[slot] as usize,
-                    c.carried,
+                    carried,
                     c.duplicates,
                     c.deliveries,
                     c.max_hop,
@@ -92,7 +118,5 @@ impl RoundTally {
                 );
             }
         }
-        self.pending = false;
-        self.at = None;
     }
 }
