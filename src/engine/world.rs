@@ -444,7 +444,8 @@ impl World {
     #[inline(always)]
     fn learn_counted<const TALLY: bool>(&mut self, node: NodeId, slot: usize, hop: u16, at: Time) {
         debug_assert!(!TALLY || self.in_round && self.tallies);
-        let in_round = self.in_round;
+        // A constant when counted into the tally (no spreaders either: see `tallies`).
+        let in_round = TALLY || self.in_round;
         let mut s = slot;
         loop {
             let target = if in_round {
@@ -461,11 +462,13 @@ impl World {
                 // start need refresh only the words its contacts wrote (`begin_round`).
                 self.next.set(node, s);
             }
-            if let Some(spreaders) = &mut self.spreaders {
+            if let Some(spreaders) = self.spreaders.as_mut().filter(|_| !TALLY) {
                 spreaders.start(node, s, in_round);
             }
-            self.slots.informed_live[s] += 1;
-            self.slots.informed_all[s] += 1;
+            if !TALLY {
+                self.slots.informed_live[s] += 1;
+                self.slots.informed_all[s] += 1;
+            }
             if TALLY {
                 // An older version learnt through a newer one keeps no hop count: its holder
                 // holds the newer one as long as it holds the older (holding a version implies
@@ -475,17 +478,22 @@ impl World {
                 // hop-count line the contact's prefetches did not bring; the fast-path tests,
                 // which run the same contacts with every count written, compare whole reports.
                 // The bit learnt was carried, and counts as carried with its delivery (see
-                // `tally`); the older versions were not.
+                // `tally`); the older versions were not. A delivery adds a holder at the
+                // tally's flush; an origin's relearning adds it here.
                 let at_origin = node == self.slots.origin[s];
                 if s == slot {
                     self.metrics.hops.set(node, s, hop);
-                    if at_origin {
-                        self.tally.carried(s);
-                    } else {
+                    if !at_origin {
                         self.tally.delivered(s, hop);
+                    } else {
+                        self.tally.carried(s);
                     }
                 } else if !at_origin {
                     self.tally.chained(s, hop);
+                }
+                if at_origin {
+                    self.slots.informed_live[s] += 1;
+                    self.slots.informed_all[s] += 1;
                 }
             } else {
                 let u = self.slots.update[s] as usize;
@@ -614,7 +622,13 @@ impl World {
 
     /// Adds the round's tally to the updates' reports.
     pub(in crate::engine) fn flush_tally(&mut self) {
-        self.tally.flush(&self.slots.update, &mut self.metrics);
+        let s = &mut self.slots;
+        self.tally.flush(
+            &s.update,
+            &mut s.informed_live,
+            &mut s.informed_all,
+            &mut self.metrics,
+        );
     }
 
     /// Fills `out` with the newest versions `node` holds (as of the round start when staged),
