@@ -73,6 +73,15 @@ struct Slots {
     chained: Vec<u64>,
 }
 
+impl Slots {
+    /// `count` more nodes hold `slot`, all of them up and keeping their table.
+    #[inline(always)]
+    fn add_holders(&mut self, slot: usize, count: u64) {
+        self.informed_live[slot] += count;
+        self.informed_all[slot] += count;
+    }
+}
+
 pub struct World {
     pub nodes: u32,
     catalog_len: u64,
@@ -465,10 +474,6 @@ impl World {
             if let Some(spreaders) = self.spreaders.as_mut().filter(|_| !TALLY) {
                 spreaders.start(node, s, in_round);
             }
-            if !TALLY {
-                self.slots.informed_live[s] += 1;
-                self.slots.informed_all[s] += 1;
-            }
             if TALLY {
                 // An older version learnt through a newer one keeps no hop count: its holder
                 // holds the newer one as long as it holds the older (holding a version implies
@@ -477,25 +482,24 @@ impl World {
                 // the newer one (`World::top_word`), so nobody reads it. Skipping it saves a
                 // hop-count line the contact's prefetches did not bring; the fast-path tests,
                 // which run the same contacts with every count written, compare whole reports.
-                // The bit learnt was carried, and counts as carried with its delivery (see
-                // `tally`); the older versions were not. A delivery adds a holder at the
-                // tally's flush; an origin's relearning adds it here.
-                let at_origin = node == self.slots.origin[s];
                 if s == slot {
                     self.metrics.hops.set(node, s, hop);
-                    if !at_origin {
-                        self.tally.delivered(s, hop);
-                    } else {
+                }
+                // The bit learnt was carried and counts as carried with its delivery (see
+                // `tally`); the older versions were not. A delivery adds its holder at the
+                // tally's flush; an origin's relearning is no delivery and adds it here.
+                if node == self.slots.origin[s] {
+                    if s == slot {
                         self.tally.carried(s);
                     }
-                } else if !at_origin {
+                    self.slots.add_holders(s, 1);
+                } else if s == slot {
+                    self.tally.delivered(s, hop);
+                } else {
                     self.tally.chained(s, hop);
                 }
-                if at_origin {
-                    self.slots.informed_live[s] += 1;
-                    self.slots.informed_all[s] += 1;
-                }
             } else {
+                self.slots.add_holders(s, 1);
                 let u = self.slots.update[s] as usize;
                 self.metrics.learnt(node, s, u, hop, at);
             }
@@ -551,7 +555,7 @@ impl World {
         bits: u64,
         at: Time,
     ) {
-        if !(self.tallies && self.in_round) {
+        if !self.counts_carried_on_delivery() {
             return self.deliver_word_counted::<false>(recipient, sender, w, bits, at);
         }
         if !self.tally.delivering_at(at) {
@@ -601,34 +605,26 @@ impl World {
 
     /// Whether the lock-step kernel's contacts count into the round's tally, where a bit
     /// delivered counts as carried (see `tally`): a message that arrives then needs no count
-    /// of its own ([`World::count_carried_in_round`]).
+    /// of its own. [`World::deliver_word_in_round`] tallies exactly when this holds.
     #[inline(always)]
     pub(in crate::engine) fn counts_carried_on_delivery(&self) -> bool {
         self.tallies && self.in_round
     }
 
     /// [`World::count_carried_word`] for the lock-step kernel's contacts in a staged round
-    /// (see [`World::deliver_word_in_round`]), of a message that `arrived` or not: one that
-    /// arrives is counted by its delivery when [`World::counts_carried_on_delivery`].
+    /// (see [`World::deliver_word_in_round`]), of a message that did not arrive, or of any
+    /// message when not [`World::counts_carried_on_delivery`].
     #[inline(always)]
-    pub(in crate::engine) fn count_carried_in_round(&mut self, w: usize, bits: u64, arrived: bool) {
+    pub(in crate::engine) fn count_carried_in_round(&mut self, w: usize, bits: u64) {
         if !self.counts_carried_on_delivery() {
             return self.count_carried_word(w, bits);
         }
-        if !arrived {
-            for_each_bit(bits, |b| self.tally.carried(w * 64 + b));
-        }
+        for_each_bit(bits, |b| self.tally.carried(w * 64 + b));
     }
 
     /// Adds the round's tally to the updates' reports.
     pub(in crate::engine) fn flush_tally(&mut self) {
-        let s = &mut self.slots;
-        self.tally.flush(
-            &s.update,
-            &mut s.informed_live,
-            &mut s.informed_all,
-            &mut self.metrics,
-        );
+        self.tally.flush(&mut self.slots, &mut self.metrics);
     }
 
     /// Fills `out` with the newest versions `node` holds (as of the round start when staged),

@@ -118,10 +118,10 @@ impl RoundContacts {
         }
         if WIDE {
             for &(w, bits) in &self.payload_words {
-                world.count_carried_in_round(w, bits, arrived);
+                world.count_carried_in_round(w, bits);
             }
         } else {
-            world.count_carried_in_round(0, payload.first, arrived);
+            world.count_carried_in_round(0, payload.first);
         }
     }
 

@@ -165,7 +165,6 @@ impl World {
 
     /// `count` more nodes hold `slot`, all of them up and keeping their table.
     pub(in crate::engine) fn add_holders(&mut self, slot: usize, count: u64) {
-        self.slots.informed_live[slot] += count;
-        self.slots.informed_all[slot] += count;
+        self.slots.add_holders(slot, count);
     }
 }

@@ -15,7 +15,7 @@
 use crate::time::Time;
 
 use super::super::metrics::Metrics;
-use super::NONE;
+use super::{NONE, Slots};
 
 #[derive(Clone, Copy, Default)]
 struct Counts {
@@ -93,15 +93,9 @@ impl RoundTally {
 
     /// Adds every count to its update's report, and the deliveries to the slots' holders
     /// (nobody reads those within a staged round: happenings and the round's end come
-    /// after the flush), and starts afresh. `update`: each slot's update (its slot still
-    /// holds it: slots retire only after the round's end).
-    pub(super) fn flush(
-        &mut self,
-        update: &[u32],
-        informed_live: &mut [u64],
-        informed_all: &mut [u64],
-        metrics: &mut Metrics,
-    ) {
+    /// after the flush), and starts afresh. Each slot still holds the update counted: slots
+    /// retire only after the round's end.
+    pub(super) fn flush(&mut self, slots: &mut Slots, metrics: &mut Metrics) {
         // The time goes even when nothing was counted at it (a delivery of no bits), so that
         // the next deliveries, at another time, are not counted at this one.
         let at = self.at.take().unwrap_or_default();
@@ -115,12 +109,11 @@ impl RoundTally {
                 .wrapping_add(c.duplicates)
                 .wrapping_add(c.deliveries);
             if carried + c.deliveries > 0 {
-                debug_assert_ne!(update[slot], NONE, "a count of a free slot");
-                // Every delivery made the receiver (up, keeping its table) a holder.
-                informed_live[slot] += c.deliveries;
-                informed_all[slot] += c.deliveries;
+                debug_assert_ne!(slots.update[slot], NONE, "a count of a free slot");
+                // Every delivery made its receiver (up, keeping its table) a holder.
+                slots.add_holders(slot, c.deliveries);
                 metrics.add_update_counts(
-                    update[slot] as usize,
+                    slots.update[slot] as usize,
                     carried,
                     c.duplicates,
                     c.deliveries,
